@@ -1,0 +1,73 @@
+// The HTTP API: routes under /api/v1, errors turned into responses in one place, OpenAPI from the same schemas.
+
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { EngineDeps } from "../../engine/engine.ts";
+import { JitflowError } from "../../errors.ts";
+import { type ApiEnv, authenticate } from "./auth.ts";
+import { registerRoutes } from "./routes.ts";
+import { registerSymRoutes } from "./sym-routes.ts";
+
+export function createApi(deps: EngineDeps): OpenAPIHono<ApiEnv> {
+  const app = new OpenAPIHono<ApiEnv>({
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+      const summary = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
+      return c.json(
+        new JitflowError("VALIDATION_FAILED", `invalid ${result.target}: ${summary}`, {
+          details: issues,
+        }).toJSON(),
+        400,
+      );
+    },
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof JitflowError) return c.json(err.toJSON(), err.status as 400);
+    if (err instanceof HTTPException) {
+      if (err.status === 400 && /JSON/i.test(err.message)) {
+        return c.json(new JitflowError("INVALID_JSON", "the request body is not valid JSON").toJSON(), 400);
+      }
+      const code =
+        err.status === 413 ? "BODY_TOO_LARGE" : err.status === 401 ? "UNAUTHENTICATED" : "VALIDATION_FAILED";
+      return c.json(new JitflowError(code, err.message || "bad request").toJSON(), err.status);
+    }
+    deps.logger.error({ err, path: c.req.path }, "unexpected error");
+    return c.json(
+      { error: { code: "INTERNAL", message: "an unexpected error occurred; it has been logged" } },
+      500,
+    );
+  });
+  app.notFound((c) =>
+    c.json(new JitflowError("ROUTE_NOT_FOUND", `no route ${c.req.method} ${c.req.path}`).toJSON(), 404),
+  );
+
+  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.doc31("/api/v1/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "jitflow API", version: "1" },
+    security: [{ bearer: [] }],
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+
+  const maxBytes = deps.config.config.server.maxBodyBytes;
+  app.use(
+    "/api/v1/*",
+    bodyLimit({
+      maxSize: maxBytes,
+      onError: () => {
+        throw new JitflowError("BODY_TOO_LARGE", `the request body is larger than ${maxBytes} bytes`);
+      },
+    }),
+  );
+  app.use("/api/v1/*", async (c, next) => {
+    if (c.req.path === "/api/v1/openapi.json") return next();
+    c.set("actor", await authenticate(deps, c.req.header("authorization")));
+    return next();
+  });
+  registerRoutes(app, deps);
+  registerSymRoutes(app, deps);
+  return app;
+}

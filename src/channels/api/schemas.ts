@@ -1,0 +1,191 @@
+// The API's request and response schemas: they validate input and generate /api/v1/openapi.json.
+
+import { z } from "@hono/zod-openapi";
+import { states } from "../../engine/lifecycle.ts";
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "FLOW_NOT_FOUND" }),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi("Error");
+
+export const Duration = z
+  .union([z.string().max(32), z.number().int().positive()])
+  .openapi({ description: 'A duration: "30s", "90m", "1h", "1d" or a number of seconds', example: "1h" });
+
+const Json = z.record(z.string(), z.unknown());
+
+export const CreateRequestBody = z
+  .object({
+    flow: z.string().min(1).max(200),
+    target: z.string().min(1).max(200).optional(),
+    duration: Duration.optional(),
+    fields: Json.optional(),
+    requester: z
+      .email()
+      .optional()
+      .openapi({ description: "Request for someone else (bot and admin tokens only)" }),
+    context: Json.optional(),
+  })
+  .openapi("CreateRequest");
+
+export const ActionBody = z.object({ reason: z.string().max(2000).optional() }).openapi("ActionBody");
+
+export const ExtendBody = z.object({ duration: Duration }).openapi("ExtendBody");
+
+export const RequestState = z.enum(states as [string, ...string[]]);
+
+export const Request = z
+  .object({
+    id: z.string(),
+    flow: z.string(),
+    target: z.string().nullable(),
+    requester: z.object({ email: z.string(), name: z.string() }),
+    state: RequestState,
+    duration: z.number().openapi({ description: "seconds" }),
+    fields: Json,
+    context: Json,
+    source: z.enum(["slack", "web", "api"]),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    decidedAt: z.string().nullable(),
+    activatedAt: z.string().nullable(),
+    expiresAt: z.string().nullable(),
+    endedAt: z.string().nullable(),
+    endedReason: z.enum(["scheduled", "revoked"]).nullable(),
+    error: z.string().nullable(),
+    attempts: z.number().openapi({ description: "Target calls tried for the current step" }),
+    lastError: z.string().nullable(),
+    decisions: z.array(
+      z.object({
+        actor: z.string(),
+        decision: z.enum(["approve", "deny"]),
+        reason: z.string().nullable(),
+        at: z.string(),
+      }),
+    ),
+  })
+  .openapi("Request");
+
+export const CreatedRequest = Request.extend({
+  overlaps: z
+    .array(z.string())
+    .openapi({ description: "Other live grants of the same target to the same person" }),
+}).openapi("CreatedRequest");
+
+export const RequestList = z
+  .object({ items: z.array(Request), nextCursor: z.string().nullable() })
+  .openapi("RequestList");
+
+export const ListQuery = z.object({
+  state: z.string().optional().openapi({ description: "One state or several separated by commas" }),
+  flow: z.string().optional(),
+  mine: z.enum(["true", "false"]).optional(),
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(200).optional(),
+});
+
+export const Flow = z
+  .object({
+    name: z.string(),
+    label: z.string(),
+    description: z.string().nullable(),
+    targets: z.array(z.object({ name: z.string(), label: z.string(), type: z.string() })),
+    durations: z.array(z.number()),
+    maxDuration: z.number(),
+    fields: z.array(
+      z.object({
+        name: z.string(),
+        label: z.string(),
+        type: z.string(),
+        required: z.boolean(),
+        default: z.unknown(),
+        allowedValues: z.array(z.union([z.string(), z.number()])).nullable(),
+        prefetch: z.boolean(),
+        visible: z.boolean(),
+        description: z.string().nullable(),
+      }),
+    ),
+    approvers: z
+      .object({ users: z.array(z.string()), minApprovals: z.number(), allowSelfApproval: z.boolean() })
+      .nullable(),
+    allowRevoke: z.boolean(),
+    allowedSources: z.array(z.string()),
+  })
+  .openapi("Flow");
+
+export const FlowList = z.object({ items: z.array(Flow) }).openapi("FlowList");
+
+export const OptionList = z
+  .object({ items: z.array(z.object({ value: z.union([z.string(), z.number()]), label: z.string() })) })
+  .openapi("OptionList");
+
+export const AuditEvent = z
+  .object({
+    id: z.string(),
+    seq: z.number(),
+    requestId: z.string().nullable(),
+    type: z.string(),
+    actor: z.string(),
+    at: z.string(),
+    data: Json,
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .openapi("AuditEvent");
+
+export const AuditQuery = z.object({
+  after: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .openapi({ description: "Return events with seq greater than this" }),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  requestId: z.string().max(100).optional(),
+});
+
+export const AuditList = z
+  .object({ items: z.array(AuditEvent), nextCursor: z.string().nullable() })
+  .openapi("AuditList");
+
+export const IdParam = z.object({ id: z.string().min(1).max(100) });
+
+export const SymRequestBody = z
+  .object({
+    flow_srn: z.string().min(1).max(300),
+    flow_inputs: Json.optional(),
+    context: Json.optional(),
+    user_email: z.email().optional(),
+  })
+  .openapi("SymRequestEvent");
+
+export const SymDeescalateBody = z
+  .object({ run_id: z.string().min(1).max(100) })
+  .openapi("SymDeescalateEvent");
+
+export const SymEventAccepted = z
+  .object({ run_id: z.string(), event_id: z.string() })
+  .openapi("SymEventAccepted");
+
+export const SymRun = z
+  .object({
+    run_id: z.string(),
+    status: z.enum(["requested", "approved", "denied", "escalated", "deescalated", "expired", "errored"]),
+  })
+  .openapi("SymRun");
+
+export const SymEvent = z
+  .object({
+    event_id: z.string(),
+    run_id: z.string(),
+    name: z.string(),
+    timestamp: z.string(),
+    status: z.enum(["processing", "success", "error"]),
+    error: z.string().optional(),
+  })
+  .openapi("SymEvent");

@@ -1,0 +1,24 @@
+// The jitflow command line: server commands, local administration, and a client of the HTTP API.
+
+import { Command } from "commander";
+import { registerAudit } from "./audit.ts";
+import { registerCheck } from "./check.ts";
+import { registerClientCommands } from "./client-commands.ts";
+import { registerMigrate } from "./migrate.ts";
+import { fail } from "./output.ts";
+import { registerServe } from "./serve.ts";
+import { registerTokens } from "./tokens.ts";
+
+const program = new Command()
+  .name("jitflow")
+  .description("just-in-time access: request, approve, grant, and take away again")
+  .showHelpAfterError();
+
+registerServe(program);
+registerCheck(program);
+registerMigrate(program);
+registerTokens(program);
+registerAudit(program);
+registerClientCommands(program);
+
+program.parseAsync(process.argv).catch(fail);

@@ -1,0 +1,22 @@
+// `jitflow migrate`: applies pending database migrations (the server also does this at start).
+
+import type { Command } from "commander";
+import { migrate, openStore } from "../store/database.ts";
+import { databaseUrlFor } from "./database-url.ts";
+
+export function registerMigrate(program: Command): void {
+  program
+    .command("migrate")
+    .description("apply pending database migrations")
+    .option("--config <file>", "config module (for database.url)")
+    .option("--database <url>", "database URL (default $JITFLOW_DATABASE_URL, then the config)")
+    .action(async (options: { config?: string; database?: string }) => {
+      const store = openStore(await databaseUrlFor(options));
+      try {
+        const applied = await migrate(store);
+        process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "up to date\n");
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,33 @@
+// How CLI commands print: readable tables and lines by default, JSON with --json, errors on stderr.
+
+import { JitflowError } from "../errors.ts";
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function printTable(rows: Record<string, unknown>[], columns: string[]): void {
+  if (rows.length === 0) {
+    process.stdout.write("(none)\n");
+    return;
+  }
+  const cell = (v: unknown) => (v === null || v === undefined ? "-" : String(v));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i] as number))
+      .join("  ")
+      .trimEnd();
+  process.stdout.write(`${line(columns.map((c) => c.toUpperCase()))}\n`);
+  for (const row of rows) process.stdout.write(`${line(columns.map((c) => cell(row[c])))}\n`);
+}
+
+/** Exit code 1 with `error: CODE: message` for anything a command throws. */
+export function fail(err: unknown): never {
+  if (err instanceof JitflowError || (err instanceof Error && "code" in err)) {
+    process.stderr.write(`error: ${String((err as { code: unknown }).code)}: ${err.message}\n`);
+  } else {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  process.exit(1);
+}

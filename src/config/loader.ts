@@ -1,0 +1,273 @@
+// Loads jitflow.config.ts (or .js) and the flow modules it names, validates them, and reports every problem with its path.
+
+import { existsSync } from "node:fs";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
+import type { z } from "zod";
+import type { FlowModule, TargetInfo } from "../sdk/types.ts";
+import { connectorTypes } from "../targets/registry.ts";
+import type { TargetConnector } from "../targets/target.ts";
+import { fileUrl, installModuleHooks } from "./module-hooks.ts";
+import { configSchema, type FlowConfig, type ParsedConfig } from "./schema.ts";
+import { isSecretRef, redactSecrets } from "./secrets.ts";
+
+export interface ConfigProblem {
+  /** Where in the config, e.g. `flows[1].durations[0]`; empty for the file as a whole. */
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  readonly file: string;
+  readonly problems: ConfigProblem[];
+  constructor(file: string, problems: ConfigProblem[]) {
+    super(
+      `${file}: invalid configuration\n${problems.map((p) => `  ${p.path || "(file)"}: ${p.message}`).join("\n")}`,
+    );
+    this.name = "ConfigError";
+    this.file = file;
+    this.problems = problems;
+  }
+}
+
+export interface LoadedFlow {
+  config: FlowConfig;
+  label: string;
+  module: FlowModule | undefined;
+  /** The largest allowed duration, in seconds (0 for flows without durations). */
+  maxDuration: number;
+}
+
+export interface LoadedTarget {
+  info: TargetInfo;
+  connector: TargetConnector;
+}
+
+export interface LoadedConfig {
+  file: string;
+  config: ParsedConfig;
+  flows: Map<string, LoadedFlow>;
+  targets: Map<string, LoadedTarget>;
+}
+
+const hookExports = [
+  "onPrompt",
+  "afterPrompt",
+  "onRequest",
+  "afterRequest",
+  "onApprove",
+  "afterApprove",
+  "onDeny",
+  "afterDeny",
+  "onEscalate",
+  "afterEscalate",
+  "onDeescalate",
+  "afterDeescalate",
+  "getApprovers",
+  "getPermissions",
+  "escalate",
+  "deescalate",
+  "list",
+] as const;
+
+/** Which file to load: the argument, then $JITFLOW_CONFIG, then ./jitflow.config.ts, then the quickstart. */
+export function resolveConfigPath(explicit?: string, cwd = process.cwd()): string {
+  const chosen = explicit ?? process.env.JITFLOW_CONFIG;
+  if (chosen) return resolve(cwd, chosen);
+  for (const candidate of ["jitflow.config.ts", "jitflow.config.js"]) {
+    const path = resolve(cwd, candidate);
+    if (existsSync(path)) return path;
+  }
+  return new URL("../../examples/quickstart/jitflow.config.ts", import.meta.url).pathname;
+}
+
+/** `flows[1].durations[0]` from ["flows", 1, "durations", 0]. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+function zodProblems(error: z.ZodError, prefix: PropertyKey[] = []): ConfigProblem[] {
+  return error.issues.map((issue) => ({
+    path: formatPath([...prefix, ...issue.path]),
+    message: issue.message,
+  }));
+}
+
+export async function loadConfig(
+  explicit?: string,
+  environment: NodeJS.ProcessEnv = process.env,
+): Promise<LoadedConfig> {
+  const file = resolveConfigPath(explicit);
+  if (!existsSync(file)) throw new ConfigError(file, [{ path: "", message: "file not found" }]);
+  installModuleHooks();
+
+  let exported: unknown;
+  try {
+    exported = ((await import(fileUrl(file))) as { default?: unknown }).default;
+  } catch (err) {
+    throw new ConfigError(file, [{ path: "", message: `could not be loaded: ${(err as Error).message}` }]);
+  }
+  if (exported === undefined) {
+    throw new ConfigError(file, [
+      { path: "", message: "has no default export; export default defineConfig({...})" },
+    ]);
+  }
+  const parsed = configSchema.safeParse(exported);
+  if (!parsed.success) throw new ConfigError(file, zodProblems(parsed.error));
+  const config = parsed.data;
+  const problems: ConfigProblem[] = [];
+
+  const targets = new Map<string, LoadedTarget>();
+  for (const [name, raw] of Object.entries(config.targets)) {
+    const { type, label, ...rest } = raw;
+    const connectorType = connectorTypes.get(type);
+    if (!connectorType) {
+      problems.push({
+        path: `targets.${name}.type`,
+        message: `unknown target type "${type}" (known: ${[...connectorTypes.keys()].join(", ")})`,
+      });
+      continue;
+    }
+    const settings = connectorType.settings.safeParse(rest);
+    if (!settings.success) {
+      problems.push(...zodProblems(settings.error, ["targets", name]));
+      continue;
+    }
+    checkSecrets(rest, `targets.${name}`, environment, problems);
+    const info: TargetInfo = { name, type, label: label ?? name, settings: redactSecrets(rest) };
+    targets.set(name, { info, connector: connectorType.create(info, settings.data) });
+  }
+  for (const [i, w] of config.notify.webhooks.entries()) {
+    checkSecrets(w, `notify.webhooks[${i}]`, environment, problems);
+  }
+
+  const flows = new Map<string, LoadedFlow>();
+  for (const [index, flow] of config.flows.entries()) {
+    const at = `flows[${index}]`;
+    let module: FlowModule | undefined;
+    if (flow.implementation) {
+      const path = isAbsolute(flow.implementation)
+        ? flow.implementation
+        : resolve(dirname(file), flow.implementation);
+      if (!existsSync(path)) {
+        problems.push({
+          path: `${at}.implementation`,
+          message: `file not found: ${relative(process.cwd(), path)}`,
+        });
+      } else {
+        try {
+          module = (await import(fileUrl(path))) as FlowModule;
+          checkModule(module, `${at}.implementation`, problems);
+        } catch (err) {
+          problems.push({
+            path: `${at}.implementation`,
+            message: `could not be loaded: ${(err as Error).message}`,
+          });
+        }
+      }
+    }
+    flow.fields.forEach((f, i) => {
+      if (f.prefetch && !module?.prefetch?.[f.name]) {
+        problems.push({
+          path: `${at}.fields[${i}].prefetch`,
+          message: `field "${f.name}" has prefetch: true but the implementation exports no prefetch.${f.name}`,
+        });
+      }
+      if (f.default !== undefined) {
+        const error = checkFieldValue(f, f.default);
+        if (error) problems.push({ path: `${at}.fields[${i}].default`, message: error });
+      }
+    });
+    flow.targets.forEach((t, i) => {
+      if (targets.get(t)?.info.type === "custom" && (!module?.escalate || !module.deescalate)) {
+        problems.push({
+          path: `${at}.targets[${i}]`,
+          message: `"${t}" is a custom target: the flow's implementation must export escalate() and deescalate()`,
+        });
+      }
+    });
+    flows.set(flow.name, {
+      config: flow,
+      label: flow.label ?? flow.name,
+      module,
+      maxDuration: Math.max(0, ...flow.durations),
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return { file, config, flows, targets };
+}
+
+function checkModule(module: FlowModule, at: string, problems: ConfigProblem[]): void {
+  for (const name of hookExports) {
+    const value = (module as Record<string, unknown>)[name];
+    if (value !== undefined && typeof value !== "function") {
+      problems.push({ path: at, message: `export "${name}" must be a function` });
+    }
+  }
+  if (module.prefetch !== undefined) {
+    for (const [field, fn] of Object.entries(module.prefetch)) {
+      if (typeof fn !== "function")
+        problems.push({ path: at, message: `prefetch.${field} must be a function` });
+    }
+  }
+}
+
+function checkSecrets(
+  settings: object,
+  at: string,
+  environment: NodeJS.ProcessEnv,
+  problems: ConfigProblem[],
+): void {
+  for (const [key, value] of Object.entries(settings)) {
+    if (isSecretRef(value) && !environment[value.env]) {
+      problems.push({ path: `${at}.${key}`, message: `environment variable ${value.env} is not set` });
+    }
+  }
+}
+
+/** Checks a value against a field's type and allowed values; returns the problem or undefined. */
+export function checkFieldValue(field: FlowConfig["fields"][number], value: unknown): string | undefined {
+  const isInt = (v: unknown) => Number.isSafeInteger(v);
+  const isStr = (v: unknown) => typeof v === "string";
+  const isEmail = (v: unknown) => typeof v === "string" && /^[^@\s]+@[^@\s]+$/.test(v);
+  switch (field.type) {
+    case "string":
+    case "text":
+      if (!isStr(value)) return "must be a string";
+      if ((value as string).length > (field.type === "text" ? 3000 : 500)) return "is too long";
+      break;
+    case "int":
+      if (!isInt(value)) return "must be an integer";
+      break;
+    case "bool":
+      if (typeof value !== "boolean") return "must be true or false";
+      break;
+    case "duration":
+      if (!isInt(value) || (value as number) <= 0) return "must be a duration";
+      break;
+    case "user":
+      if (!isEmail(value)) return "must be an email address";
+      break;
+    case "user_list":
+      if (!Array.isArray(value) || !value.every(isEmail)) return "must be a list of email addresses";
+      break;
+    case "str_list":
+      if (!Array.isArray(value) || !value.every(isStr)) return "must be a list of strings";
+      break;
+    case "int_list":
+      if (!Array.isArray(value) || !value.every(isInt)) return "must be a list of integers";
+      break;
+  }
+  if (field.allowedValues) {
+    const values = Array.isArray(value) ? value : [value];
+    const bad = values.find((v) => !field.allowedValues?.includes(v));
+    if (bad !== undefined) {
+      return `${JSON.stringify(bad)} is not allowed (allowed: ${field.allowedValues.map((v) => JSON.stringify(v)).join(", ")})`;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,242 @@
+// The zod schema of jitflow.config.ts: what each option accepts, its default, and cross-field rules.
+
+import { z } from "zod";
+import { parseDuration } from "../duration.ts";
+
+export const secretRef = z.strictObject(
+  { env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) },
+  {
+    error: 'a secret must be a reference: env("NAME") or { env: "NAME" }; secrets are never written inline',
+  },
+);
+
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const seconds = parseDuration(value);
+  if (seconds === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${JSON.stringify(value)} is not a duration; use "30s", "90m", "1h", "1d" or a number of seconds`,
+    });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "use letters, digits, '_', '-' or '.' (at most 63 characters)");
+
+const email = z.email().transform((e) => e.toLowerCase());
+
+export const fieldTypes = [
+  "string",
+  "text",
+  "int",
+  "bool",
+  "duration",
+  "user",
+  "user_list",
+  "str_list",
+  "int_list",
+] as const;
+export type FieldType = (typeof fieldTypes)[number];
+
+const field = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "field names are identifiers"),
+    label: z.string().min(1).max(200).optional(),
+    description: z.string().max(2000).optional(),
+    type: z.enum(fieldTypes),
+    required: z.boolean().default(true),
+    default: z.unknown().optional(),
+    allowedValues: z
+      .array(z.union([z.string(), z.number()]))
+      .min(1)
+      .max(100)
+      .optional(),
+    prefetch: z.boolean().default(false),
+    visible: z.boolean().default(true),
+  })
+  .superRefine((f, ctx) => {
+    if (f.allowedValues && f.prefetch) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["prefetch"],
+        message: "a field has either allowedValues or prefetch",
+      });
+    }
+    if (
+      f.allowedValues &&
+      (f.type === "bool" || f.type === "user" || f.type === "user_list" || f.type === "text")
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["allowedValues"],
+        message: `a ${f.type} field cannot have allowedValues`,
+      });
+    }
+    const numeric = f.type === "int" || f.type === "int_list";
+    f.allowedValues?.forEach((v, i) => {
+      if (numeric && !Number.isSafeInteger(v)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["allowedValues", i],
+          message: `${JSON.stringify(v)} is not an integer`,
+        });
+      }
+      if (!numeric && typeof v !== "string") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["allowedValues", i],
+          message: `${JSON.stringify(v)} is not a string`,
+        });
+      }
+    });
+    if (!f.visible && f.required && f.default === undefined) {
+      ctx.addIssue({ code: "custom", path: ["visible"], message: "a hidden required field needs a default" });
+    }
+  });
+export type FieldConfig = z.output<typeof field>;
+
+const approvers = z.strictObject({
+  users: z.array(email).default([]),
+  channel: z.string().min(1).optional(),
+  minApprovals: z.int().min(1).max(20).default(1),
+  allowSelfApproval: z.boolean().default(false),
+});
+
+export const sources = ["slack", "web", "api"] as const;
+
+const flow = z
+  .strictObject({
+    name,
+    label: z.string().min(1).max(200).optional(),
+    description: z.string().max(2000).optional(),
+    targets: z.array(z.string()).default([]),
+    durations: z.array(duration).max(20).default([]),
+    fields: z.array(field).max(50).default([]),
+    approvers: approvers.optional(),
+    allowRevoke: z.boolean().default(true),
+    scheduleDeescalation: z.boolean().default(true),
+    allowedSources: z
+      .array(z.enum(sources))
+      .min(1)
+      .default([...sources]),
+    implementation: z.string().min(1).optional(),
+    vars: z.record(z.string(), z.unknown()).default({}),
+    requestTimeout: duration.default(86400),
+    additionalHeaderText: z.string().max(3000).optional(),
+    allowGuestInteraction: z.boolean().default(false),
+  })
+  .superRefine((f, ctx) => {
+    if (f.targets.length > 0 && f.durations.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["durations"],
+        message: "a flow with targets needs at least one duration",
+      });
+    }
+    const seen = new Set<string>();
+    f.fields.forEach((fd, i) => {
+      if (seen.has(fd.name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["fields", i, "name"],
+          message: `field "${fd.name}" is defined twice`,
+        });
+      }
+      if (["target", "target_id", "duration"].includes(fd.name)) {
+        ctx.addIssue({ code: "custom", path: ["fields", i, "name"], message: `"${fd.name}" is reserved` });
+      }
+      seen.add(fd.name);
+    });
+  });
+export type FlowConfig = z.output<typeof flow>;
+
+const target = z.looseObject({
+  type: z.string().min(1),
+  label: z.string().min(1).max(200).optional(),
+});
+
+const integration = z.looseObject({ type: z.string().min(1) });
+
+const webhookNotify = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  secret: secretRef,
+  events: z.array(z.string()).optional(),
+});
+
+export const configSchema = z
+  .strictObject({
+    users: z
+      .strictObject({
+        admins: z.array(email).default([]),
+        memberDomains: z
+          .array(
+            z
+              .string()
+              .min(1)
+              .transform((d) => d.toLowerCase()),
+          )
+          .optional(),
+      })
+      .default({ admins: [] }),
+    database: z.strictObject({ url: z.string().min(1).optional() }).default({}),
+    server: z
+      .strictObject({
+        port: z.int().min(0).max(65535).optional(),
+        host: z.string().optional(),
+        maxBodyBytes: z.int().min(1024).max(10_000_000).default(65536),
+      })
+      .default({ maxBodyBytes: 65536 }),
+    hooks: z
+      .strictObject({ timeoutMs: z.int().min(10).max(600_000).default(5000) })
+      .default({ timeoutMs: 5000 }),
+    scheduler: z
+      .strictObject({
+        sweepIntervalMs: z.int().min(50).max(600_000).default(2000),
+        leaseMs: z.int().min(1000).max(3_600_000).default(60_000),
+        retryBaseMs: z.int().min(10).max(600_000).default(1000),
+        retryMaxMs: z.int().min(100).max(86_400_000).default(300_000),
+        concurrency: z.int().min(1).max(1000).default(64),
+      })
+      .default({
+        sweepIntervalMs: 2000,
+        leaseMs: 60_000,
+        retryBaseMs: 1000,
+        retryMaxMs: 300_000,
+        concurrency: 64,
+      }),
+    notify: z.strictObject({ webhooks: z.array(webhookNotify).default([]) }).default({ webhooks: [] }),
+    slack: z.looseObject({}).optional(),
+    web: z.looseObject({}).optional(),
+    integrations: z.record(name, integration).default({}),
+    targets: z.record(name, target).default({}),
+    flows: z.array(flow).default([]),
+  })
+  .superRefine((c, ctx) => {
+    const flowNames = new Set<string>();
+    c.flows.forEach((f, i) => {
+      if (flowNames.has(f.name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["flows", i, "name"],
+          message: `flow "${f.name}" is defined twice`,
+        });
+      }
+      flowNames.add(f.name);
+      f.targets.forEach((t, j) => {
+        if (!(t in c.targets)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["flows", i, "targets", j],
+            message: `target "${t}" is not defined under targets (defined: ${Object.keys(c.targets).join(", ") || "none"})`,
+          });
+        }
+      });
+    });
+  });
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type SecretRef = z.output<typeof secretRef>;

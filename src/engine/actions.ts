@@ -1,0 +1,130 @@
+// The cancel, revoke and extend commands.
+
+import { parseDuration } from "../duration.ts";
+import { JitflowError } from "../errors.ts";
+import type { Person } from "../sdk/types.ts";
+import { getDecisions, type RequestRow } from "../store/requests.ts";
+import { invalidTransition } from "./changes.ts";
+import {
+  decidersOf,
+  type EngineDeps,
+  flowOf,
+  inTransaction,
+  loadWithDecisions,
+  mustGetRequest,
+} from "./engine.ts";
+import { isDecider } from "./policy.ts";
+import { type RequestView, toView } from "./views.ts";
+
+export interface ActionInput {
+  id: string;
+  actor: Person;
+  reason?: string | undefined;
+}
+
+async function view(deps: EngineDeps, row: RequestRow): Promise<RequestView> {
+  return toView(row, await getDecisions(deps.store.db, row.id));
+}
+
+export async function cancel(deps: EngineDeps, input: ActionInput): Promise<RequestView> {
+  const row = await mustGetRequest(deps, input.id);
+  if (row.requester !== input.actor.email && input.actor.role !== "admin") {
+    throw new JitflowError("CANCEL_NOT_ALLOWED", "only the requester or an admin can cancel a request");
+  }
+  const saved = await inTransaction(deps, async (changes) => {
+    const current = await mustGetRequest(deps, input.id, changes.trx);
+    return changes.apply(
+      current,
+      "cancel",
+      input.actor.email,
+      { due_at: null },
+      { reason: input.reason ?? null },
+    );
+  });
+  return view(deps, saved);
+}
+
+export async function revoke(deps: EngineDeps, input: ActionInput): Promise<RequestView> {
+  const { row, decisions } = await loadWithDecisions(deps, input.id);
+  const flow = flowOf(deps, row.flow);
+  const privileged = input.actor.role === "admin" || input.actor.role === "bot";
+  if (!privileged) {
+    if (!flow?.config.allowRevoke) {
+      throw new JitflowError(
+        "REVOKE_NOT_ALLOWED",
+        `flow "${row.flow}" does not allow revoking; ask an admin`,
+      );
+    }
+    const isRequester = row.requester === input.actor.email;
+    if (
+      !isRequester &&
+      !isDecider(input.actor, (await decidersOf(deps, row, decisions, input.actor)).rules)
+    ) {
+      throw new JitflowError("REVOKE_NOT_ALLOWED", "only the requester, an approver or an admin can revoke");
+    }
+  }
+  const now = deps.clock.now();
+  const saved = await inTransaction(deps, async (changes) => {
+    const current = await mustGetRequest(deps, input.id, changes.trx);
+    if (current.target === null) {
+      throw new JitflowError(
+        "INVALID_TRANSITION",
+        `request ${current.id} is approval-only: there is no access to revoke`,
+        {
+          details: { state: current.state },
+        },
+      );
+    }
+    return changes.apply(
+      current,
+      "revoke",
+      input.actor.email,
+      { ended_reason: "revoked", due_at: now, attempts: 0, last_error: null },
+      { reason: input.reason ?? null },
+    );
+  });
+  deps.wake(now);
+  return view(deps, saved);
+}
+
+export interface ExtendInput {
+  id: string;
+  actor: Person;
+  duration: string | number;
+}
+
+export async function extend(deps: EngineDeps, input: ExtendInput): Promise<RequestView> {
+  const seconds = parseDuration(input.duration);
+  if (seconds === undefined) {
+    throw new JitflowError("DURATION_INVALID", `${JSON.stringify(input.duration)} is not a duration`);
+  }
+  const row = await mustGetRequest(deps, input.id);
+  if (row.requester !== input.actor.email && input.actor.role !== "admin" && input.actor.role !== "bot") {
+    throw new JitflowError("EXTEND_NOT_ALLOWED", "only the requester or an admin can extend a grant");
+  }
+  const flow = flowOf(deps, row.flow);
+  const saved = await inTransaction(deps, async (changes) => {
+    const current = await mustGetRequest(deps, input.id, changes.trx);
+    if (current.state !== "active" || current.expires_at === null)
+      throw invalidTransition(current.state, "extend");
+    const expiresAt = current.expires_at + seconds * 1000;
+    const maxMs = (flow?.maxDuration ?? 0) * 1000;
+    if (expiresAt - changes.now > maxMs) {
+      throw new JitflowError(
+        "EXTEND_TOO_LONG",
+        `that would leave ${Math.ceil((expiresAt - changes.now) / 1000)} seconds of access; flow "${current.flow}" allows at most ${maxMs / 1000}`,
+        { details: { maxSeconds: maxMs / 1000 } },
+      );
+    }
+    const scheduled = flow?.config.scheduleDeescalation ?? true;
+    return changes.apply(
+      current,
+      "extend",
+      input.actor.email,
+      { expires_at: expiresAt, due_at: scheduled ? expiresAt : null },
+      { by: seconds, expiresAt: new Date(expiresAt).toISOString() },
+    );
+  });
+  if (saved.due_at !== null) deps.wake(saved.due_at);
+  return view(deps, saved);
+}

@@ -1,0 +1,117 @@
+// Applies lifecycle transitions to rows inside a transaction, collecting the audit events and outbox messages they cause.
+
+import type { Transaction } from "kysely";
+import type { LoadedConfig } from "../config/loader.ts";
+import { JitflowError } from "../errors.ts";
+import type { RequestState } from "../sdk/types.ts";
+import { appendEvents, type NewAuditEvent } from "../store/audit-log.ts";
+import type { Dialect } from "../store/database.ts";
+import { enqueue, type OutboxMessage } from "../store/outbox.ts";
+import { type RequestRow, updateRequest } from "../store/requests.ts";
+import type { Database } from "../store/schema.ts";
+import { type Command, transition } from "./lifecycle.ts";
+
+/** Raised when a row changed under us between reading it and writing it; the caller retries. */
+export class ConflictError extends Error {
+  constructor(id: string) {
+    super(`request ${id} changed concurrently`);
+    this.name = "ConflictError";
+  }
+}
+
+const verbs: Record<Command, string> = {
+  record_approval: "approve",
+  approve: "approve",
+  deny: "deny",
+  cancel: "cancel",
+  timeout: "expire",
+  start_escalation: "escalate",
+  escalated: "activate",
+  fail: "fail",
+  revoke: "revoke",
+  expire: "expire",
+  deescalated: "end",
+  extend: "extend",
+};
+
+export function invalidTransition(state: string, command: Command): JitflowError {
+  return new JitflowError("INVALID_TRANSITION", `cannot ${verbs[command]} a request that is ${state}`, {
+    details: { state },
+  });
+}
+
+/** One transaction's worth of changes. */
+export class ChangeSet {
+  readonly events: NewAuditEvent[] = [];
+  readonly messages: OutboxMessage[] = [];
+  readonly #config: LoadedConfig;
+  readonly #trx: Transaction<Database>;
+  readonly #dialect: Dialect;
+  readonly now: number;
+
+  constructor(config: LoadedConfig, trx: Transaction<Database>, dialect: Dialect, now: number) {
+    this.#config = config;
+    this.#trx = trx;
+    this.#dialect = dialect;
+    this.now = now;
+  }
+
+  get trx(): Transaction<Database> {
+    return this.#trx;
+  }
+
+  /** Records an event (and its notifications) that is not a state change, e.g. a hook error. */
+  note(row: RequestRow, type: string, actor: string, data: Record<string, unknown>): void {
+    this.events.push({ requestId: row.id, type, actor, at: this.now, data });
+    this.#notify(row, type, actor, data);
+  }
+
+  /**
+   * Moves a row through the lifecycle. Throws INVALID_TRANSITION if the lifecycle forbids it,
+   * ConflictError if the row changed since it was read.
+   */
+  async apply(
+    row: RequestRow,
+    command: Command,
+    actor: string,
+    changes: Partial<RequestRow> = {},
+    data: Record<string, unknown> = {},
+  ): Promise<RequestRow> {
+    const step = transition(row.state as RequestState, command);
+    if (!step) throw invalidTransition(row.state, command);
+    const set = { ...changes, state: step.to, updated_at: this.now };
+    if (!(await updateRequest(this.#trx, row, set))) throw new ConflictError(row.id);
+    const next = { ...row, ...set, version: row.version + 1 };
+    const eventData = { from: row.state, to: step.to, ...data };
+    this.events.push({ requestId: row.id, type: step.event, actor, at: this.now, data: eventData });
+    this.#notify(next, step.event, actor, eventData);
+    return next;
+  }
+
+  #notify(row: RequestRow, type: string, actor: string, data: Record<string, unknown>): void {
+    const payload = {
+      type,
+      requestId: row.id,
+      flow: row.flow,
+      target: row.target,
+      requester: row.requester,
+      state: row.state,
+      actor,
+      at: new Date(this.now).toISOString(),
+      expiresAt: row.expires_at === null ? null : new Date(row.expires_at).toISOString(),
+      data,
+    };
+    this.messages.push({ kind: "log", payload, requestId: row.id });
+    this.#config.config.notify.webhooks.forEach((hook, index) => {
+      if (!hook.events || hook.events.includes(type)) {
+        this.messages.push({ kind: "webhook", payload: { index, event: payload }, requestId: row.id });
+      }
+    });
+  }
+
+  /** Writes the collected events and messages; call once, last, inside the transaction. */
+  async flush(): Promise<void> {
+    await appendEvents(this.#trx, this.#dialect, this.events);
+    await enqueue(this.#trx, this.messages, this.now);
+  }
+}

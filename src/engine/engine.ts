@@ -1,0 +1,140 @@
+// The engine's shared machinery: dependencies, transactions with conflict retry, loading rows and reducers.
+
+import type { Logger } from "pino";
+import type { LoadedConfig, LoadedFlow } from "../config/loader.ts";
+import { JitflowError } from "../errors.ts";
+import type { Permissions, Person } from "../sdk/types.ts";
+import type { Store } from "../store/database.ts";
+import { type DecisionRow, getDecisions, getRequest, type RequestRow } from "../store/requests.ts";
+import { ChangeSet, ConflictError } from "./changes.ts";
+import type { Clock } from "./clock.ts";
+import { withTimeLimit } from "./hooks.ts";
+import { type DeciderRules, deciderRules } from "./policy.ts";
+import { toEvent } from "./views.ts";
+
+export interface EngineDeps {
+  store: Store;
+  config: LoadedConfig;
+  clock: Clock;
+  logger: Logger;
+  /** Tells the scheduler that something became due at this instant. */
+  wake(dueAt: number): void;
+  /** Tells the outbox worker that messages were committed. */
+  notify(): void;
+}
+
+/** Runs fn in one transaction with a fresh ChangeSet; retries when a row changed underneath. */
+export async function inTransaction<T>(deps: EngineDeps, fn: (changes: ChangeSet) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      let queued = 0;
+      const result = await deps.store.db.transaction().execute(async (trx) => {
+        const changes = new ChangeSet(deps.config, trx, deps.store.dialect, deps.clock.now());
+        const value = await fn(changes);
+        await changes.flush();
+        queued = changes.messages.length;
+        return value;
+      });
+      if (queued > 0) deps.notify();
+      return result;
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      if (attempt >= 4) {
+        throw new JitflowError("INVALID_TRANSITION", "the request changed while this action ran; try again", {
+          cause: err,
+        });
+      }
+    }
+  }
+}
+
+export async function mustGetRequest(
+  deps: EngineDeps,
+  id: string,
+  db: Parameters<typeof getRequest>[0] = deps.store.db,
+): Promise<RequestRow> {
+  const row = await getRequest(db, id);
+  if (!row) throw new JitflowError("REQUEST_NOT_FOUND", `there is no request ${id}`);
+  return row;
+}
+
+export function flowOf(deps: EngineDeps, name: string): LoadedFlow | undefined {
+  return deps.config.flows.get(name);
+}
+
+export function mustGetFlow(deps: EngineDeps, name: string): LoadedFlow {
+  const flow = deps.config.flows.get(name);
+  if (!flow) {
+    throw new JitflowError("FLOW_NOT_FOUND", `there is no flow "${name}"`, {
+      details: { flows: [...deps.config.flows.keys()] },
+    });
+  }
+  return flow;
+}
+
+/**
+ * Who may decide this request: the flow's approvers, or what getApprovers/getPermissions answer.
+ * A reducer that fails falls back to admins only (fail closed) and the failure is returned.
+ */
+export async function decidersOf(
+  deps: EngineDeps,
+  row: RequestRow,
+  decisions: DecisionRow[],
+  actor: Person,
+): Promise<{ rules: DeciderRules; error?: string }> {
+  const flow = flowOf(deps, row.flow);
+  const module = flow?.module;
+  const ms = deps.config.config.hooks.timeoutMs;
+  const evt = toEvent(deps.config, row, decisions, actor);
+  let fromApprovers: string[] | undefined;
+  let fromPermissions: Permissions | undefined;
+  if (module?.getApprovers) {
+    const getApprovers = module.getApprovers;
+    const outcome = await withTimeLimit("getApprovers", ms, () =>
+      getApprovers({ ...evt, name: "getApprovers" }),
+    );
+    if (!outcome.ok || !Array.isArray(outcome.value) || !outcome.value.every((e) => typeof e === "string")) {
+      return {
+        rules: { users: [], level: "admin", allowSelfApproval: false },
+        error: outcome.ok ? "getApprovers must return a list of emails" : outcome.error,
+      };
+    }
+    fromApprovers = outcome.value;
+  }
+  if (module?.getPermissions) {
+    const getPermissions = module.getPermissions;
+    const outcome = await withTimeLimit("getPermissions", ms, () =>
+      getPermissions({ ...evt, name: "getPermissions" }),
+    );
+    if (!outcome.ok || typeof outcome.value !== "object" || outcome.value === null) {
+      return {
+        rules: { users: [], level: "admin", allowSelfApproval: false },
+        error: outcome.ok ? "getPermissions must return an object" : outcome.error,
+      };
+    }
+    fromPermissions = outcome.value;
+  }
+  return { rules: deciderRules(flow, fromApprovers, fromPermissions) };
+}
+
+export async function loadWithDecisions(
+  deps: EngineDeps,
+  id: string,
+): Promise<{ row: RequestRow; decisions: DecisionRow[] }> {
+  const row = await mustGetRequest(deps, id);
+  return { row, decisions: await getDecisions(deps.store.db, id) };
+}
+
+/** An after-hook's failure is recorded on the request and in the audit log; it changes nothing else. */
+export async function reportAfterHook(
+  deps: EngineDeps,
+  row: RequestRow,
+  error: string | undefined,
+): Promise<void> {
+  if (!error) return;
+  deps.logger.error({ requestId: row.id, flow: row.flow, error }, "hook failed");
+  await inTransaction(deps, async (changes) => {
+    await changes.trx.updateTable("requests").set({ error }).where("id", "=", row.id).execute();
+    changes.note(row, "hook.failed", "jitflow", { error });
+  });
+}

@@ -1,0 +1,246 @@
+// Due work on claimed rows: time out pending requests, escalate, expire and deescalate grants, in batched transactions.
+
+import { messageOf } from "../errors.ts";
+import { getDecisions, type RequestRow, sameGrant } from "../store/requests.ts";
+import { PermanentTargetError } from "../targets/target.ts";
+import { backoffMs } from "./backoff.ts";
+import { type EngineDeps, flowOf, inTransaction } from "./engine.ts";
+import { runAfterHook, runOnHook } from "./hooks.ts";
+import { systemActor, toEvent } from "./views.ts";
+
+type Outcome =
+  | { kind: "escalated"; row: RequestRow }
+  | { kind: "deescalated"; row: RequestRow; sharedWith: string[] }
+  | { kind: "failed"; row: RequestRow; error: string }
+  | { kind: "retry"; row: RequestRow; error: string; deferMs?: number }
+  | { kind: "skip"; row: RequestRow };
+
+/** Processes rows this owner has leased; returns how many reached a new state. */
+export async function processDue(deps: EngineDeps, owner: string, claimed: RequestRow[]): Promise<void> {
+  const rows = [...claimed].sort((a, b) => (a.id < b.id ? -1 : 1));
+  // Phase 1, one transaction: decisions that need no outside call, and the intent to deescalate.
+  const started = await inTransaction(deps, async (changes) => {
+    const out: RequestRow[] = [];
+    for (const row of rows) {
+      if (row.state === "pending") {
+        await changes.apply(row, "timeout", "jitflow", {
+          due_at: null,
+          lease_owner: null,
+          lease_until: null,
+        });
+      } else if (row.state === "active") {
+        out.push(
+          await changes.apply(row, "expire", "jitflow", { ended_reason: "scheduled", due_at: changes.now }),
+        );
+      } else if (row.state === "approved" && row.target !== null) {
+        const expiresAt = changes.now + Number(row.duration) * 1000;
+        out.push(
+          await changes.apply(row, "start_escalation", "jitflow", {
+            expires_at: expiresAt,
+            due_at: changes.now,
+          }),
+        );
+      } else if (row.state === "escalating" || row.state === "deescalating") {
+        out.push(row);
+      } else {
+        await changes.trx
+          .updateTable("requests")
+          .set({ due_at: null, lease_owner: null, lease_until: null })
+          .where("id", "=", row.id)
+          .execute();
+      }
+    }
+    return out;
+  });
+
+  // Phase 2: calls to targets, concurrently, outside any transaction.
+  const outcomes = await mapLimit(started, deps.config.config.scheduler.concurrency, (row) =>
+    row.state === "escalating" ? escalateOne(deps, row) : deescalateOne(deps, row),
+  );
+
+  // Phase 3, one transaction: record what the targets said.
+  const { retryBaseMs, retryMaxMs } = deps.config.config.scheduler;
+  const applied = await inTransaction(deps, async (changes) => {
+    const done: Outcome[] = [];
+    const now = changes.now;
+    for (const outcome of outcomes) {
+      const { row } = outcome;
+      const current = await changes.trx
+        .selectFrom("requests")
+        .selectAll()
+        .where("id", "=", row.id)
+        .executeTakeFirst();
+      const unchanged = current && current.version === row.version && current.lease_owner === owner;
+      if (!unchanged || outcome.kind === "skip") {
+        await changes.trx
+          .updateTable("requests")
+          .set({ lease_owner: null, lease_until: null })
+          .where("id", "=", row.id)
+          .where("lease_owner", "=", owner)
+          .execute();
+        continue;
+      }
+      const release = { lease_owner: null, lease_until: null };
+      if (outcome.kind === "escalated") {
+        const flow = flowOf(deps, row.flow);
+        const expiresAt = now + Number(row.duration) * 1000;
+        const scheduled = flow?.config.scheduleDeescalation ?? true;
+        await changes.apply(
+          row,
+          "escalated",
+          "jitflow",
+          {
+            ...release,
+            activated_at: now,
+            expires_at: expiresAt,
+            due_at: scheduled ? expiresAt : null,
+            last_error: null,
+          },
+          { expiresAt: new Date(expiresAt).toISOString(), attempts: row.attempts + 1 },
+        );
+        done.push(outcome);
+      } else if (outcome.kind === "deescalated") {
+        await changes.apply(
+          row,
+          "deescalated",
+          "jitflow",
+          { ...release, ended_at: now, due_at: null, last_error: null },
+          {
+            endedReason: row.ended_reason,
+            ...(outcome.sharedWith.length ? { stillGrantedBy: outcome.sharedWith } : {}),
+          },
+        );
+        // Requests of the same grant that waited for this revocation may go now.
+        await changes.trx
+          .updateTable("requests")
+          .set({ due_at: now })
+          .where("requester", "=", row.requester)
+          .where("target", "=", row.target)
+          .where("state", "=", "escalating")
+          .execute();
+        done.push(outcome);
+      } else if (outcome.kind === "failed") {
+        await changes.apply(
+          row,
+          "fail",
+          "jitflow",
+          { ...release, due_at: null, error: outcome.error, last_error: outcome.error },
+          {
+            error: outcome.error,
+          },
+        );
+        done.push(outcome);
+      } else {
+        const delay = outcome.deferMs ?? backoffMs(row.attempts, retryBaseMs, retryMaxMs);
+        await changes.trx
+          .updateTable("requests")
+          .set({
+            ...release,
+            attempts: row.attempts + (outcome.deferMs ? 0 : 1),
+            last_error: outcome.error.slice(0, 2000),
+            due_at: now + delay,
+          })
+          .where("id", "=", row.id)
+          .execute();
+        if (!outcome.deferMs) {
+          deps.logger.warn(
+            {
+              requestId: row.id,
+              target: row.target,
+              attempts: row.attempts + 1,
+              retryInMs: delay,
+              error: outcome.error,
+            },
+            `${row.state === "escalating" ? "escalation" : "deescalation"} failed; will retry`,
+          );
+        }
+      }
+    }
+    return done;
+  });
+
+  for (const outcome of applied) await afterHooks(deps, outcome);
+}
+
+async function afterHooks(deps: EngineDeps, outcome: Outcome): Promise<void> {
+  if (outcome.kind !== "escalated" && outcome.kind !== "deescalated") return;
+  const module = flowOf(deps, outcome.row.flow)?.module;
+  const name = outcome.kind === "escalated" ? "afterEscalate" : "afterDeescalate";
+  if (!module?.[name]) return;
+  const row = await deps.store.db
+    .selectFrom("requests")
+    .selectAll()
+    .where("id", "=", outcome.row.id)
+    .executeTakeFirst();
+  if (!row) return;
+  const evt = toEvent(deps.config, row, await getDecisions(deps.store.db, row.id), systemActor);
+  const error = await runAfterHook(module, name, evt, deps.config.config.hooks.timeoutMs);
+  if (error) deps.logger.error({ requestId: row.id, error }, "hook failed");
+}
+
+async function escalateOne(deps: EngineDeps, row: RequestRow): Promise<Outcome> {
+  // A revocation of the same grant still in progress would undo this one: wait for it to end.
+  const revoking = await sameGrant(deps.store.db, row, ["deescalating"]);
+  if (revoking.length > 0)
+    return { kind: "retry", row, error: "waiting for an earlier grant's revocation", deferMs: 1000 };
+  const flow = flowOf(deps, row.flow);
+  const target = row.target ? deps.config.targets.get(row.target) : undefined;
+  if (!target) return { kind: "failed", row, error: `target "${row.target}" is no longer configured` };
+  const evt = toEvent(deps.config, row, await getDecisions(deps.store.db, row.id), systemActor);
+  const ms = deps.config.config.hooks.timeoutMs;
+  const hook = await runOnHook(flow?.module, "onEscalate", evt, ms);
+  if (!hook.ok) return { kind: "retry", row, error: hook.error };
+  if (hook.value && hook.value.kind !== "approve") {
+    const why = hook.value.kind === "ignore" ? hook.value.message : (hook.value.reason ?? "refused");
+    return { kind: "failed", row, error: `onEscalate: ${why}` };
+  }
+  try {
+    await target.connector.escalate({
+      evt: { ...evt, name: "escalate" },
+      module: flow?.module,
+      signal: AbortSignal.timeout(60_000),
+    });
+    return { kind: "escalated", row };
+  } catch (err) {
+    if (err instanceof PermanentTargetError) return { kind: "failed", row, error: err.message };
+    return { kind: "retry", row, error: messageOf(err) };
+  }
+}
+
+async function deescalateOne(deps: EngineDeps, row: RequestRow): Promise<Outcome> {
+  // Overlapping grants are counted: if another live request gives the same access, leave the target alone.
+  const others = await sameGrant(deps.store.db, row, ["escalating", "active"]);
+  if (others.length > 0) return { kind: "deescalated", row, sharedWith: others.map((o) => o.id) };
+  const flow = flowOf(deps, row.flow);
+  const target = row.target ? deps.config.targets.get(row.target) : undefined;
+  if (!target)
+    return { kind: "retry", row, error: `target "${row.target}" is not configured; cannot revoke` };
+  const evt = toEvent(deps.config, row, await getDecisions(deps.store.db, row.id), systemActor);
+  // onDeescalate may observe but never stop access being taken away.
+  const hook = await runOnHook(flow?.module, "onDeescalate", evt, deps.config.config.hooks.timeoutMs);
+  if (!hook.ok)
+    deps.logger.error({ requestId: row.id, error: hook.error }, "hook failed; deescalating anyway");
+  try {
+    await target.connector.deescalate({
+      evt: { ...evt, name: "deescalate" },
+      module: flow?.module,
+      signal: AbortSignal.timeout(60_000),
+    });
+    return { kind: "deescalated", row, sharedWith: [] };
+  } catch (err) {
+    return { kind: "retry", row, error: messageOf(err) };
+  }
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

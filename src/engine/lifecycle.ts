@@ -1,0 +1,92 @@
+// The request lifecycle as one pure function: (state, command) → the next state and the audit event, or a refusal.
+
+import type { RequestState } from "../sdk/types.ts";
+
+export const states: readonly RequestState[] = [
+  "pending",
+  "approved",
+  "denied",
+  "expired",
+  "cancelled",
+  "escalating",
+  "active",
+  "deescalating",
+  "ended",
+  "failed",
+];
+
+export const commands = [
+  "record_approval", // an approval that does not yet meet the quorum
+  "approve",
+  "deny",
+  "cancel",
+  "timeout", // nobody decided in time
+  "start_escalation",
+  "escalated",
+  "fail", // the target refuses for good, or onEscalate said no
+  "revoke",
+  "expire", // the grant's time is up
+  "deescalated",
+  "extend",
+] as const;
+export type Command = (typeof commands)[number];
+
+export interface Transition {
+  to: RequestState;
+  event: string;
+}
+
+const table: Record<RequestState, Partial<Record<Command, Transition>>> = {
+  pending: {
+    record_approval: { to: "pending", event: "request.approval_recorded" },
+    approve: { to: "approved", event: "request.approved" },
+    deny: { to: "denied", event: "request.denied" },
+    cancel: { to: "cancelled", event: "request.cancelled" },
+    timeout: { to: "expired", event: "request.expired" },
+  },
+  approved: {
+    start_escalation: { to: "escalating", event: "grant.escalating" },
+    revoke: { to: "deescalating", event: "grant.deescalating" },
+  },
+  escalating: {
+    escalated: { to: "active", event: "grant.active" },
+    fail: { to: "failed", event: "request.failed" },
+    revoke: { to: "deescalating", event: "grant.deescalating" },
+  },
+  active: {
+    revoke: { to: "deescalating", event: "grant.deescalating" },
+    expire: { to: "deescalating", event: "grant.deescalating" },
+    extend: { to: "active", event: "grant.extended" },
+  },
+  deescalating: {
+    deescalated: { to: "ended", event: "grant.ended" },
+  },
+  denied: {},
+  expired: {},
+  cancelled: {},
+  ended: {},
+  failed: {},
+};
+
+export const terminalStates: ReadonlySet<RequestState> = new Set(
+  states.filter((s) => Object.keys(table[s]).length === 0),
+);
+
+/** Where a command takes a request in a given state, or undefined when the lifecycle forbids it. */
+export function transition(state: RequestState, command: Command): Transition | undefined {
+  return table[state][command];
+}
+
+/** The order of states along the lifecycle; a transition never moves to an earlier rank. */
+export const rank: Record<RequestState, number> = {
+  pending: 0,
+  approved: 1,
+  denied: 1,
+  expired: 1,
+  cancelled: 1,
+  escalating: 2,
+  failed: 3,
+  active: 3,
+  deescalating: 4,
+  ended: 5,
+};

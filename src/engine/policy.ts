@@ -1,0 +1,98 @@
+// Who may do what: pure rules over people, flows and requests. No I/O; hooks' answers come in as arguments.
+
+import type { LoadedFlow } from "../config/loader.ts";
+import type { ParsedConfig } from "../config/schema.ts";
+import { JitflowError } from "../errors.ts";
+import type { Permissions, Person, Role, Source } from "../sdk/types.ts";
+import type { TokenRole } from "../store/tokens.ts";
+
+/** A person's role: token admins and configured admins are admins; bots are bots; others by email domain. */
+export function roleOf(email: string, users: ParsedConfig["users"], tokenRole?: TokenRole): Role {
+  const lower = email.toLowerCase();
+  if (tokenRole === "admin" || users.admins.includes(lower)) return "admin";
+  if (tokenRole === "bot") return "bot";
+  if (!users.memberDomains) return "member";
+  const domain = lower.slice(lower.lastIndexOf("@") + 1);
+  return users.memberDomains.includes(domain) ? "member" : "guest";
+}
+
+export function personOf(email: string, users: ParsedConfig["users"], tokenRole?: TokenRole): Person {
+  const lower = email.toLowerCase();
+  return {
+    email: lower,
+    name: lower.slice(0, lower.indexOf("@")) || lower,
+    role: roleOf(lower, users, tokenRole),
+  };
+}
+
+/** May this person ask for this flow from this source? Throws the reason if not. */
+export function assertMayRequest(person: Person, flow: LoadedFlow, source: Source): void {
+  if (person.role === "guest") {
+    throw new JitflowError("GUEST_NOT_ALLOWED", `${person.email} is a guest; guests cannot request access`);
+  }
+  if (!flow.config.allowedSources.includes(source)) {
+    throw new JitflowError(
+      "SOURCE_NOT_ALLOWED",
+      `flow "${flow.config.name}" cannot be requested from ${source} (allowed: ${flow.config.allowedSources.join(", ")})`,
+    );
+  }
+}
+
+/** Flows this person may see in lists and forms. */
+export function mayRequest(person: Person, flow: LoadedFlow, source: Source): boolean {
+  return person.role !== "guest" && flow.config.allowedSources.includes(source);
+}
+
+export interface DeciderRules {
+  /** Explicit approvers (config users, getApprovers result, or getPermissions list). */
+  users: string[];
+  /** A role level from getPermissions that may decide. */
+  level: "admin" | "member" | "all";
+  allowSelfApproval: boolean;
+}
+
+/** Combines the flow's config with the reducers' answers into who may decide. */
+export function deciderRules(
+  flow: LoadedFlow | undefined,
+  fromGetApprovers: string[] | undefined,
+  fromGetPermissions: Permissions | undefined,
+): DeciderRules {
+  const approvers = flow?.config.approvers;
+  let users = approvers?.users ?? [];
+  let level: DeciderRules["level"] = "admin";
+  if (fromGetApprovers) users = fromGetApprovers.map((e) => e.toLowerCase());
+  const decide = fromGetPermissions?.approveDeny;
+  if (Array.isArray(decide)) users = decide.map((e) => e.toLowerCase());
+  else if (decide) level = decide;
+  return {
+    users,
+    level,
+    allowSelfApproval: fromGetPermissions?.allowSelfApproval ?? approvers?.allowSelfApproval ?? false,
+  };
+}
+
+const levelAllows: Record<DeciderRules["level"], ReadonlySet<Role>> = {
+  admin: new Set<Role>(["admin"]),
+  member: new Set<Role>(["admin", "member"]),
+  all: new Set<Role>(["admin", "member", "guest"]),
+};
+
+/** Is this person someone who may approve or deny (before the self-approval rule)? */
+export function isDecider(person: Person, rules: DeciderRules): boolean {
+  if (person.role === "admin") return true;
+  if (person.role === "bot") return false;
+  return rules.users.includes(person.email) || levelAllows[rules.level].has(person.role);
+}
+
+/** Throws unless this person may approve/deny this request. */
+export function assertMayDecide(person: Person, requester: string, rules: DeciderRules): void {
+  if (!isDecider(person, rules)) {
+    throw new JitflowError(
+      "NOT_AN_APPROVER",
+      `${person.email} may not approve or deny requests of this flow`,
+    );
+  }
+  if (person.email === requester && !rules.allowSelfApproval) {
+    throw new JitflowError("SELF_APPROVAL", "you cannot approve or deny your own request");
+  }
+}

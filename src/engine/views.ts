@@ -1,0 +1,93 @@
+// Turns rows into what the outside sees: the API's request view and the event hooks receive.
+
+import type { LoadedConfig } from "../config/loader.ts";
+import type { FlowEvent, Person, RequestState, Role, Source } from "../sdk/types.ts";
+import type { DecisionRow, RequestRow } from "../store/requests.ts";
+
+export interface RequestView {
+  id: string;
+  flow: string;
+  target: string | null;
+  requester: { email: string; name: string };
+  state: RequestState;
+  duration: number;
+  fields: Record<string, unknown>;
+  context: Record<string, unknown>;
+  source: Source;
+  createdAt: string;
+  updatedAt: string;
+  decidedAt: string | null;
+  activatedAt: string | null;
+  expiresAt: string | null;
+  endedAt: string | null;
+  endedReason: "scheduled" | "revoked" | null;
+  error: string | null;
+  attempts: number;
+  lastError: string | null;
+  decisions: { actor: string; decision: "approve" | "deny"; reason: string | null; at: string }[];
+}
+
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function toView(row: RequestRow, decisions: DecisionRow[]): RequestView {
+  return {
+    id: row.id,
+    flow: row.flow,
+    target: row.target,
+    requester: { email: row.requester, name: row.requester_name },
+    state: row.state as RequestState,
+    duration: Number(row.duration),
+    fields: JSON.parse(row.fields) as Record<string, unknown>,
+    context: JSON.parse(row.context) as Record<string, unknown>,
+    source: row.source as Source,
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+    decidedAt: iso(row.decided_at),
+    activatedAt: iso(row.activated_at),
+    expiresAt: iso(row.expires_at),
+    endedAt: iso(row.ended_at),
+    endedReason: row.ended_reason as RequestView["endedReason"],
+    error: row.error,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    decisions: decisions.map((d) => ({
+      actor: d.actor,
+      decision: d.decision as "approve" | "deny",
+      reason: d.reason,
+      at: new Date(d.at).toISOString(),
+    })),
+  };
+}
+
+export const systemActor: Person = { email: "jitflow", name: "jitflow", role: "bot" };
+
+/** The event a hook, reducer or custom target receives for a request. */
+export function toEvent(
+  config: LoadedConfig,
+  row: RequestRow,
+  decisions: DecisionRow[],
+  actor: Person,
+  reason: string | null = null,
+): FlowEvent {
+  const flow = config.flows.get(row.flow);
+  const target = row.target ? config.targets.get(row.target) : undefined;
+  return {
+    name: "",
+    requester: { email: row.requester, name: row.requester_name, role: row.requester_role as Role },
+    actor,
+    fields: JSON.parse(row.fields) as Record<string, unknown>,
+    target: target ? structuredClone(target.info) : null,
+    duration: Number(row.duration),
+    flow: { name: row.flow, label: flow?.label ?? row.flow, vars: structuredClone(flow?.config.vars ?? {}) },
+    request: {
+      id: row.id,
+      state: row.state as RequestState,
+      createdAt: new Date(row.created_at).toISOString(),
+      expiresAt: iso(row.expires_at),
+    },
+    source: row.source as Source,
+    context: JSON.parse(row.context) as Record<string, unknown>,
+    decisions: toView(row, decisions).decisions,
+    reason,
+  };
+}

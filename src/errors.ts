@@ -1,0 +1,75 @@
+// The error catalogue: every user-facing failure has a stable code, an HTTP status and a message.
+
+export const errorCatalogue = {
+  VALIDATION_FAILED: 400,
+  INVALID_JSON: 400,
+  BODY_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UNAUTHENTICATED: 401,
+  TOKEN_INVALID: 401,
+  TOKEN_REVOKED: 401,
+  TOKEN_EXPIRED: 401,
+  FORBIDDEN: 403,
+  GUEST_NOT_ALLOWED: 403,
+  SOURCE_NOT_ALLOWED: 403,
+  NOT_AN_APPROVER: 403,
+  SELF_APPROVAL: 403,
+  REVOKE_NOT_ALLOWED: 403,
+  CANCEL_NOT_ALLOWED: 403,
+  EXTEND_NOT_ALLOWED: 403,
+  ACT_AS_NOT_ALLOWED: 403,
+  ROUTE_NOT_FOUND: 404,
+  FLOW_NOT_FOUND: 404,
+  FIELD_NOT_FOUND: 404,
+  REQUEST_NOT_FOUND: 404,
+  EVENT_NOT_FOUND: 404,
+  TOKEN_NOT_FOUND: 404,
+  TARGET_NOT_FOUND: 400,
+  TARGET_REQUIRED: 400,
+  FIELD_UNKNOWN: 400,
+  FIELD_REQUIRED: 400,
+  FIELD_INVALID: 400,
+  DURATION_INVALID: 400,
+  DURATION_NOT_ALLOWED: 400,
+  EXTEND_TOO_LONG: 400,
+  CURSOR_INVALID: 400,
+  ALREADY_APPROVED: 409,
+  INVALID_TRANSITION: 409,
+  HOOK_IGNORED: 409,
+  HOOK_FAILED: 422,
+  PREFETCH_NOT_AVAILABLE: 404,
+  CONFIG_INVALID: 400,
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** The one error type every layer throws for something a user did or asked for. */
+export class JitflowError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { details?: unknown; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "JitflowError";
+    this.code = code;
+    this.status = errorCatalogue[code];
+    this.details = options.details;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string; details?: unknown } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+}
+
+/** A message safe to show for any thrown value. */
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,132 @@
+// Delivers outbox messages (log lines, signed outgoing webhooks) with retries that never drop a message.
+
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { LoadedConfig } from "../config/loader.ts";
+import { readSecret } from "../config/secrets.ts";
+import { backoffMs } from "../engine/backoff.ts";
+import type { Clock } from "../engine/clock.ts";
+import { messageOf } from "../errors.ts";
+import type { Store } from "../store/database.ts";
+import { claimOutbox, markDelivered, markFailed, nextOutboxDue } from "../store/outbox.ts";
+import type { OutboxRow } from "../store/schema.ts";
+import { postSigned } from "../targets/webhook.ts";
+
+export interface OutboxWorker {
+  wake(): void;
+  runOnce(): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface OutboxDeps {
+  store: Store;
+  config: LoadedConfig;
+  clock: Clock;
+  logger: Logger;
+}
+
+async function deliver(deps: OutboxDeps, message: OutboxRow): Promise<void> {
+  const payload = JSON.parse(message.payload) as Record<string, unknown>;
+  switch (message.kind) {
+    case "log":
+      deps.logger.info({ event: payload }, String(payload.type));
+      return;
+    case "webhook": {
+      const hook = deps.config.config.notify.webhooks[payload.index as number];
+      // The hook was removed from the config since: nothing to deliver to.
+      if (!hook) return;
+      const body = JSON.stringify(payload.event);
+      await postSigned(hook.url, readSecret(hook.secret), body, AbortSignal.timeout(10_000));
+      return;
+    }
+    default:
+      throw new Error(`no sender for outbox messages of kind "${message.kind}"`);
+  }
+}
+
+export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWorker {
+  const owner = `outbox-${randomUUID()}`;
+  const { sweepIntervalMs, leaseMs, retryBaseMs, retryMaxMs, concurrency } = deps.config.config.scheduler;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = true;
+  let timer: NodeJS.Timeout | undefined;
+
+  function arm(at: number): void {
+    if (stopped) return;
+    clearTimeout(timer);
+    const delay = Math.max(0, Math.min(at - deps.clock.now(), sweepIntervalMs));
+    timer = setTimeout(() => void worker.runOnce(), delay);
+  }
+
+  async function loop(): Promise<void> {
+    do {
+      again = false;
+      for (;;) {
+        const now = deps.clock.now();
+        const batch = await claimOutbox(deps.store.db, deps.store.dialect, owner, now, leaseMs, batchSize);
+        if (batch.length === 0) break;
+        let next = 0;
+        const delivered: string[] = [];
+        await Promise.all(
+          Array.from({ length: Math.min(concurrency, batch.length) }, async () => {
+            while (next < batch.length) {
+              const message = batch[next++] as OutboxRow;
+              try {
+                await deliver(deps, message);
+                delivered.push(message.id);
+              } catch (err) {
+                const delay = backoffMs(message.attempts, retryBaseMs, retryMaxMs);
+                deps.logger.warn(
+                  {
+                    outboxId: message.id,
+                    kind: message.kind,
+                    attempts: message.attempts + 1,
+                    error: messageOf(err),
+                  },
+                  "outbox delivery failed; will retry",
+                );
+                await markFailed(deps.store.db, message.id, owner, messageOf(err), deps.clock.now() + delay);
+              }
+            }
+          }),
+        );
+        await markDelivered(deps.store.db, delivered, owner, deps.clock.now());
+      }
+    } while (again);
+    arm((await nextOutboxDue(deps.store.db)) ?? Number.POSITIVE_INFINITY);
+  }
+
+  const worker: OutboxWorker = {
+    wake() {
+      if (running) again = true;
+      else arm(deps.clock.now());
+    },
+    runOnce() {
+      if (running) {
+        again = true;
+        return running;
+      }
+      running = loop()
+        .catch((err: unknown) => {
+          deps.logger.error({ err }, "outbox pass failed; retrying at the next sweep");
+          arm(deps.clock.now() + sweepIntervalMs);
+        })
+        .finally(() => {
+          running = undefined;
+        });
+      return running;
+    },
+    start() {
+      stopped = false;
+      void worker.runOnce();
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+  return worker;
+}

@@ -1,0 +1,100 @@
+// Wires a running jitflow: config, store and migrations, scheduler, outbox worker, and the HTTP server.
+
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { type Logger, pino } from "pino";
+import { createApi } from "./channels/api/app.ts";
+import { type LoadedConfig, loadConfig } from "./config/loader.ts";
+import { type Clock, systemClock } from "./engine/clock.ts";
+import type { EngineDeps } from "./engine/engine.ts";
+import { createScheduler, type Scheduler } from "./engine/scheduler.ts";
+import { createOutboxWorker, type OutboxWorker } from "./notify/outbox-worker.ts";
+import { defaultDatabaseUrl, migrate, openStore, type Store } from "./store/database.ts";
+
+export interface ServerOptions {
+  config?: string | LoadedConfig;
+  databaseUrl?: string;
+  port?: number;
+  host?: string;
+  logger?: Logger;
+  clock?: Clock;
+  /** Start the scheduler and outbox worker (default true). */
+  background?: boolean;
+}
+
+export interface RunningServer {
+  url: string;
+  deps: EngineDeps;
+  scheduler: Scheduler;
+  outbox: OutboxWorker;
+  close(): Promise<void>;
+}
+
+export function databaseUrlOf(config: LoadedConfig, explicit?: string): string {
+  return explicit ?? process.env.JITFLOW_DATABASE_URL ?? config.config.database.url ?? defaultDatabaseUrl;
+}
+
+export function createLogger(): Logger {
+  return pino({ level: process.env.LOG_LEVEL ?? "info", redact: ["*.token", "*.secret", "*.password"] });
+}
+
+/** Builds the engine's dependencies and workers over an open store (no HTTP). */
+export function createRuntime(
+  store: Store,
+  config: LoadedConfig,
+  logger: Logger,
+  clock: Clock = systemClock,
+): { deps: EngineDeps; scheduler: Scheduler; outbox: OutboxWorker } {
+  const outbox = createOutboxWorker({ store, config, clock, logger });
+  const scheduler = createScheduler({ store, config, clock, logger, notify: () => outbox.wake() });
+  const deps: EngineDeps = {
+    store,
+    config,
+    clock,
+    logger,
+    wake: (at) => scheduler.wake(at),
+    notify: () => outbox.wake(),
+  };
+  return { deps, scheduler, outbox };
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger();
+  const config = typeof options.config === "object" ? options.config : await loadConfig(options.config);
+  const store = openStore(databaseUrlOf(config, options.databaseUrl));
+  await migrate(store);
+  const { deps, scheduler, outbox } = createRuntime(store, config, logger, options.clock);
+  const app = createApi(deps);
+
+  const port =
+    options.port ?? (process.env.PORT ? Number(process.env.PORT) : (config.config.server.port ?? 8080));
+  const host = options.host ?? process.env.HOST ?? config.config.server.host ?? "127.0.0.1";
+  const server = serve({ fetch: app.fetch, port, hostname: host });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+  if (options.background !== false) {
+    scheduler.start();
+    outbox.start();
+  }
+  logger.info(
+    { url, config: config.file, database: store.dialect, flows: config.flows.size },
+    "jitflow is serving",
+  );
+
+  return {
+    url,
+    deps,
+    scheduler,
+    outbox,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await scheduler.stop();
+      await outbox.stop();
+      await store.close();
+    },
+  };
+}

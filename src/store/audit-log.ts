@@ -1,0 +1,179 @@
+// The hash-chained audit log: append inside a transaction, page through it, and verify the chain.
+
+import { createHash, randomUUID } from "node:crypto";
+import type { Kysely, Transaction } from "kysely";
+import type { Dialect } from "./database.ts";
+import type { AuditEventsTable, Database } from "./schema.ts";
+
+export interface NewAuditEvent {
+  requestId: string | null;
+  type: string;
+  actor: string;
+  at: number;
+  data: Record<string, unknown>;
+}
+
+export interface AuditEvent {
+  id: string;
+  seq: number;
+  requestId: string | null;
+  type: string;
+  actor: string;
+  at: string;
+  data: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export const genesisHash = "0".repeat(64);
+
+/** JSON with object keys sorted, so a hash does not depend on key order. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+export function hashEvent(row: Omit<AuditEventsTable, "hash">): string {
+  const body = canonicalJson({
+    seq: row.seq,
+    id: row.id,
+    requestId: row.request_id,
+    type: row.type,
+    actor: row.actor,
+    at: row.at,
+    data: JSON.parse(row.data) as unknown,
+    prevHash: row.prev_hash,
+  });
+  return createHash("sha256").update(body).digest("hex");
+}
+
+/** Appends events to the chain; the head row lock serialises appenders across replicas. */
+export async function appendEvents(
+  trx: Transaction<Database>,
+  dialect: Dialect,
+  events: NewAuditEvent[],
+): Promise<void> {
+  if (events.length === 0) return;
+  const head = await trx
+    .selectFrom("audit_head")
+    .select(["seq", "hash"])
+    .where("id", "=", 1)
+    .$if(dialect === "postgres", (q) => q.forUpdate())
+    .executeTakeFirstOrThrow();
+  let { seq, hash } = head;
+  const rows: AuditEventsTable[] = events.map((e) => {
+    seq += 1;
+    const row = {
+      seq,
+      id: randomUUID(),
+      request_id: e.requestId,
+      type: e.type,
+      actor: e.actor,
+      at: e.at,
+      data: canonicalJson(e.data),
+      prev_hash: hash,
+    };
+    hash = hashEvent(row);
+    return { ...row, hash };
+  });
+  for (let i = 0; i < rows.length; i += 500) {
+    await trx
+      .insertInto("audit_events")
+      .values(rows.slice(i, i + 500))
+      .execute();
+  }
+  await trx.updateTable("audit_head").set({ seq, hash }).where("id", "=", 1).execute();
+}
+
+export function toAuditEvent(row: AuditEventsTable): AuditEvent {
+  return {
+    id: row.id,
+    seq: row.seq,
+    requestId: row.request_id,
+    type: row.type,
+    actor: row.actor,
+    at: new Date(row.at).toISOString(),
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+export async function listEvents(
+  db: Kysely<Database>,
+  options: { after?: number; limit: number; requestId?: string },
+): Promise<AuditEvent[]> {
+  const rows = await db
+    .selectFrom("audit_events")
+    .selectAll()
+    .where("seq", ">", options.after ?? 0)
+    .$if(options.requestId !== undefined, (q) => q.where("request_id", "=", options.requestId as string))
+    .orderBy("seq")
+    .limit(options.limit)
+    .execute();
+  return rows.map(toAuditEvent);
+}
+
+export interface VerifyProblem {
+  seq: number;
+  problem: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  events: number;
+  problems: VerifyProblem[];
+}
+
+/** Walks the whole chain: any edited, deleted, inserted or reordered event breaks it. */
+export async function verifyChain(db: Kysely<Database>, pageSize = 5000): Promise<VerifyResult> {
+  const problems: VerifyProblem[] = [];
+  let prevHash = genesisHash;
+  let expectedSeq = 1;
+  let count = 0;
+  let after = 0;
+  for (;;) {
+    const rows = await db
+      .selectFrom("audit_events")
+      .selectAll()
+      .where("seq", ">", after)
+      .orderBy("seq")
+      .limit(pageSize)
+      .execute();
+    for (const row of rows) {
+      count += 1;
+      if (row.seq !== expectedSeq) {
+        problems.push({ seq: row.seq, problem: `expected seq ${expectedSeq}: events are missing before it` });
+      }
+      if (row.prev_hash !== prevHash) {
+        problems.push({
+          seq: row.seq,
+          problem: "prevHash does not match the previous event's hash (deleted or reordered)",
+        });
+      }
+      if (hashEvent(row) !== row.hash) {
+        problems.push({ seq: row.seq, problem: "hash does not match the event's contents (edited)" });
+      }
+      prevHash = row.hash;
+      expectedSeq = row.seq + 1;
+      after = row.seq;
+    }
+    if (rows.length < pageSize) break;
+  }
+  const head = await db
+    .selectFrom("audit_head")
+    .select(["seq", "hash"])
+    .where("id", "=", 1)
+    .executeTakeFirst();
+  if (head && (head.seq !== expectedSeq - 1 || head.hash !== prevHash)) {
+    problems.push({
+      seq: head.seq,
+      problem: "the chain's head does not match its last event (events deleted at the end)",
+    });
+  }
+  return { ok: problems.length === 0, events: count, problems };
+}

@@ -1,0 +1,61 @@
+// Opens the store (node:sqlite or PostgreSQL) behind one Kysely type and applies the numbered migrations.
+
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import * as m001 from "./migrations/001-initial.ts";
+import { nodeSqliteDatabase } from "./node-sqlite-database.ts";
+import type { Database } from "./schema.ts";
+
+export type Dialect = "sqlite" | "postgres";
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+const migrations: Record<string, Migration> = { "001-initial": m001 };
+
+export const defaultDatabaseUrl = "sqlite:./.jitflow/jitflow.db";
+
+// bigint columns hold epoch milliseconds, well inside Number's exact range.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/** Opens the database named by a URL: `sqlite:PATH`, `sqlite::memory:` or `postgres://…`. */
+export function openStore(url: string = defaultDatabaseUrl, options: { poolSize?: number } = {}): Store {
+  if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    // An idle client losing its connection must not crash the process; the pool replaces it.
+    pool.on("error", () => {});
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: "postgres", close: () => db.destroy() };
+  }
+  if (url.startsWith("sqlite:")) {
+    const path = url.slice("sqlite:".length);
+    if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
+    const database = new DatabaseSync(path);
+    database.exec("pragma journal_mode = wal; pragma synchronous = full; pragma busy_timeout = 5000;");
+    database.exec("pragma foreign_keys = on;");
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: nodeSqliteDatabase(database) }),
+    });
+    return { db, dialect: "sqlite", close: () => db.destroy() };
+  }
+  throw new Error(
+    `unsupported database URL (use sqlite:PATH or postgres://…): ${url.replace(/\/\/.*@/, "//***@")}`,
+  );
+}
+
+/** Applies every migration not yet applied; returns the names applied now. */
+export async function migrate(store: Store): Promise<string[]> {
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: async () => migrations },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

@@ -1,0 +1,102 @@
+// The tables as Kysely sees them. Times are epoch milliseconds; JSON is stored as text.
+
+import type { Generated, Selectable } from "kysely";
+
+export interface RequestsTable {
+  id: string;
+  flow: string;
+  target: string | null;
+  requester: string;
+  requester_name: string;
+  requester_role: string;
+  state: string;
+  duration: number;
+  fields: string;
+  context: string;
+  source: string;
+  created_at: number;
+  updated_at: number;
+  decided_at: number | null;
+  activated_at: number | null;
+  expires_at: number | null;
+  ended_at: number | null;
+  ended_reason: string | null;
+  error: string | null;
+  attempts: number;
+  last_error: string | null;
+  due_at: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  version: number;
+}
+
+export interface DecisionsTable {
+  request_id: string;
+  actor: string;
+  decision: string;
+  reason: string | null;
+  at: number;
+}
+
+export interface AuditEventsTable {
+  seq: number;
+  id: string;
+  request_id: string | null;
+  type: string;
+  actor: string;
+  at: number;
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
+export interface OutboxTable {
+  id: string;
+  kind: string;
+  payload: string;
+  request_id: string | null;
+  created_at: number;
+  due_at: number;
+  attempts: Generated<number>;
+  last_error: string | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  delivered_at: number | null;
+}
+
+export interface TokensTable {
+  id: string;
+  name: string;
+  user_email: string;
+  role: string;
+  hash: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface ApiEventsTable {
+  id: string;
+  request_id: string;
+  name: string;
+  created_at: number;
+}
+
+export type OutboxRow = Selectable<OutboxTable>;
+
+export interface Database {
+  requests: RequestsTable;
+  decisions: DecisionsTable;
+  audit_events: AuditEventsTable;
+  audit_head: AuditHeadTable;
+  outbox: OutboxTable;
+  tokens: TokensTable;
+  api_events: ApiEventsTable;
+}
