@@ -63,7 +63,9 @@ export async function processDue(deps: EngineDeps, owner: string, claimed: Reque
   const applied = await inTransaction(deps, async (changes) => {
     const done: Outcome[] = [];
     const now = changes.now;
-    for (const outcome of outcomes) {
+    // Deferred escalations go last, so they see revocations this same batch has just finished.
+    const ordered = [...outcomes].sort((a, b) => Number(isDeferral(a)) - Number(isDeferral(b)));
+    for (const outcome of ordered) {
       const { row } = outcome;
       const current = await changes.trx
         .selectFrom("requests")
@@ -131,7 +133,13 @@ export async function processDue(deps: EngineDeps, owner: string, claimed: Reque
         );
         done.push(outcome);
       } else {
-        const delay = outcome.deferMs ?? backoffMs(row.attempts, retryBaseMs, retryMaxMs);
+        const stillRevoking =
+          outcome.deferMs && (await sameGrant(changes.trx, row, ["deescalating"])).length > 0;
+        const delay = outcome.deferMs
+          ? stillRevoking
+            ? outcome.deferMs
+            : 0
+          : backoffMs(row.attempts, retryBaseMs, retryMaxMs);
         await changes.trx
           .updateTable("requests")
           .set({
@@ -160,6 +168,10 @@ export async function processDue(deps: EngineDeps, owner: string, claimed: Reque
   });
 
   for (const outcome of applied) await afterHooks(deps, outcome);
+}
+
+function isDeferral(outcome: Outcome): boolean {
+  return outcome.kind === "retry" && outcome.deferMs !== undefined;
 }
 
 async function afterHooks(deps: EngineDeps, outcome: Outcome): Promise<void> {

@@ -3,6 +3,7 @@
 import type { ConfigInput, SecretRef } from "../config/schema.ts";
 
 export type { ConfigInput as JitflowConfig, SecretRef } from "../config/schema.ts";
+export { PermanentTargetError } from "../targets/target.ts";
 export { approve, deny, ignore } from "./decisions.ts";
 export type * from "./types.ts";
 
