@@ -59,8 +59,13 @@ export async function processDue(deps: EngineDeps, owner: string, claimed: Reque
   );
 
   // Phase 3, one transaction: record what the targets said.
+  const applied = await recordOutcomes(deps, owner, outcomes);
+  for (const outcome of applied) await afterHooks(deps, outcome);
+}
+
+async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome[]): Promise<Outcome[]> {
   const { retryBaseMs, retryMaxMs } = deps.config.config.scheduler;
-  const applied = await inTransaction(deps, async (changes) => {
+  return inTransaction(deps, async (changes) => {
     const done: Outcome[] = [];
     const now = changes.now;
     // Deferred escalations go last, so they see revocations this same batch has just finished.
@@ -166,8 +171,6 @@ export async function processDue(deps: EngineDeps, owner: string, claimed: Reque
     }
     return done;
   });
-
-  for (const outcome of applied) await afterHooks(deps, outcome);
 }
 
 function isDeferral(outcome: Outcome): boolean {

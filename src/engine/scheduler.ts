@@ -1,7 +1,7 @@
 // The level-triggered scheduler: a timer to the next due row plus a periodic sweep; leases rows and runs their work.
 
 import { randomUUID } from "node:crypto";
-import { claimDue, nextDue } from "../store/requests.ts";
+import { claimDue, nextDue, releaseLeases } from "../store/requests.ts";
 import type { EngineDeps } from "./engine.ts";
 import { processDue } from "./grants.ts";
 
@@ -72,8 +72,10 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500)
         return running;
       }
       running = loop()
-        .catch((err: unknown) => {
+        .catch(async (err: unknown) => {
           deps.logger.error({ err }, "scheduler pass failed; retrying at the next sweep");
+          // Give leased rows back now (their work is idempotent and will be redone), not at lease expiry.
+          await releaseLeases(deps.store.db, owner).catch(() => {});
           arm(deps.clock.now() + sweepIntervalMs);
         })
         .finally(() => {

@@ -38,7 +38,10 @@ export function nodeSqliteDatabase(database: DatabaseSync): SqliteDatabase {
   const cache = new Map<string, Statement>();
   return {
     close: () => database.close(),
-    prepare(sql: string): SqliteStatement {
+    prepare(text: string): SqliteStatement {
+      // Kysely opens transactions with a deferred "begin". Taking the write lock up front lets
+      // busy_timeout wait for another process (a CLI command) instead of failing with SQLITE_BUSY.
+      const sql = text === "begin" ? "begin immediate" : text;
       let statement = cache.get(sql);
       if (!statement) {
         statement = new Statement(database.prepare(sql));

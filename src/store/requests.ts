@@ -108,6 +108,15 @@ export async function claimDue(
     .execute();
 }
 
+/** Drops every lease this owner holds. */
+export async function releaseLeases(db: Kysely<Database>, owner: string): Promise<void> {
+  await db
+    .updateTable("requests")
+    .set({ lease_owner: null, lease_until: null })
+    .where("lease_owner", "=", owner)
+    .execute();
+}
+
 /** The earliest due instant among rows nobody holds a lease on (or whose lease ran out). */
 export async function nextDue(db: Kysely<Database>, now: number): Promise<number | undefined> {
   const row = await db
