@@ -76,6 +76,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   const address = server.address() as AddressInfo;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+  if (store.dialect === "sqlite") {
+    // The embedded database has one process: leases left by a killed one are stale, and waiting for
+    // them to run out would make revocations late.
+    await store.db
+      .updateTable("requests")
+      .set({ lease_owner: null, lease_until: null })
+      .where("lease_owner", "is not", null)
+      .execute();
+    await store.db
+      .updateTable("outbox")
+      .set({ lease_owner: null, lease_until: null })
+      .where("lease_owner", "is not", null)
+      .execute();
+  }
   if (options.background !== false) {
     scheduler.start();
     outbox.start();
