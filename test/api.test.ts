@@ -278,6 +278,15 @@ describe("HTTP API", () => {
     assert.equal(next.body.items[0].prevHash, first.body.items[2].hash);
   });
 
+  test("metrics count what happened", async () => {
+    const res = await fetch(`${t.url}/metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    const created = /jitflow_events_total\{type="request.created"\} (\d+)/.exec(text);
+    assert.ok(created && Number(created[1]) > 0, "request.created is counted");
+    assert.match(text, /jitflow_revocation_lateness_seconds_bucket/);
+  });
+
   test("the OpenAPI document describes the routes", async () => {
     const res = await fetch(`${t.url}/api/v1/openapi.json`);
     const doc = (await res.json()) as any;

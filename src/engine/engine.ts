@@ -3,6 +3,7 @@
 import type { Logger } from "pino";
 import type { LoadedConfig, LoadedFlow } from "../config/loader.ts";
 import { JitflowError } from "../errors.ts";
+import { metrics } from "../metrics.ts";
 import type { Permissions, Person } from "../sdk/types.ts";
 import type { Store } from "../store/database.ts";
 import { type DecisionRow, getDecisions, getRequest, type RequestRow } from "../store/requests.ts";
@@ -27,15 +28,16 @@ export interface EngineDeps {
 export async function inTransaction<T>(deps: EngineDeps, fn: (changes: ChangeSet) => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      let queued = 0;
+      let committed: ChangeSet | undefined;
       const result = await deps.store.db.transaction().execute(async (trx) => {
         const changes = new ChangeSet(deps.config, trx, deps.store.dialect, deps.clock.now());
         const value = await fn(changes);
         await changes.flush();
-        queued = changes.messages.length;
+        committed = changes;
         return value;
       });
-      if (queued > 0) deps.notify();
+      for (const event of committed?.events ?? []) metrics.events.inc({ type: event.type });
+      if (committed?.messages.length) deps.notify();
       return result;
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;

@@ -1,6 +1,7 @@
 // Due work on claimed rows: time out pending requests, escalate, expire and deescalate grants, in batched transactions.
 
 import { messageOf } from "../errors.ts";
+import { metrics } from "../metrics.ts";
 import { getDecisions, type RequestRow, sameGrant } from "../store/requests.ts";
 import { PermanentTargetError } from "../targets/target.ts";
 import { backoffMs } from "./backoff.ts";
@@ -107,6 +108,9 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
         );
         done.push(outcome);
       } else if (outcome.kind === "deescalated") {
+        if (row.ended_reason === "scheduled" && row.expires_at !== null) {
+          metrics.revocationLateness.observe(Math.max(0, now - row.expires_at) / 1000);
+        }
         await changes.apply(
           row,
           "deescalated",
@@ -156,6 +160,10 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
           .where("id", "=", row.id)
           .execute();
         if (!outcome.deferMs) {
+          metrics.targetFailures.inc({
+            target: row.target ?? "",
+            action: row.state === "escalating" ? "escalate" : "deescalate",
+          });
           deps.logger.warn(
             {
               requestId: row.id,

@@ -7,6 +7,7 @@ import { readSecret } from "../config/secrets.ts";
 import { backoffMs } from "../engine/backoff.ts";
 import type { Clock } from "../engine/clock.ts";
 import { messageOf } from "../errors.ts";
+import { metrics } from "../metrics.ts";
 import type { Store } from "../store/database.ts";
 import { claimOutbox, markDelivered, markFailed, nextOutboxDue } from "../store/outbox.ts";
 import type { OutboxRow } from "../store/schema.ts";
@@ -78,6 +79,7 @@ export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWor
                 delivered.push(message.id);
               } catch (err) {
                 const delay = backoffMs(message.attempts, retryBaseMs, retryMaxMs);
+                metrics.outboxFailures.inc({ kind: message.kind });
                 deps.logger.warn(
                   {
                     outboxId: message.id,

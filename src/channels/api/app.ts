@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { EngineDeps } from "../../engine/engine.ts";
 import { JitflowError } from "../../errors.ts";
+import { registry } from "../../metrics.ts";
 import { type ApiEnv, authenticate } from "./auth.ts";
 import { registerRoutes } from "./routes.ts";
 import { registerSymRoutes } from "./sym-routes.ts";
@@ -45,6 +46,9 @@ export function createApi(deps: EngineDeps): OpenAPIHono<ApiEnv> {
   );
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/metrics", async (c) =>
+    c.text(await registry.metrics(), 200, { "content-type": registry.contentType }),
+  );
   app.doc31("/api/v1/openapi.json", {
     openapi: "3.1.0",
     info: { title: "jitflow API", version: "1" },

@@ -1,0 +1,33 @@
+// Prometheus metrics: what operators alert on (failing targets, late revocations, undelivered messages).
+
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: "jitflow_process_" });
+
+export const metrics = {
+  events: new Counter({
+    name: "jitflow_events_total",
+    help: "Audit events recorded, by type (request.created, grant.active, grant.ended, hook.failed, …)",
+    labelNames: ["type"],
+    registers: [registry],
+  }),
+  targetFailures: new Counter({
+    name: "jitflow_target_failures_total",
+    help: "Failed target calls (each is retried), by target and action",
+    labelNames: ["target", "action"],
+    registers: [registry],
+  }),
+  revocationLateness: new Histogram({
+    name: "jitflow_revocation_lateness_seconds",
+    help: "Scheduled revocations: time access ended minus its expiry",
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 15, 60, 300],
+    registers: [registry],
+  }),
+  outboxFailures: new Counter({
+    name: "jitflow_outbox_failures_total",
+    help: "Failed outbox deliveries (each is retried), by kind",
+    labelNames: ["kind"],
+    registers: [registry],
+  }),
+};
