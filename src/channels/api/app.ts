@@ -67,6 +67,10 @@ export function createApi(deps: EngineDeps): OpenAPIHono<ApiEnv> {
     }),
   );
   app.use("/api/v1/*", async (c, next) => {
+    // PostgreSQL text cannot hold NUL, and no field needs one: refuse it before it reaches a query.
+    if (/\\u0000|%00/i.test(c.req.url) || (c.req.method !== "GET" && /\\u0000/i.test(await c.req.text()))) {
+      throw new JitflowError("VALIDATION_FAILED", "text may not contain NUL characters");
+    }
     if (c.req.path === "/api/v1/openapi.json") return next();
     c.set("actor", await authenticate(deps, c.req.header("authorization")));
     return next();
