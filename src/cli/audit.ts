@@ -1,8 +1,6 @@
 // `jitflow audit verify`: walks the hash chain and reports any edited, deleted or reordered event.
 
 import type { Command } from "commander";
-import { verifyChain } from "../store/audit-log.ts";
-import { openStore } from "../store/database.ts";
 import { databaseUrlFor } from "./database-url.ts";
 import { printJson } from "./output.ts";
 
@@ -15,6 +13,10 @@ export function registerAudit(program: Command): void {
     .option("--database <url>", "database URL")
     .option("--json", "print JSON")
     .action(async (options: { config?: string; database?: string; json?: boolean }) => {
+      const [{ verifyChain }, { openStore }] = await Promise.all([
+        import("../store/audit-log.ts"),
+        import("../store/database.ts"),
+      ]);
       const store = openStore(await databaseUrlFor(options));
       try {
         const result = await verifyChain(store.db);

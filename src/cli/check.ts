@@ -1,7 +1,6 @@
 // `jitflow check`: validates the config and its flow modules; non-zero exit with every problem and its path.
 
 import type { Command } from "commander";
-import { ConfigError, loadConfig } from "../config/loader.ts";
 
 export function registerCheck(program: Command): void {
   program
@@ -9,6 +8,7 @@ export function registerCheck(program: Command): void {
     .description("validate the configuration and flow modules")
     .option("--config <file>", "config module")
     .action(async (options: { config?: string }) => {
+      const { ConfigError, loadConfig } = await import("../config/loader.ts");
       try {
         const loaded = await loadConfig(options.config);
         process.stdout.write(

@@ -1,7 +1,6 @@
 // `jitflow migrate`: applies pending database migrations (the server also does this at start).
 
 import type { Command } from "commander";
-import { migrate, openStore } from "../store/database.ts";
 import { databaseUrlFor } from "./database-url.ts";
 
 export function registerMigrate(program: Command): void {
@@ -11,6 +10,7 @@ export function registerMigrate(program: Command): void {
     .option("--config <file>", "config module (for database.url)")
     .option("--database <url>", "database URL (default $JITFLOW_DATABASE_URL, then the config)")
     .action(async (options: { config?: string; database?: string }) => {
+      const { migrate, openStore } = await import("../store/database.ts");
       const store = openStore(await databaseUrlFor(options));
       try {
         const applied = await migrate(store);

@@ -1,7 +1,6 @@
 // `jitflow serve`: runs the server until SIGINT or SIGTERM.
 
 import type { Command } from "commander";
-import { startServer } from "../server.ts";
 
 export function registerServe(program: Command): void {
   program
@@ -13,6 +12,8 @@ export function registerServe(program: Command): void {
     .option("--port <port>", "port to listen on (default $PORT or 8080)", (v) => Number.parseInt(v, 10))
     .option("--host <host>", "address to bind (default $HOST or 127.0.0.1)")
     .action(async (options: { config?: string; port?: number; host?: string }) => {
+      // Loaded here so that other commands start fast.
+      const { startServer } = await import("../server.ts");
       const server = await startServer({ config: options.config, port: options.port, host: options.host });
       let closing = false;
       const shutdown = () => {

@@ -2,7 +2,7 @@
 
 import type { Command } from "commander";
 import { parseDuration } from "../duration.ts";
-import { migrate, openStore, type Store } from "../store/database.ts";
+import type { Store } from "../store/database.ts";
 import { createToken, listTokens, revokeToken, type TokenRole, tokenRoles } from "../store/tokens.ts";
 import { databaseUrlFor } from "./database-url.ts";
 import { printJson, printTable } from "./output.ts";
@@ -13,6 +13,7 @@ interface DbOptions {
 }
 
 async function withStore<T>(options: DbOptions, fn: (store: Store) => Promise<T>): Promise<T> {
+  const { migrate, openStore } = await import("../store/database.ts");
   const store = openStore(await databaseUrlFor(options));
   try {
     await migrate(store);
