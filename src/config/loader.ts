@@ -1,7 +1,7 @@
 // Loads jitflow.config.ts (or .js) and the flow modules it names, validates them, and reports every problem with its path.
 
 import { existsSync } from "node:fs";
-import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
 import type { FlowModule, TargetInfo } from "../sdk/types.ts";
 import { connectorTypes } from "../targets/registry.ts";
@@ -156,7 +156,7 @@ export async function loadConfig(
       if (!existsSync(path)) {
         problems.push({
           path: `${at}.implementation`,
-          message: `file not found: ${relative(process.cwd(), path)}`,
+          message: `file not found: ${flow.implementation} (looked for ${path})`,
         });
       } else {
         try {

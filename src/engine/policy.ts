@@ -6,11 +6,12 @@ import { JitflowError } from "../errors.ts";
 import type { Permissions, Person, Role, Source } from "../sdk/types.ts";
 import type { TokenRole } from "../store/tokens.ts";
 
-/** A person's role: token admins and configured admins are admins; bots are bots; others by email domain. */
+/** A person's role: bot tokens are bots; token admins and configured admins are admins; others by email domain. */
 export function roleOf(email: string, users: ParsedConfig["users"], tokenRole?: TokenRole): Role {
   const lower = email.toLowerCase();
-  if (tokenRole === "admin" || users.admins.includes(lower)) return "admin";
+  // A bot token stays a bot even when issued for an admin's address: automation never decides.
   if (tokenRole === "bot") return "bot";
+  if (tokenRole === "admin" || users.admins.includes(lower)) return "admin";
   if (!users.memberDomains) return "member";
   const domain = lower.slice(lower.lastIndexOf("@") + 1);
   return users.memberDomains.includes(domain) ? "member" : "guest";
