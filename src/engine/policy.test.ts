@@ -44,6 +44,7 @@ describe("roleOf", () => {
     ["eve@outside.org", withDomains, "admin", "admin"],
     ["ci@example.com", withDomains, "bot", "bot"],
     ["ci@outside.org", withDomains, "bot", "bot"],
+    ["ops@example.com", withDomains, "bot", "bot"],
     ["alice@example.com", withDomains, "member", "member"],
     ["alice@example.com", withDomains, undefined, "member"],
     ["Alice@EXAMPLE.com", withDomains, "member", "member"],
