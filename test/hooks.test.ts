@@ -4,12 +4,19 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { importJitflow, startTestServer, type TestServer, waitForState } from "./support/harness.ts";
+import {
+  eventually,
+  importJitflow,
+  startTestServer,
+  type TestServer,
+  waitForState,
+} from "./support/harness.ts";
 
 const config = `${importJitflow}
 export default defineConfig({
   users: { admins: ["admin@example.com"], memberDomains: ["example.com"] },
   hooks: { timeoutMs: 300 },
+  scheduler: { targetTimeoutMs: 400, leaseMs: 1000, retryBaseMs: 200, retryMaxMs: 400 },
   targets: {
     sandbox: { type: "custom", label: "Sandbox", region: "eu-west-1" },
     hooked: { type: "webhook", url: "http://127.0.0.1:9/never", secret: env("HOOKS_TEST_SECRET") },
@@ -30,6 +37,8 @@ export default defineConfig({
     { name: "gated", targets: ["sandbox"], durations: ["1h"], implementation: "./flows/gated.ts" },
     { name: "members", durations: ["1h"], implementation: "./flows/members.ts" },
     { name: "after", targets: ["sandbox"], durations: ["1h"], implementation: "./flows/after.ts" },
+    { name: "stuck", targets: ["sandbox"], durations: ["1h"], implementation: "./flows/stuck.ts" },
+    { name: "quick", targets: ["sandbox"], durations: ["1s", "1h"], implementation: "./flows/quick.ts" },
   ],
 });
 `;
@@ -66,6 +75,16 @@ export async function onApprove(evt: FlowEvent) {
 export async function onDeny(evt: FlowEvent) {
   if (!evt.reason) return ignore({ message: "say why you deny" });
 }
+export async function escalate() {}
+export async function deescalate() {}
+`,
+  "flows/stuck.ts": `import { approve } from "jitflow";
+export async function onRequest() { return approve(); }
+export async function escalate() { return new Promise(() => {}); }
+export async function deescalate() {}
+`,
+  "flows/quick.ts": `import { approve } from "jitflow";
+export async function onRequest() { return approve(); }
 export async function escalate() {}
 export async function deescalate() {}
 `,
@@ -206,5 +225,19 @@ describe("flow modules", () => {
     assert.equal(none.body.error.code, "PREFETCH_NOT_AVAILABLE");
     const missing = await alice().get("/api/v1/flows/rules/fields/nope/options");
     assert.equal(missing.body.error.code, "FIELD_NOT_FOUND");
+  });
+
+  test("a target call that never returns times out and is retried, and holds up no other grant", async () => {
+    const stuck = (await alice().post("/api/v1/requests", { flow: "stuck" })).body;
+    const quick = (await alice().post("/api/v1/requests", { flow: "quick", duration: "1s" })).body;
+    const ended = await waitForState(alice(), quick.id, ["ended"]);
+    assert.equal(ended.endedReason, "scheduled");
+    await eventually(async () => {
+      const row = (await alice().get(`/api/v1/requests/${stuck.id}`)).body;
+      return row.attempts >= 2 && /did not finish in time/.test(row.lastError) ? row : undefined;
+    }, "the stuck escalation to be retried");
+    const revoked = await alice().post(`/api/v1/requests/${stuck.id}/revoke`);
+    assert.equal(revoked.status, 200);
+    await waitForState(alice(), stuck.id, ["ended"]);
   });
 });

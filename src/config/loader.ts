@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
+import { parseDuration } from "../duration.ts";
 import type { FlowModule, TargetInfo } from "../sdk/types.ts";
 import { connectorTypes } from "../targets/registry.ts";
 import type { TargetConnector } from "../targets/target.ts";
@@ -141,6 +142,9 @@ export async function loadConfig(
     const info: TargetInfo = { name, type, label: label ?? name, settings: redactSecrets(rest) };
     targets.set(name, { info, connector: connectorType.create(info, settings.data) });
   }
+  for (const [name, integration] of Object.entries(config.integrations)) {
+    checkSecrets(integration, `integrations.${name}`, environment, problems);
+  }
   for (const [i, w] of config.notify.webhooks.entries()) {
     checkSecrets(w, `notify.webhooks[${i}]`, environment, problems);
   }
@@ -178,7 +182,8 @@ export async function loadConfig(
         });
       }
       if (f.default !== undefined) {
-        const error = checkFieldValue(f, f.default);
+        const value = f.type === "duration" ? (parseDuration(f.default) ?? f.default) : f.default;
+        const error = checkFieldValue(f, value);
         if (error) problems.push({ path: `${at}.fields[${i}].default`, message: error });
       }
     });

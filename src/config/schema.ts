@@ -196,13 +196,20 @@ export const configSchema = z
       .strictObject({
         sweepIntervalMs: z.int().min(50).max(600_000).default(2000),
         leaseMs: z.int().min(1000).max(3_600_000).default(60_000),
+        targetTimeoutMs: z.int().min(100).max(600_000).default(30_000),
         retryBaseMs: z.int().min(10).max(600_000).default(1000),
         retryMaxMs: z.int().min(100).max(86_400_000).default(300_000),
         concurrency: z.int().min(1).max(1000).default(64),
       })
+      .refine((s) => s.leaseMs > s.targetTimeoutMs, {
+        message:
+          "leaseMs must be longer than targetTimeoutMs, or a slow target call could be run twice at once",
+        path: ["leaseMs"],
+      })
       .default({
         sweepIntervalMs: 2000,
         leaseMs: 60_000,
+        targetTimeoutMs: 30_000,
         retryBaseMs: 1000,
         retryMaxMs: 300_000,
         concurrency: 64,

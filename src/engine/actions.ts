@@ -28,8 +28,11 @@ async function view(deps: EngineDeps, row: RequestRow): Promise<RequestView> {
 
 export async function cancel(deps: EngineDeps, input: ActionInput): Promise<RequestView> {
   const row = await mustGetRequest(deps, input.id);
-  if (row.requester !== input.actor.email && input.actor.role !== "admin") {
-    throw new JitflowError("CANCEL_NOT_ALLOWED", "only the requester or an admin can cancel a request");
+  if (row.requester !== input.actor.email && input.actor.role !== "admin" && input.actor.role !== "bot") {
+    throw new JitflowError(
+      "CANCEL_NOT_ALLOWED",
+      "only the requester, an admin or a bot can cancel a request",
+    );
   }
   const saved = await inTransaction(deps, async (changes) => {
     const current = await mustGetRequest(deps, input.id, changes.trx);

@@ -1,5 +1,6 @@
 // Applies lifecycle transitions to rows inside a transaction, collecting the audit events and outbox messages they cause.
 
+import { randomUUID } from "node:crypto";
 import type { Transaction } from "kysely";
 import type { LoadedConfig } from "../config/loader.ts";
 import { JitflowError } from "../errors.ts";
@@ -62,8 +63,9 @@ export class ChangeSet {
 
   /** Records an event (and its notifications) that is not a state change, e.g. a hook error. */
   note(row: RequestRow, type: string, actor: string, data: Record<string, unknown>): void {
-    this.events.push({ requestId: row.id, type, actor, at: this.now, data });
-    this.#notify(row, type, actor, data);
+    const id = randomUUID();
+    this.events.push({ id, requestId: row.id, type, actor, at: this.now, data });
+    this.#notify(id, row, type, actor, data);
   }
 
   /**
@@ -83,13 +85,15 @@ export class ChangeSet {
     if (!(await updateRequest(this.#trx, row, set))) throw new ConflictError(row.id);
     const next = { ...row, ...set, version: row.version + 1 };
     const eventData = { from: row.state, to: step.to, ...data };
-    this.events.push({ requestId: row.id, type: step.event, actor, at: this.now, data: eventData });
-    this.#notify(next, step.event, actor, eventData);
+    const id = randomUUID();
+    this.events.push({ id, requestId: row.id, type: step.event, actor, at: this.now, data: eventData });
+    this.#notify(id, next, step.event, actor, eventData);
     return next;
   }
 
-  #notify(row: RequestRow, type: string, actor: string, data: Record<string, unknown>): void {
+  #notify(id: string, row: RequestRow, type: string, actor: string, data: Record<string, unknown>): void {
     const payload = {
+      id,
       type,
       requestId: row.id,
       flow: row.flow,
@@ -102,11 +106,16 @@ export class ChangeSet {
       data,
     };
     this.messages.push({ kind: "log", payload, requestId: row.id });
-    this.#config.config.notify.webhooks.forEach((hook, index) => {
+    // The URL, not the secret, is stored; the worker finds the hook by URL when it delivers.
+    for (const hook of this.#config.config.notify.webhooks) {
       if (!hook.events || hook.events.includes(type)) {
-        this.messages.push({ kind: "webhook", payload: { index, event: payload }, requestId: row.id });
+        this.messages.push({
+          kind: "webhook",
+          payload: { url: hook.url, event: payload },
+          requestId: row.id,
+        });
       }
-    });
+    }
   }
 
   /** Writes the collected events and messages; call once, last, inside the transaction. */

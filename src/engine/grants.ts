@@ -2,10 +2,12 @@
 
 import { messageOf } from "../errors.ts";
 import { metrics } from "../metrics.ts";
-import { getDecisions, type RequestRow, sameGrant } from "../store/requests.ts";
+import { getDecisions, type RequestRow, sameGrant, updateRequest } from "../store/requests.ts";
 import { PermanentTargetError } from "../targets/target.ts";
+import { WebhookError } from "../targets/webhook.ts";
 import { backoffMs } from "./backoff.ts";
-import { type EngineDeps, flowOf, inTransaction } from "./engine.ts";
+import { ConflictError } from "./changes.ts";
+import { type EngineDeps, flowOf, inTransaction, reportAfterHook } from "./engine.ts";
 import { runAfterHook, runOnHook } from "./hooks.ts";
 import { systemActor, toEvent } from "./views.ts";
 
@@ -13,25 +15,38 @@ type Outcome =
   | { kind: "escalated"; row: RequestRow }
   | { kind: "deescalated"; row: RequestRow; sharedWith: string[] }
   | { kind: "failed"; row: RequestRow; error: string }
-  | { kind: "retry"; row: RequestRow; error: string; deferMs?: number }
+  | { kind: "retry"; row: RequestRow; error: string; deferMs?: number; retryAfterMs?: number | undefined }
   | { kind: "skip"; row: RequestRow };
 
 /** Processes rows this owner has leased; returns how many reached a new state. */
 export async function processDue(deps: EngineDeps, owner: string, claimed: RequestRow[]): Promise<void> {
-  const rows = [...claimed].sort((a, b) => (a.id < b.id ? -1 : 1));
-  // Phase 1, one transaction: decisions that need no outside call, and the intent to deescalate.
+  const ids = claimed.map((r) => r.id);
+  // Phase 1, one transaction: decisions that need no outside call, and the intent written before any call.
+  // Rows are read again here: a command (revoke, extend) may have changed one since it was leased.
   const started = await inTransaction(deps, async (changes) => {
     const out: RequestRow[] = [];
+    const rows = await changes.trx
+      .selectFrom("requests")
+      .selectAll()
+      .where("id", "in", ids)
+      .where("lease_owner", "=", owner)
+      .orderBy("id")
+      .execute();
+    const release = { lease_owner: null, lease_until: null };
     for (const row of rows) {
-      if (row.state === "pending") {
-        await changes.apply(row, "timeout", "jitflow", {
-          due_at: null,
-          lease_owner: null,
-          lease_until: null,
-        });
+      const due = row.due_at !== null && row.due_at <= changes.now;
+      if (!due) {
+        if (!(await updateRequest(changes.trx, row, release))) throw new ConflictError(row.id);
+      } else if (row.state === "pending") {
+        await changes.apply(row, "timeout", "jitflow", { ...release, due_at: null });
       } else if (row.state === "active") {
         out.push(
-          await changes.apply(row, "expire", "jitflow", { ended_reason: "scheduled", due_at: changes.now }),
+          await changes.apply(row, "expire", "jitflow", {
+            ended_reason: "scheduled",
+            due_at: changes.now,
+            attempts: 0,
+            last_error: null,
+          }),
         );
       } else if (row.state === "approved" && row.target !== null) {
         const expiresAt = changes.now + Number(row.duration) * 1000;
@@ -41,14 +56,16 @@ export async function processDue(deps: EngineDeps, owner: string, claimed: Reque
             due_at: changes.now,
           }),
         );
-      } else if (row.state === "escalating" || row.state === "deescalating") {
+      } else if (row.state === "escalating") {
+        // The expiry the target is told, and the one enforced, is written before each attempt.
+        const expiresAt = changes.now + Number(row.duration) * 1000;
+        if (!(await updateRequest(changes.trx, row, { expires_at: expiresAt })))
+          throw new ConflictError(row.id);
+        out.push({ ...row, expires_at: expiresAt, version: row.version + 1 });
+      } else if (row.state === "deescalating") {
         out.push(row);
-      } else {
-        await changes.trx
-          .updateTable("requests")
-          .set({ due_at: null, lease_owner: null, lease_until: null })
-          .where("id", "=", row.id)
-          .execute();
+      } else if (!(await updateRequest(changes.trx, row, { ...release, due_at: null }))) {
+        throw new ConflictError(row.id);
       }
     }
     return out;
@@ -91,7 +108,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
       const release = { lease_owner: null, lease_until: null };
       if (outcome.kind === "escalated") {
         const flow = flowOf(deps, row.flow);
-        const expiresAt = now + Number(row.duration) * 1000;
+        const expiresAt = row.expires_at ?? now + Number(row.duration) * 1000;
         const scheduled = flow?.config.scheduleDeescalation ?? true;
         await changes.apply(
           row,
@@ -148,7 +165,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
           ? stillRevoking
             ? outcome.deferMs
             : 0
-          : backoffMs(row.attempts, retryBaseMs, retryMaxMs);
+          : Math.max(outcome.retryAfterMs ?? 0, backoffMs(row.attempts, retryBaseMs, retryMaxMs));
         await changes.trx
           .updateTable("requests")
           .set({
@@ -181,6 +198,10 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
   });
 }
 
+function retryAfterOf(err: unknown): number | undefined {
+  return err instanceof WebhookError ? err.retryAfterMs : undefined;
+}
+
 function isDeferral(outcome: Outcome): boolean {
   return outcome.kind === "retry" && outcome.deferMs !== undefined;
 }
@@ -198,7 +219,7 @@ async function afterHooks(deps: EngineDeps, outcome: Outcome): Promise<void> {
   if (!row) return;
   const evt = toEvent(deps.config, row, await getDecisions(deps.store.db, row.id), systemActor);
   const error = await runAfterHook(module, name, evt, deps.config.config.hooks.timeoutMs);
-  if (error) deps.logger.error({ requestId: row.id, error }, "hook failed");
+  await reportAfterHook(deps, row, error);
 }
 
 async function escalateOne(deps: EngineDeps, row: RequestRow): Promise<Outcome> {
@@ -221,12 +242,12 @@ async function escalateOne(deps: EngineDeps, row: RequestRow): Promise<Outcome> 
     await target.connector.escalate({
       evt: { ...evt, name: "escalate" },
       module: flow?.module,
-      signal: AbortSignal.timeout(60_000),
+      signal: AbortSignal.timeout(deps.config.config.scheduler.targetTimeoutMs),
     });
     return { kind: "escalated", row };
   } catch (err) {
     if (err instanceof PermanentTargetError) return { kind: "failed", row, error: err.message };
-    return { kind: "retry", row, error: messageOf(err) };
+    return { kind: "retry", row, error: messageOf(err), retryAfterMs: retryAfterOf(err) };
   }
 }
 
@@ -247,11 +268,11 @@ async function deescalateOne(deps: EngineDeps, row: RequestRow): Promise<Outcome
     await target.connector.deescalate({
       evt: { ...evt, name: "deescalate" },
       module: flow?.module,
-      signal: AbortSignal.timeout(60_000),
+      signal: AbortSignal.timeout(deps.config.config.scheduler.targetTimeoutMs),
     });
     return { kind: "deescalated", row, sharedWith: [] };
   } catch (err) {
-    return { kind: "retry", row, error: messageOf(err) };
+    return { kind: "retry", row, error: messageOf(err), retryAfterMs: retryAfterOf(err) };
   }
 }
 

@@ -8,16 +8,21 @@ import { processDue } from "./grants.ts";
 export interface Scheduler {
   /** Something is due at this instant: make sure the timer fires by then. */
   wake(dueAt: number): void;
-  /** Runs everything due now, until nothing is; resolves when done. */
+  /** Runs everything due now and waits until that work has finished (tests and benchmarks use it). */
   runOnce(): Promise<void>;
   start(): void;
   stop(): Promise<void>;
 }
 
-export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500): Scheduler {
+/**
+ * Batches run concurrently, up to `maxBatches`: a target that hangs until its timeout holds up only
+ * its own batch, while the loop goes on leasing and revoking everything else that comes due.
+ */
+export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500, maxBatches = 4): Scheduler {
   const owner = `scheduler-${randomUUID()}`;
   const { sweepIntervalMs, leaseMs } = deps.config.config.scheduler;
   const engineDeps: EngineDeps = { ...deps, wake: (at) => scheduler.wake(at) };
+  const inFlight = new Set<Promise<void>>();
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = true;
@@ -35,30 +40,60 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500)
       () => {
         timer = undefined;
         timerAt = Number.POSITIVE_INFINITY;
-        void scheduler.runOnce();
+        void kick();
       },
       Math.max(0, when - now),
     );
+  }
+
+  function startBatch(claimed: Awaited<ReturnType<typeof claimDue>>): void {
+    const batch: Promise<void> = processDue(engineDeps, owner, claimed)
+      .catch(async (err: unknown) => {
+        deps.logger.error({ err, rows: claimed.length }, "scheduler batch failed; its rows will be retried");
+        // Give the rows back now (their work is idempotent and will be redone), not at lease expiry.
+        const ids = claimed.map((r) => r.id);
+        await releaseLeases(deps.store.db, owner, ids).catch(() => {});
+      })
+      .finally(() => {
+        inFlight.delete(batch);
+        // Finished work can make other rows due now (a waiting escalation); look again.
+        void kick();
+      });
+    inFlight.add(batch);
   }
 
   async function loop(): Promise<void> {
     do {
       again = false;
       for (;;) {
-        const claimed = await claimDue(
-          deps.store.db,
-          deps.store.dialect,
-          owner,
-          deps.clock.now(),
-          leaseMs,
-          batchSize,
-        );
+        if (inFlight.size >= maxBatches) {
+          await Promise.race(inFlight);
+          continue;
+        }
+        const now = deps.clock.now();
+        const claimed = await claimDue(deps.store.db, deps.store.dialect, owner, now, leaseMs, batchSize);
         if (claimed.length === 0) break;
-        await processDue(engineDeps, owner, claimed);
+        startBatch(claimed);
       }
     } while (again);
     const next = await nextDue(deps.store.db, deps.clock.now());
     arm(next ?? Number.POSITIVE_INFINITY);
+  }
+
+  function kick(): Promise<void> {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = loop()
+      .catch((err: unknown) => {
+        deps.logger.error({ err }, "scheduler pass failed; retrying at the next sweep");
+        arm(deps.clock.now() + sweepIntervalMs);
+      })
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
   }
 
   const scheduler: Scheduler = {
@@ -66,32 +101,22 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500)
       if (running) again = true;
       else arm(dueAt);
     },
-    runOnce() {
-      if (running) {
-        again = true;
-        return running;
+    async runOnce() {
+      await kick();
+      while (inFlight.size > 0 || running) {
+        await Promise.all([...inFlight, running]);
+        await kick();
       }
-      running = loop()
-        .catch(async (err: unknown) => {
-          deps.logger.error({ err }, "scheduler pass failed; retrying at the next sweep");
-          // Give leased rows back now (their work is idempotent and will be redone), not at lease expiry.
-          await releaseLeases(deps.store.db, owner).catch(() => {});
-          arm(deps.clock.now() + sweepIntervalMs);
-        })
-        .finally(() => {
-          running = undefined;
-        });
-      return running;
     },
     start() {
       stopped = false;
-      void scheduler.runOnce();
+      void kick();
     },
     async stop() {
       stopped = true;
       clearTimeout(timer);
       timer = undefined;
-      await running;
+      while (running || inFlight.size > 0) await Promise.all([running, ...inFlight]);
     },
   };
   return scheduler;

@@ -11,7 +11,7 @@ import { metrics } from "../metrics.ts";
 import type { Store } from "../store/database.ts";
 import { claimOutbox, markDelivered, markFailed, nextOutboxDue } from "../store/outbox.ts";
 import type { OutboxRow } from "../store/schema.ts";
-import { postSigned } from "../targets/webhook.ts";
+import { postSigned, WebhookError } from "../targets/webhook.ts";
 
 export interface OutboxWorker {
   wake(): void;
@@ -34,10 +34,11 @@ async function deliver(deps: OutboxDeps, message: OutboxRow): Promise<void> {
       deps.logger.info({ event: payload }, String(payload.type));
       return;
     case "webhook": {
-      const hook = deps.config.config.notify.webhooks[payload.index as number];
-      // The hook was removed from the config since: nothing to deliver to.
-      if (!hook) return;
-      const body = JSON.stringify(payload.event);
+      const event = payload.event as { type: string };
+      const hook = deps.config.config.notify.webhooks.find((h) => h.url === payload.url);
+      // The hook was removed from the config, or no longer wants this event: nothing to deliver.
+      if (!hook || (hook.events && !hook.events.includes(event.type))) return;
+      const body = JSON.stringify(event);
       await postSigned(hook.url, readSecret(hook.secret), body, AbortSignal.timeout(10_000));
       return;
     }
@@ -78,7 +79,8 @@ export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWor
                 await deliver(deps, message);
                 delivered.push(message.id);
               } catch (err) {
-                const delay = backoffMs(message.attempts, retryBaseMs, retryMaxMs);
+                const asked = err instanceof WebhookError ? (err.retryAfterMs ?? 0) : 0;
+                const delay = Math.max(asked, backoffMs(message.attempts, retryBaseMs, retryMaxMs));
                 metrics.outboxFailures.inc({ kind: message.kind });
                 deps.logger.warn(
                   {

@@ -6,6 +6,8 @@ import type { Dialect } from "./database.ts";
 import type { AuditEventsTable, Database } from "./schema.ts";
 
 export interface NewAuditEvent {
+  /** Given when the caller needs to refer to the event (notifications); generated otherwise. */
+  id?: string;
   requestId: string | null;
   type: string;
   actor: string;
@@ -69,7 +71,7 @@ export async function appendEvents(
     seq += 1;
     const row = {
       seq,
-      id: randomUUID(),
+      id: e.id ?? randomUUID(),
       request_id: e.requestId,
       type: e.type,
       actor: e.actor,

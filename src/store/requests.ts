@@ -108,13 +108,16 @@ export async function claimDue(
     .execute();
 }
 
-/** Drops every lease this owner holds. */
-export async function releaseLeases(db: Kysely<Database>, owner: string): Promise<void> {
-  await db
-    .updateTable("requests")
-    .set({ lease_owner: null, lease_until: null })
-    .where("lease_owner", "=", owner)
-    .execute();
+/** Drops this owner's leases on these rows. */
+export async function releaseLeases(db: Kysely<Database>, owner: string, ids: string[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 500) {
+    await db
+      .updateTable("requests")
+      .set({ lease_owner: null, lease_until: null })
+      .where("id", "in", ids.slice(i, i + 500))
+      .where("lease_owner", "=", owner)
+      .execute();
+  }
 }
 
 /** The earliest due instant among rows nobody holds a lease on (or whose lease ran out). */

@@ -14,11 +14,25 @@ const settings = z.strictObject({
 
 export class WebhookError extends Error {
   readonly status: number | undefined;
-  constructor(message: string, status?: number, options?: { cause?: unknown }) {
+  /** How long the receiver asked us to wait (Retry-After), if it did. */
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    message: string,
+    status?: number,
+    options?: { cause?: unknown; retryAfterMs?: number | undefined },
+  ) {
     super(message, options);
     this.name = "WebhookError";
     this.status = status;
+    this.retryAfterMs = options?.retryAfterMs;
   }
+}
+
+/** Retry-After as seconds or an HTTP date, in milliseconds from now; capped at a day. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (!value) return undefined;
+  const ms = /^\d+$/.test(value.trim()) ? Number(value.trim()) * 1000 : Date.parse(value) - nowMs;
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, 86_400_000) : undefined;
 }
 
 export const webhookTarget: ConnectorType<z.output<typeof settings>> = {
@@ -61,6 +75,8 @@ export async function postSigned(
       headers: signedHeaders(secret, body, Date.now()),
       body,
       signal,
+      // A redirect would turn the signed POST into a GET somewhere else: treat it as a failure instead.
+      redirect: "manual",
     });
   } catch (err) {
     throw new WebhookError(`POST ${redactUrl(url)} failed: ${(err as Error).message}`, undefined, {
@@ -69,7 +85,9 @@ export async function postSigned(
   }
   await response.body?.cancel();
   if (response.status < 200 || response.status > 299) {
-    throw new WebhookError(`POST ${redactUrl(url)} answered ${response.status}`, response.status);
+    throw new WebhookError(`POST ${redactUrl(url)} answered ${response.status}`, response.status, {
+      retryAfterMs: parseRetryAfter(response.headers.get("retry-after"), Date.now()),
+    });
   }
 }
 

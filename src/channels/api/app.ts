@@ -32,7 +32,13 @@ export function createApi(deps: EngineDeps): OpenAPIHono<ApiEnv> {
         return c.json(new JitflowError("INVALID_JSON", "the request body is not valid JSON").toJSON(), 400);
       }
       const code =
-        err.status === 413 ? "BODY_TOO_LARGE" : err.status === 401 ? "UNAUTHENTICATED" : "VALIDATION_FAILED";
+        err.status === 413
+          ? "BODY_TOO_LARGE"
+          : err.status === 415
+            ? "UNSUPPORTED_MEDIA_TYPE"
+            : err.status === 401
+              ? "UNAUTHENTICATED"
+              : "VALIDATION_FAILED";
       return c.json(new JitflowError(code, err.message || "bad request").toJSON(), err.status);
     }
     deps.logger.error({ err, path: c.req.path }, "unexpected error");

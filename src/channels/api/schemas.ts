@@ -58,7 +58,7 @@ export const Request = z
     endedAt: z.string().nullable(),
     endedReason: z.enum(["scheduled", "revoked"]).nullable(),
     error: z.string().nullable(),
-    attempts: z.number().openapi({ description: "Target calls tried for the current step" }),
+    attempts: z.number().openapi({ description: "Failed target calls so far (each retried with backoff)" }),
     lastError: z.string().nullable(),
     decisions: z.array(
       z.object({
