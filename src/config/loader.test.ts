@@ -331,6 +331,16 @@ describe("loadConfig: problems, each with its path", () => {
         ],
       ],
       [
+        "the same notify webhook twice",
+        {
+          "jitflow.config.ts": `${header}export default defineConfig({ notify: { webhooks: [
+            { url: "https://n.example.com/a", secret: env("HOOK_SECRET") },
+            { url: "https://n.example.com/a", secret: env("HOOK_SECRET") },
+          ] } });\n`,
+        },
+        [{ path: "notify.webhooks[1].url", message: "https://n.example.com/a is listed twice" }],
+      ],
+      [
         "duplicate flow names",
         { "jitflow.config.ts": configWith('[{ name: "a" }, { name: "b" }, { name: "a" }]') },
         [{ path: "flows[2].name", message: 'flow "a" is defined twice' }],

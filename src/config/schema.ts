@@ -214,7 +214,20 @@ export const configSchema = z
         retryMaxMs: 300_000,
         concurrency: 64,
       }),
-    notify: z.strictObject({ webhooks: z.array(webhookNotify).default([]) }).default({ webhooks: [] }),
+    notify: z
+      .strictObject({
+        webhooks: z
+          .array(webhookNotify)
+          .default([])
+          .superRefine((hooks, ctx) => {
+            hooks.forEach((h, i) => {
+              if (hooks.findIndex((o) => o.url === h.url) !== i) {
+                ctx.addIssue({ code: "custom", path: [i, "url"], message: `${h.url} is listed twice` });
+              }
+            });
+          }),
+      })
+      .default({ webhooks: [] }),
     slack: z.looseObject({}).optional(),
     web: z.looseObject({}).optional(),
     integrations: z.record(name, integration).default({}),

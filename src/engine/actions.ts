@@ -103,7 +103,7 @@ export async function extend(deps: EngineDeps, input: ExtendInput): Promise<Requ
   }
   const row = await mustGetRequest(deps, input.id);
   if (row.requester !== input.actor.email && input.actor.role !== "admin" && input.actor.role !== "bot") {
-    throw new JitflowError("EXTEND_NOT_ALLOWED", "only the requester or an admin can extend a grant");
+    throw new JitflowError("EXTEND_NOT_ALLOWED", "only the requester, an admin or a bot can extend a grant");
   }
   const flow = flowOf(deps, row.flow);
   const saved = await inTransaction(deps, async (changes) => {

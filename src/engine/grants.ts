@@ -2,7 +2,7 @@
 
 import { messageOf } from "../errors.ts";
 import { metrics } from "../metrics.ts";
-import { getDecisions, type RequestRow, sameGrant, updateRequest } from "../store/requests.ts";
+import { getDecisions, type RequestRow, renewLeases, sameGrant, updateRequest } from "../store/requests.ts";
 import { PermanentTargetError } from "../targets/target.ts";
 import { WebhookError } from "../targets/webhook.ts";
 import { backoffMs } from "./backoff.ts";
@@ -71,10 +71,22 @@ export async function processDue(deps: EngineDeps, owner: string, claimed: Reque
     return out;
   });
 
-  // Phase 2: calls to targets, concurrently, outside any transaction.
-  const outcomes = await mapLimit(started, deps.config.config.scheduler.concurrency, (row) =>
-    row.state === "escalating" ? escalateOne(deps, row) : deescalateOne(deps, row),
-  );
+  // Phase 2: calls to targets, concurrently, outside any transaction. The leases are renewed
+  // meanwhile, so a batch of slow calls is not taken over by another replica halfway through.
+  const { concurrency, leaseMs } = deps.config.config.scheduler;
+  const heartbeat = setInterval(() => {
+    void renewLeases(deps.store.db, owner, ids, deps.clock.now() + leaseMs).catch((err: unknown) => {
+      deps.logger.warn({ err }, "could not renew leases");
+    });
+  }, leaseMs / 3);
+  let outcomes: Outcome[];
+  try {
+    outcomes = await mapLimit(started, concurrency, (row) =>
+      row.state === "escalating" ? escalateOne(deps, row) : deescalateOne(deps, row),
+    );
+  } finally {
+    clearInterval(heartbeat);
+  }
 
   // Phase 3, one transaction: record what the targets said.
   const applied = await recordOutcomes(deps, owner, outcomes);

@@ -26,6 +26,7 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = true;
+  let closing = false;
   let timer: NodeJS.Timeout | undefined;
   let timerAt = Number.POSITIVE_INFINITY;
 
@@ -81,6 +82,7 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
   }
 
   function kick(): Promise<void> {
+    if (closing) return Promise.resolve();
     if (running) {
       again = true;
       return running;
@@ -114,6 +116,7 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
     },
     async stop() {
       stopped = true;
+      closing = true;
       clearTimeout(timer);
       timer = undefined;
       while (running || inFlight.size > 0) await Promise.all([running, ...inFlight]);

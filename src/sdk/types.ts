@@ -128,6 +128,11 @@ export interface PrefetchEvent {
   query: string;
 }
 
+export interface TargetCallOptions {
+  /** Fires when jitflow stops waiting (scheduler.targetTimeoutMs); pass it to fetch and SDK calls. */
+  signal: AbortSignal;
+}
+
 /** Everything a flow implementation module may export. */
 export interface FlowModule<Fields extends Record<string, unknown> = Record<string, unknown>> {
   onPrompt?: OnHook<Fields>;
@@ -147,9 +152,9 @@ export interface FlowModule<Fields extends Record<string, unknown> = Record<stri
   getPermissions?: (evt: FlowEvent<Fields>) => Promise<Permissions>;
   prefetch?: Record<string, (evt: PrefetchEvent) => Promise<PrefetchOption[]>>;
   /** For `custom` targets: grant access. Must be idempotent. */
-  escalate?: (evt: FlowEvent<Fields>) => Promise<unknown>;
+  escalate?: (evt: FlowEvent<Fields>, options: TargetCallOptions) => Promise<unknown>;
   /** For `custom` targets: remove access. Must be idempotent. */
-  deescalate?: (evt: FlowEvent<Fields>) => Promise<unknown>;
+  deescalate?: (evt: FlowEvent<Fields>, options: TargetCallOptions) => Promise<unknown>;
   /** For `custom` targets: who holds the target now (emails), for drift detection. */
   list?: (target: TargetInfo) => Promise<string[]>;
 }

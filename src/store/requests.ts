@@ -108,6 +108,23 @@ export async function claimDue(
     .execute();
 }
 
+/** Extends this owner's leases on these rows. */
+export async function renewLeases(
+  db: Kysely<Database>,
+  owner: string,
+  ids: string[],
+  until: number,
+): Promise<void> {
+  for (let i = 0; i < ids.length; i += 500) {
+    await db
+      .updateTable("requests")
+      .set({ lease_until: until })
+      .where("id", "in", ids.slice(i, i + 500))
+      .where("lease_owner", "=", owner)
+      .execute();
+  }
+}
+
 /** Drops this owner's leases on these rows. */
 export async function releaseLeases(db: Kysely<Database>, owner: string, ids: string[]): Promise<void> {
   for (let i = 0; i < ids.length; i += 500) {

@@ -30,13 +30,13 @@ export const customTarget: ConnectorType<Record<string, unknown>> = {
     return {
       async escalate({ evt, module, signal }) {
         if (!module?.escalate) throw new PermanentTargetError("the flow module does not export escalate()");
-        await untilAborted(module.escalate(evt), signal, "escalate()");
+        await untilAborted(module.escalate(evt, { signal }), signal, "escalate()");
       },
       async deescalate({ evt, module, signal }) {
         if (!module?.deescalate) {
           throw new PermanentTargetError("the flow module does not export deescalate()");
         }
-        await untilAborted(module.deescalate(evt), signal, "deescalate()");
+        await untilAborted(module.deescalate(evt, { signal }), signal, "deescalate()");
       },
       async list({ module }) {
         if (!module?.list) throw new PermanentTargetError("the flow module does not export list()");

@@ -1,0 +1,1042 @@
+// The docs tell the truth: their examples load and behave as described, and every error code, config option, hook, route and command is documented.
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { Command } from "commander";
+import { createDeployGate, verifyJitflowSignature } from "../docs/examples/webhook-receiver.ts";
+import { registerAudit } from "../src/cli/audit.ts";
+import { registerCheck } from "../src/cli/check.ts";
+import { registerClientCommands } from "../src/cli/client-commands.ts";
+import { registerMigrate } from "../src/cli/migrate.ts";
+import { registerServe } from "../src/cli/serve.ts";
+import { registerTokens } from "../src/cli/tokens.ts";
+import { ConfigError, loadConfig } from "../src/config/loader.ts";
+import { configSchema } from "../src/config/schema.ts";
+import { commands as lifecycleCommands, states, transition } from "../src/engine/lifecycle.ts";
+import { errorCatalogue } from "../src/errors.ts";
+import { signBody } from "../src/notify/signature.ts";
+import { createToken, type TokenRole } from "../src/store/tokens.ts";
+import { createSqliteDatabase, type TestDatabase } from "./support/databases.ts";
+import {
+  type Client,
+  client,
+  eventually,
+  importJitflow,
+  startTestServer,
+  type TestServer,
+  waitForState,
+  writeTree,
+} from "./support/harness.ts";
+
+const execFileAsync = promisify(execFile);
+const root = fileURLToPath(new URL("..", import.meta.url));
+const read = (path: string) => readFileSync(join(root, path), "utf8");
+const mainTs = join(root, "src/cli/main.ts");
+
+/** Runs `jitflow ARGS` as a process; resolves with its exit code and output whatever the code. */
+function jitflow(args: string[], env: Record<string, string> = {}, cwd = root) {
+  const base = { ...process.env };
+  for (const name of ["JITFLOW_URL", "JITFLOW_TOKEN", "JITFLOW_DATABASE_URL", "JITFLOW_CONFIG"])
+    delete base[name];
+  return execFileAsync(process.execPath, [mainTs, ...args], { env: { ...base, ...env }, cwd }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (err: { code: number; stdout: string; stderr: string }) => ({
+      code: err.code,
+      stdout: err.stdout,
+      stderr: err.stderr,
+    }),
+  );
+}
+
+const docFiles = [
+  "README.md",
+  ...readdirSync(join(root, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`),
+];
+
+/** The files a docs example config needs next to it, keyed by their path relative to the config. */
+function exampleFiles(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const name of readdirSync(join(root, "docs/examples/flows")))
+    files[`flows/${name}`] = read(`docs/examples/flows/${name}`);
+  return files;
+}
+
+/** A tiny receiver for notify.webhooks: checks each call's signature with the docs' verifier and keeps the events. */
+async function startAuditFeed(
+  secret: string,
+): Promise<{ url: string; events: any[]; rejected: number; server: Server }> {
+  const feed = { url: "", events: [] as any[], rejected: 0, server: undefined as unknown as Server };
+  feed.server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks).toString();
+      const ts = req.headers["x-jitflow-timestamp"] as string | undefined;
+      const sig = req.headers["x-jitflow-signature"] as string | undefined;
+      if (!verifyJitflowSignature(secret, ts, sig, raw)) {
+        feed.rejected += 1;
+        res.writeHead(401).end();
+        return;
+      }
+      feed.events.push(JSON.parse(raw));
+      res.writeHead(200).end();
+    });
+  });
+  feed.server.listen(0, "127.0.0.1");
+  await once(feed.server, "listening");
+  feed.url = `http://127.0.0.1:${(feed.server.address() as AddressInfo).port}/feed`;
+  return feed;
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** An API client for any email, with a token made on the server's database. */
+async function as(t: TestServer, email: string, role: TokenRole = "member"): Promise<Client> {
+  const { token } = await createToken(
+    t.server.deps.store.db,
+    { user: email, role, name: "docs", expiresAt: null },
+    Date.now(),
+  );
+  return client(t.url, token);
+}
+
+describe("docs/examples/jitflow.config.ts loads as documented", () => {
+  const env = { DEPLOY_GATE_SECRET: "gate-secret", AUDIT_FEED_SECRET: "feed-secret" };
+
+  test("its flows, targets and defaults", async () => {
+    const loaded = await loadConfig(join(root, "docs/examples/jitflow.config.ts"), env);
+    assert.deepEqual([...loaded.flows.keys()], ["deploy", "sandbox", "vendor_access"]);
+    assert.deepEqual(
+      [...loaded.targets.values()].map((t) => [t.info.name, t.info.type, t.info.label]),
+      [
+        ["deploy_gate", "webhook", "Production deploy gate"],
+        ["sandbox_admin", "custom", "Sandbox project admin"],
+      ],
+    );
+    // Secrets are referenced, and shown to hooks only as a marker.
+    assert.equal(loaded.targets.get("deploy_gate")?.info.settings.secret, "[secret DEPLOY_GATE_SECRET]");
+    const deploy = loaded.flows.get("deploy");
+    assert.deepEqual(deploy?.config.durations, [900, 3600, 14400]);
+    assert.equal(deploy?.maxDuration, 14400);
+    assert.equal(deploy?.config.requestTimeout, 14400);
+    assert.equal(typeof deploy?.module?.onRequest, "function");
+    const sandbox = loaded.flows.get("sandbox");
+    assert.equal(sandbox?.config.requestTimeout, 86400, "default: one day");
+    assert.equal(sandbox?.config.allowRevoke, true, "default");
+    assert.deepEqual(sandbox?.config.allowedSources, ["slack", "web", "api"], "default");
+    assert.equal(sandbox?.config.fields[0]?.required, true, "fields are required by default");
+    const vendor = loaded.flows.get("vendor_access");
+    assert.deepEqual(vendor?.config.targets, [], "approval only");
+    assert.equal(vendor?.maxDuration, 0);
+    assert.equal(vendor?.config.approvers?.minApprovals, 2);
+    assert.deepEqual(vendor?.config.approvers?.users, [], "default");
+    assert.equal(loaded.config.hooks.timeoutMs, 5000);
+    // "every option, with the defaults written out": the scheduler's, one by one.
+    const defaults = configSchema.parse({});
+    assert.deepEqual(loaded.config.scheduler, defaults.scheduler);
+    for (const key of Object.keys(defaults.scheduler))
+      assert.match(
+        read("docs/examples/jitflow.config.ts"),
+        new RegExp(`^ {4}${key}: `, "m"),
+        `scheduler.${key}`,
+      );
+    assert.equal(loaded.config.scheduler.targetTimeoutMs, 30_000);
+    assert.equal(
+      vendor?.config.fields.find((f) => f.name === "review_every")?.default,
+      "1w",
+      "a duration field's default may be written as a duration",
+    );
+    assert.deepEqual(loaded.config.notify.webhooks[0]?.secret, { env: "AUDIT_FEED_SECRET" });
+  });
+
+  test("a secret's environment variable must be set, and the problem names its path", async () => {
+    await assert.rejects(loadConfig(join(root, "docs/examples/jitflow.config.ts"), {}), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(
+        err.problems.map((p) => `${p.path}: ${p.message}`),
+        [
+          "targets.deploy_gate.secret: environment variable DEPLOY_GATE_SECRET is not set",
+          "notify.webhooks[0].secret: environment variable AUDIT_FEED_SECRET is not set",
+        ],
+      );
+      return true;
+    });
+  });
+
+  test("integration secrets and the scheduler's lease are checked as docs/configuration.md says", async () => {
+    const doc = read("docs/configuration.md");
+    const integrations = codeBlockAfter(doc, "<!-- integrations example -->");
+    const dir = writeTree({
+      "integrations.config.ts": `${importJitflow}\nexport default defineConfig({\n${integrations}\n});\n`,
+      "lease.config.ts": `${importJitflow}\nexport default defineConfig({ scheduler: { leaseMs: 30_000 } });\n`,
+    });
+    try {
+      const problems = async (file: string, env: Record<string, string>) =>
+        loadConfig(join(dir, file), env).then(
+          () => [],
+          (err: unknown) => {
+            assert.ok(err instanceof ConfigError, String(err));
+            return err.problems.map((p) => `${p.path}: ${p.message}`);
+          },
+        );
+      const missing = await problems("integrations.config.ts", {});
+      assert.deepEqual(missing, [
+        "integrations.inventory.token: environment variable INVENTORY_TOKEN is not set",
+      ]);
+      assert.ok(doc.includes(`\`${missing[0]}\``), "the message docs/configuration.md quotes");
+      assert.deepEqual(await problems("integrations.config.ts", { INVENTORY_TOKEN: "t" }), []);
+      const lease = await problems("lease.config.ts", {});
+      assert.equal(lease.length, 1);
+      assert.ok(doc.includes(`\`${lease[0]}\``), `docs/configuration.md quotes ${lease[0]}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the quickstart (README) loads with its two flows", async () => {
+    const loaded = await loadConfig(join(root, "examples/quickstart/jitflow.config.ts"), {});
+    assert.deepEqual([...loaded.flows.keys()], ["staging_db", "admin_console"]);
+  });
+
+  test("jitflow check prints what docs/configuration.md shows", async () => {
+    const good = await jitflow(["check", "--config", "docs/examples/jitflow.config.ts"], env);
+    assert.equal(good.code, 0, good.stderr);
+    assert.equal(
+      good.stdout,
+      `ok: ${join(root, "docs/examples/jitflow.config.ts")}: 3 flow(s), 2 target(s), 0 integration(s)\n`,
+    );
+    const bad = await jitflow(["check", "--config", "docs/examples/broken.config.ts"]);
+    assert.equal(bad.code, 1);
+    const shown = codeBlockAfter(
+      read("docs/configuration.md"),
+      "<!-- output: jitflow check --config docs/examples/broken.config.ts -->",
+    );
+    const file = join(root, "docs/examples/broken.config.ts");
+    assert.equal(bad.stderr.replaceAll(file, "/srv/jitflow/broken.config.ts"), `${shown}\n`);
+  });
+});
+
+describe("docs/examples through a real server", () => {
+  let t: TestServer;
+  let gate: Server;
+  const holders = new Set<string>();
+  let feed: Awaited<ReturnType<typeof startAuditFeed>>;
+  let stateDir: string;
+  let stateFile: string;
+  let alice: Client;
+  let bob: Client;
+  let carol: Client;
+  let ci: Client;
+  let opsLead: Client;
+  let sreLead: Client;
+  let webLead: Client;
+  let dataLead: Client;
+
+  before(async () => {
+    gate = createDeployGate("gate-secret", holders);
+    gate.listen(0, "127.0.0.1");
+    await once(gate, "listening");
+    feed = await startAuditFeed("feed-secret");
+    stateDir = mkdtempSync(join(tmpdir(), "jitflow-docs-"));
+    stateFile = join(stateDir, "sandbox.json");
+    t = await startTestServer({
+      config: read("docs/examples/jitflow.config.ts"),
+      files: exampleFiles(),
+      env: {
+        DEPLOY_GATE_URL: `http://127.0.0.1:${(gate.address() as AddressInfo).port}/jitflow`,
+        DEPLOY_GATE_SECRET: "gate-secret",
+        AUDIT_FEED_URL: feed.url,
+        AUDIT_FEED_SECRET: "feed-secret",
+        SANDBOX_STATE_FILE: stateFile,
+      },
+    });
+    alice = await as(t, "alice@example.com");
+    bob = await as(t, "bob@example.com");
+    carol = await as(t, "carol@example.com");
+    ci = await as(t, "ci@example.com", "bot");
+    opsLead = await as(t, "ops-lead@example.com");
+    sreLead = await as(t, "sre-lead@example.com");
+    webLead = await as(t, "web-lead@example.com");
+    dataLead = await as(t, "data-lead@example.com");
+  });
+  after(async () => {
+    await t?.close();
+    if (gate) await close(gate);
+    if (feed) await close(feed.server);
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  const state = () =>
+    JSON.parse(readFileSync(stateFile, "utf8")) as {
+      admins: Record<string, { requestId: string; expiresAt: string | null }>;
+      history: string[];
+    };
+
+  describe("deploy.ts", () => {
+    test("onRequest: an Emergency is approved by the rule and the deploy gate is called", async () => {
+      const res = await alice.post("/api/v1/requests", {
+        flow: "deploy",
+        duration: "15m",
+        fields: { reason: "fix checkout", urgency: "Emergency" },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      assert.ok(["escalating", "active"].includes(res.body.state));
+      assert.deepEqual(
+        res.body.decisions.map((d: any) => [d.actor, d.reason]),
+        [["hook:onRequest", "emergency: approved by rule, reviewed afterwards"]],
+      );
+      await waitForState(alice, res.body.id, ["active"]);
+      assert.ok(holders.has("alice@example.com"), "the docs' receiver verified the signed call");
+    });
+
+    test("onRequest: without a ticket the request is ignored, and nothing is recorded", async () => {
+      const before = (await alice.get("/api/v1/requests?mine=true")).body.items.length;
+      const res = await alice.post("/api/v1/requests", {
+        flow: "deploy",
+        fields: { reason: "weekly release" },
+      });
+      assert.equal(res.status, 409);
+      assert.equal(res.body.error.code, "HOOK_IGNORED");
+      assert.equal(
+        res.body.error.message,
+        "add a change ticket (--field ticket=CHG-123) or set urgency=Emergency",
+      );
+      assert.equal((await alice.get("/api/v1/requests?mine=true")).body.items.length, before);
+    });
+
+    test("onRequest: CI asking for more than an hour is denied, and the denial is recorded", async () => {
+      const res = await ci.post("/api/v1/requests", {
+        flow: "deploy",
+        duration: "4h",
+        requester: "carol@example.com",
+        fields: { reason: "release train", ticket: "CHG-7" },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      assert.equal(res.body.state, "denied");
+      assert.equal(res.body.requester.email, "carol@example.com");
+      assert.deepEqual(
+        res.body.decisions.map((d: any) => [d.actor, d.decision, d.reason]),
+        [["hook:onRequest", "deny", "CI jobs get at most 1h of deploy access"]],
+      );
+    });
+
+    test("onPrompt: only CI may ask for someone else; an admin asking for alice is ignored", async () => {
+      const admin = await opsLead.post("/api/v1/requests", {
+        flow: "deploy",
+        requester: "alice@example.com",
+        fields: { reason: "x", ticket: "CHG-1" },
+      });
+      assert.equal(admin.status, 409);
+      assert.equal(admin.body.error.code, "HOOK_IGNORED");
+      assert.equal(admin.body.error.message, "only CI may request deploy access for someone else");
+      const byCi = await ci.post("/api/v1/requests", {
+        flow: "deploy",
+        requester: "carol@example.com",
+        fields: { reason: "release train", ticket: "CHG-8" },
+      });
+      assert.equal(byCi.status, 201);
+      assert.equal(byCi.body.state, "pending");
+      const member = await alice.post("/api/v1/requests", {
+        flow: "deploy",
+        requester: "bob@example.com",
+        fields: { reason: "x", ticket: "CHG-1" },
+      });
+      assert.equal(member.body.error.code, "ACT_AS_NOT_ALLOWED", "the act-as rule comes before any hook");
+    });
+
+    test("onApprove: more than an hour needs a reason; then the configured approver approves and revoke ends it", async () => {
+      const created = await bob.post("/api/v1/requests", {
+        flow: "deploy",
+        duration: "4h",
+        fields: { reason: "migration", ticket: "CHG-42" },
+      });
+      assert.equal(created.body.state, "pending");
+      const id = created.body.id;
+      const outsider = await alice.post(`/api/v1/requests/${id}/approve`);
+      assert.equal(outsider.body.error.code, "NOT_AN_APPROVER");
+      const noReason = await sreLead.post(`/api/v1/requests/${id}/approve`);
+      assert.equal(noReason.status, 409);
+      assert.equal(noReason.body.error.code, "HOOK_IGNORED");
+      assert.equal(
+        noReason.body.error.message,
+        "approving more than 1h of deploy access needs a reason (--reason)",
+      );
+      assert.equal((await bob.get(`/api/v1/requests/${id}`)).body.decisions.length, 0, "nothing recorded");
+      const ok = await sreLead.post(`/api/v1/requests/${id}/approve`, { reason: "CHG-42 is scheduled" });
+      assert.equal(ok.status, 200);
+      await waitForState(bob, id, ["active"]);
+      assert.ok(holders.has("bob@example.com"));
+      const revoked = await bob.post(`/api/v1/requests/${id}/revoke`);
+      assert.equal(revoked.status, 200);
+      const ended = await waitForState(bob, id, ["ended"]);
+      assert.equal(ended.endedReason, "revoked");
+      assert.ok(!holders.has("bob@example.com"));
+    });
+
+    test("onDeny: a denial must say why", async () => {
+      const created = await carol.post("/api/v1/requests", {
+        flow: "deploy",
+        fields: { reason: "hotfix", ticket: "CHG-9" },
+      });
+      const id = created.body.id;
+      const silent = await sreLead.post(`/api/v1/requests/${id}/deny`);
+      assert.equal(silent.body.error.code, "HOOK_IGNORED");
+      assert.equal(silent.body.error.message, "say why you deny (--reason): the requester sees it");
+      const denied = await sreLead.post(`/api/v1/requests/${id}/deny`, { reason: "freeze until Monday" });
+      assert.equal(denied.body.state, "denied");
+      assert.equal(denied.body.decisions[0].reason, "freeze until Monday");
+    });
+
+    test("notify.webhooks: the audit feed gets the chosen events, signed", async () => {
+      const types = await eventually(async () => {
+        const seen = new Set(feed.events.map((e) => e.type));
+        return seen.has("grant.ended") && seen.has("request.denied") ? seen : undefined;
+      }, "the audit feed");
+      assert.equal(feed.rejected, 0);
+      assert.ok(types.has("request.created") && types.has("grant.active"));
+      assert.ok(!types.has("grant.escalating"), "events not listed are not sent");
+      const created = feed.events.find((e) => e.type === "request.created");
+      // The body has the fields, in the order, of the example in docs/configuration.md: `id` first.
+      const shown = JSON.parse(
+        codeBlockAfter(read("docs/configuration.md"), "<!-- body of a notify.webhooks call -->"),
+      );
+      assert.deepEqual(Object.keys(created), Object.keys(shown));
+      assert.equal(Object.keys(created)[0], "id");
+      // `id` is the audit event's id, to de-duplicate at-least-once deliveries.
+      const audit = await opsLead.get(`/api/v1/audit?requestId=${created.requestId}`);
+      const event = audit.body.items.find((e: any) => e.type === "request.created");
+      assert.equal(created.id, event.id);
+    });
+  });
+
+  describe("sandbox.ts", () => {
+    test("prefetch offers the projects, filtered by q", async () => {
+      const all = await alice.get("/api/v1/flows/sandbox/fields/project/options");
+      assert.deepEqual(all.body.items, [
+        { value: "webshop", label: "Web shop" },
+        { value: "warehouse", label: "Data warehouse" },
+      ]);
+      const some = await alice.get("/api/v1/flows/sandbox/fields/project/options?q=ware");
+      assert.deepEqual(some.body.items, [{ value: "warehouse", label: "Data warehouse" }]);
+    });
+
+    test("getApprovers: the project's owner decides; the custom target grants and takes away; after hooks run", async () => {
+      const created = await alice.post("/api/v1/requests", {
+        flow: "sandbox",
+        fields: { project: "webshop" },
+      });
+      assert.equal(created.status, 201);
+      const id = created.body.id;
+      const otherOwner = await dataLead.post(`/api/v1/requests/${id}/approve`);
+      assert.equal(otherOwner.body.error.code, "NOT_AN_APPROVER");
+      assert.equal((await webLead.post(`/api/v1/requests/${id}/approve`)).status, 200);
+      const active = await waitForState(alice, id, ["active"]);
+      assert.equal(active.duration, 3600, "the first duration");
+      assert.deepEqual(Object.keys(state().admins), ["webshop:alice@example.com"]);
+      // The expiry is written right before the call: escalate() is told the one jitflow enforces.
+      assert.equal(state().admins["webshop:alice@example.com"]?.expiresAt, active.expiresAt);
+      const early = Date.parse(active.activatedAt) + 3600_000 - Date.parse(active.expiresAt);
+      assert.ok(early >= 0 && early < 5000, `expiresAt is the call's start plus the duration (${early} ms)`);
+      const sandbox = await import("../docs/examples/flows/sandbox.ts");
+      const target = t.server.deps.config.targets.get("sandbox_admin")?.info;
+      assert.ok(target);
+      assert.deepEqual(await sandbox.list(target), ["alice@example.com"]);
+
+      await alice.post(`/api/v1/requests/${id}/revoke`);
+      await waitForState(alice, id, ["ended"]);
+      assert.deepEqual(state().admins, {});
+      await eventually(
+        async () => (state().history.some((h) => h.startsWith("removed")) ? true : undefined),
+        "afterDeescalate",
+      );
+      assert.deepEqual(
+        state()
+          .history.filter((h) => h.endsWith(id))
+          .map((h) => h.split(" ")[0]),
+        ["requested(pending)", "approved-by(web-lead@example.com)", "granted", "closing-sessions", "removed"],
+      );
+    });
+
+    test("onEscalate: a project that does not exist fails the request, and the target is never called", async () => {
+      const created = await bob.post("/api/v1/requests", { flow: "sandbox", fields: { project: "legacy" } });
+      const id = created.body.id;
+      await webLead.post(`/api/v1/requests/${id}/approve`);
+      const failed = await waitForState(bob, id, ["failed"]);
+      assert.equal(failed.error, 'onEscalate: project "legacy" does not exist (any more)');
+      assert.ok(!("legacy:bob@example.com" in state().admins));
+    });
+  });
+
+  describe("vendor-access.ts", () => {
+    const fields = {
+      vendor: "Acme Support",
+      systems: ["crm", "support"],
+      contact: "Carol@Example.com",
+      nda_signed: true,
+    };
+
+    test("getPermissions: any member may sign off, two must, never the requester; defaults are applied", async () => {
+      const created = await alice.post("/api/v1/requests", { flow: "vendor_access", fields });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.deepEqual(created.body.fields, {
+        ...fields,
+        contact: "carol@example.com",
+        days: 30,
+        review_every: 604800,
+        form_version: 2,
+      });
+      assert.equal(created.body.duration, 0);
+      const id = created.body.id;
+      assert.equal((await alice.post(`/api/v1/requests/${id}/approve`)).body.error.code, "SELF_APPROVAL");
+      const first = await bob.post(`/api/v1/requests/${id}/approve`);
+      assert.equal(first.body.state, "pending", "one of two");
+      const second = await carol.post(`/api/v1/requests/${id}/approve`);
+      assert.equal(second.body.state, "approved", "approval-only flows stop at approved");
+      const revoke = await opsLead.post(`/api/v1/requests/${id}/revoke`);
+      assert.equal(revoke.body.error.code, "INVALID_TRANSITION");
+    });
+
+    test("onApprove: deny() turns the approval of a blocked vendor into a denial", async () => {
+      const created = await alice.post("/api/v1/requests", {
+        flow: "vendor_access",
+        fields: { ...fields, vendor: "Shady Data Brokers Ltd" },
+      });
+      const res = await bob.post(`/api/v1/requests/${created.body.id}/approve`);
+      assert.equal(res.body.state, "denied");
+      assert.deepEqual(
+        res.body.decisions.map((d: any) => [d.actor, d.decision, d.reason]),
+        [["hook:onApprove", "deny", "Shady Data Brokers Ltd is on the blocked vendor list"]],
+      );
+    });
+  });
+
+  describe("docs/api.md on the example server", () => {
+    test("a bot may cancel a request, and a bot token for an admin's address is a bot", async () => {
+      const byCi = await ci.post("/api/v1/requests", {
+        flow: "deploy",
+        requester: "bob@example.com",
+        fields: { reason: "release train", ticket: "CHG-11" },
+      });
+      assert.equal(byCi.body.state, "pending");
+      // ops-lead@example.com is in users.admins; a bot token for it still only gets a bot's rights.
+      const opsBot = await as(t, "ops-lead@example.com", "bot");
+      const approve = await opsBot.post(`/api/v1/requests/${byCi.body.id}/approve`);
+      assert.equal(approve.body.error.code, "NOT_AN_APPROVER");
+      const cancelled = await opsBot.post(`/api/v1/requests/${byCi.body.id}/cancel`, {
+        reason: "train left",
+      });
+      assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+      assert.equal(cancelled.body.state, "cancelled");
+      const other = await alice.post("/api/v1/requests", {
+        flow: "deploy",
+        fields: { reason: "x", ticket: "CHG-12" },
+      });
+      const notHers = await carol.post(`/api/v1/requests/${other.body.id}/cancel`);
+      assert.equal(notHers.status, 403);
+      assert.equal(notHers.body.error.code, "CANCEL_NOT_ALLOWED");
+      assert.equal((await ci.post(`/api/v1/requests/${other.body.id}/cancel`)).body.state, "cancelled");
+    });
+
+    test("a body that is not JSON is 415 UNSUPPORTED_MEDIA_TYPE", async () => {
+      const res = await alice.raw("/api/v1/requests", {
+        method: "POST",
+        headers: { authorization: `Bearer ${alice.token}`, "content-type": "text/plain" },
+        body: "flow=deploy",
+      });
+      assert.equal(res.status, 415);
+      assert.equal(res.body.error.code, "UNSUPPORTED_MEDIA_TYPE");
+    });
+  });
+});
+
+describe("what docs/hooks.md says about failing and slow hooks", () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({
+      config: `${importJitflow}
+export default defineConfig({
+  hooks: { timeoutMs: 200 },
+  scheduler: { targetTimeoutMs: 2500, leaseMs: 5000 },
+  targets: { box: { type: "custom" } },
+  flows: [{ name: "box", targets: ["box"], durations: ["1h"], fields: [{ name: "mode", type: "string" }], implementation: "./box.ts" }],
+});`,
+      files: {
+        "box.ts": `import { deny } from "jitflow";
+export async function onPrompt(evt) { if (evt.fields.mode === "prompt-throws") throw new Error("directory down"); }
+export async function onRequest(evt) {
+  if (evt.fields.mode === "throws") throw new Error("ticket system unreachable");
+  if (evt.fields.mode === "slow") await new Promise((r) => setTimeout(r, 1000));
+  if (evt.fields.mode === "odd") return "yes";
+}
+export async function onDeescalate() { return deny({ reason: "keep it" }); }
+let failures = 2;
+const hung = new Set();
+export async function escalate(evt) {
+  if (evt.fields.mode === "hangs" && !hung.has(evt.request.id)) {
+    hung.add(evt.request.id);
+    return new Promise(() => {});
+  }
+  if (evt.fields.mode === "normal" && failures-- > 0) throw new Error("target busy");
+}
+export async function deescalate() {}
+export async function afterEscalate(evt) { if (evt.fields.mode === "after-throws") throw new Error("chat is down"); }
+export async function afterDeescalate(evt) { if (evt.fields.mode === "after-throws") throw new Error("chat still down"); }
+`,
+      },
+    });
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  test("a throwing, slow or odd onRequest leaves the request pending with error set", async () => {
+    const alice = t.as("alice@example.com");
+    const cases = {
+      throws: "onRequest failed: ticket system unreachable",
+      slow: "onRequest failed: onRequest did not finish within 200 ms",
+      odd: "onRequest returned something that is not approve(), deny(), ignore() or nothing",
+    };
+    for (const [mode, error] of Object.entries(cases)) {
+      const res = await alice.post("/api/v1/requests", { flow: "box", fields: { mode } });
+      assert.equal(res.status, 201);
+      assert.equal(res.body.state, "pending");
+      assert.equal(res.body.error, error);
+    }
+  });
+
+  test("a throwing onPrompt is HOOK_FAILED and records nothing", async () => {
+    const res = await t
+      .as("bob@example.com")
+      .post("/api/v1/requests", { flow: "box", fields: { mode: "prompt-throws" } });
+    assert.equal(res.status, 422);
+    assert.equal(res.body.error.code, "HOOK_FAILED");
+    assert.equal(res.body.error.message, "onPrompt failed: directory down");
+    assert.equal((await t.as("bob@example.com").get("/api/v1/requests?mine=true")).body.items.length, 0);
+  });
+
+  test("a throwing escalate is retried; onDeescalate cannot stop a revocation", async () => {
+    const carol = t.as("carol@example.com");
+    const created = await carol.post("/api/v1/requests", { flow: "box", fields: { mode: "normal" } });
+    const id = created.body.id;
+    await t.as("admin@example.com").post(`/api/v1/requests/${id}/approve`);
+    const active = await waitForState(carol, id, ["active"]);
+    assert.equal(active.attempts, 2, "two failed calls, then success");
+    assert.equal(active.lastError, null);
+    await carol.post(`/api/v1/requests/${id}/revoke`);
+    assert.equal((await waitForState(carol, id, ["ended"])).endedReason, "revoked");
+  });
+
+  test("a custom escalate that never returns times out and is retried; other grants go on meanwhile", async () => {
+    const admin = t.as("admin@example.com");
+    const dave = t.as("dave@example.com");
+    const bob = t.as("bob@example.com");
+    const stuck = await dave.post("/api/v1/requests", { flow: "box", fields: { mode: "hangs" } });
+    const planned = (await admin.post(`/api/v1/requests/${stuck.body.id}/approve`)).body.expiresAt;
+    // The scheduler writes the expiry again right before it calls escalate(): the call has started.
+    await eventually(async () => {
+      const row = (await dave.get(`/api/v1/requests/${stuck.body.id}`)).body;
+      return row.expiresAt !== planned ? true : undefined;
+    }, "the first call");
+    const other = await bob.post("/api/v1/requests", { flow: "box", fields: { mode: "quick" } });
+    await admin.post(`/api/v1/requests/${other.body.id}/approve`);
+    await waitForState(bob, other.body.id, ["active"]);
+    const meanwhile = (await dave.get(`/api/v1/requests/${stuck.body.id}`)).body;
+    assert.equal(meanwhile.state, "escalating", "still waiting for the hung call");
+    assert.equal(meanwhile.attempts, 0);
+    const timedOut = await eventually(async () => {
+      const row = (await dave.get(`/api/v1/requests/${stuck.body.id}`)).body;
+      return row.lastError ? row : undefined;
+    }, "the call to time out");
+    assert.equal(timedOut.lastError, "escalate() did not finish in time; will retry");
+    assert.equal(timedOut.attempts, 1);
+    const active = await waitForState(dave, stuck.body.id, ["active"]);
+    assert.equal(active.attempts, 1, "attempts keeps the failed calls once the grant is active");
+    assert.equal(active.lastError, null);
+    assert.ok(
+      Date.parse(active.expiresAt) - Date.parse(planned) >= 2500,
+      "the expiry was written again before the retried call",
+    );
+  });
+
+  test("a throwing afterEscalate or afterDeescalate sets error and writes hook.failed, and changes nothing else", async () => {
+    const admin = t.as("admin@example.com");
+    const alice = t.as("alice@example.com");
+    const created = await alice.post("/api/v1/requests", { flow: "box", fields: { mode: "after-throws" } });
+    const id = created.body.id;
+    await admin.post(`/api/v1/requests/${id}/approve`);
+    const granted = await eventually(async () => {
+      const row = (await alice.get(`/api/v1/requests/${id}`)).body;
+      return row.error ? row : undefined;
+    }, "afterEscalate's error");
+    assert.equal(granted.state, "active");
+    assert.equal(granted.error, "afterEscalate failed: chat is down");
+    await alice.post(`/api/v1/requests/${id}/revoke`);
+    const ended = await eventually(async () => {
+      const row = (await alice.get(`/api/v1/requests/${id}`)).body;
+      return row.error === "afterDeescalate failed: chat still down" ? row : undefined;
+    }, "afterDeescalate's error");
+    assert.equal(ended.state, "ended");
+    const audit = await admin.get(`/api/v1/audit?requestId=${id}`);
+    assert.deepEqual(
+      audit.body.items.filter((e: any) => e.type === "hook.failed").map((e: any) => e.data.error),
+      ["afterEscalate failed: chat is down", "afterDeescalate failed: chat still down"],
+    );
+  });
+});
+
+describe("what docs/targets.md says about a webhook target's answers", () => {
+  let t: TestServer;
+  let receiver: Server;
+  let url = "";
+  const calls: { at: number; path: string; body: any }[] = [];
+  // The first escalate call is answered with a redirect, the second with a 503 asking to wait 2 s.
+  const answers = [
+    { status: 302, headers: { location: "/elsewhere" } },
+    { status: 503, headers: { "retry-after": "2" } },
+  ];
+  before(async () => {
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        calls.push({
+          at: Date.now(),
+          path: req.url ?? "",
+          body: JSON.parse(Buffer.concat(chunks).toString()),
+        });
+        const answer = req.url === "/gate" ? answers.shift() : undefined;
+        if (answer) res.writeHead(answer.status, answer.headers).end();
+        else res.writeHead(204).end();
+      });
+    });
+    receiver.listen(0, "127.0.0.1");
+    await once(receiver, "listening");
+    url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/gate`;
+    t = await startTestServer({
+      config: `${importJitflow}
+export default defineConfig({
+  scheduler: { retryBaseMs: 10, retryMaxMs: 100 },
+  targets: { gate: { type: "webhook", url: process.env.DOCS_GATE_URL, secret: env("DOCS_GATE_SECRET") } },
+  flows: [{ name: "gated", targets: ["gate"], durations: ["1h"] }],
+});`,
+      env: { DOCS_GATE_URL: url, DOCS_GATE_SECRET: "gate-secret" },
+    });
+  });
+  after(async () => {
+    await t?.close();
+    if (receiver) await close(receiver);
+  });
+
+  test("a redirect is a failure and is not followed; Retry-After is honoured; expiresAt is the one enforced", async () => {
+    const alice = t.as("alice@example.com");
+    const created = await alice.post("/api/v1/requests", { flow: "gated" });
+    const id = created.body.id;
+    await t.as("admin@example.com").post(`/api/v1/requests/${id}/approve`);
+    const waiting = await eventually(async () => {
+      const row = (await alice.get(`/api/v1/requests/${id}`)).body;
+      return row.attempts === 2 ? row : undefined;
+    }, "two failed calls");
+    assert.equal(waiting.state, "escalating");
+    assert.equal(waiting.lastError, `POST ${url} answered 503`);
+    const active = await waitForState(alice, id, ["active"]);
+    const gate = calls.filter((c) => c.path === "/gate");
+    assert.equal(gate.length, 3);
+    assert.ok(!calls.some((c) => c.path === "/elsewhere"), "the redirect was not followed");
+    assert.ok((gate[1]?.at ?? 0) - (gate[0]?.at ?? 0) < 1000, "after the 302, the (short) backoff");
+    assert.ok((gate[2]?.at ?? 0) - (gate[1]?.at ?? 0) >= 2000, "after the 503, Retry-After: 2");
+    assert.equal(gate[2]?.body.expiresAt, active.expiresAt, "the body's expiresAt is the one enforced");
+    assert.equal(active.attempts, 2);
+  });
+});
+
+describe("the README's tour, with the CLI as a process", () => {
+  let t: TestServer;
+  let database: TestDatabase;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "jitflow-tour-"));
+    database = await createSqliteDatabase();
+    t = await startTestServer({
+      config: read("examples/quickstart/jitflow.config.ts"),
+      files: { "flows/demo.ts": read("examples/quickstart/flows/demo.ts") },
+      env: { JITFLOW_GRANTS_FILE: join(dir, "grants.json") },
+      database,
+    });
+  });
+  after(async () => {
+    await t?.close();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("tokens, an auto-approved request, one the admin approves, status, requests, revoke, audit verify", async () => {
+    const db = ["--database", database.url];
+    const token = async (args: string[]) => {
+      const out = await jitflow(["tokens", "create", ...args, ...db]);
+      assert.equal(out.code, 0, out.stderr);
+      return out.stdout.trim().split("\n").at(-1) as string;
+    };
+    const alice = { JITFLOW_URL: t.url, JITFLOW_TOKEN: await token(["--user", "alice@example.com"]) };
+    const admin = {
+      JITFLOW_URL: t.url,
+      JITFLOW_TOKEN: await token(["--user", "admin@example.com", "--role", "admin"]),
+    };
+    assert.match(alice.JITFLOW_TOKEN, /^jft_/);
+    const grants = () => JSON.parse(readFileSync(join(dir, "grants.json"), "utf8"));
+
+    const emergency = await jitflow(
+      [
+        "request",
+        "staging_db",
+        "--duration",
+        "1m",
+        "--field",
+        "reason=debug a failing migration",
+        "--field",
+        "urgency=Emergency",
+      ],
+      alice,
+    );
+    assert.equal(emergency.code, 0, emergency.stderr);
+    assert.match(
+      emergency.stdout,
+      /approved by +hook:onRequest \(emergency: auto-approved by the quickstart rule\)/,
+    );
+    await eventually(async () => grants()["staging_db:alice@example.com"], "the grant in grants.json");
+
+    const asked = await jitflow(["request", "admin_console", "--field", "ticket=T-1"], alice);
+    assert.match(asked.stdout, /state +pending/);
+    const id = /^id +(\S+)$/m.exec(asked.stdout)?.[1] as string;
+    const self = await jitflow(["approve", id], alice);
+    assert.equal(self.code, 1);
+    assert.match(self.stderr, /^error: NOT_AN_APPROVER: /);
+    const approved = await jitflow(["approve", id], admin);
+    assert.equal(approved.code, 0, approved.stderr);
+    await eventually(async () => grants()["admin_console:alice@example.com"], "the admin console grant");
+
+    const list = await jitflow(["requests"], alice);
+    assert.match(list.stdout, /^ID +FLOW +TARGET +REQUESTER +STATE +EXPIRES$/m);
+    const status = await jitflow(["status", id], alice);
+    assert.match(status.stdout, /state +active/);
+    assert.equal(
+      grants()["admin_console:alice@example.com"].expiresAt,
+      /^expires +(\S+)$/m.exec(status.stdout)?.[1],
+      "grants.json holds the expiry jitflow enforces",
+    );
+    await jitflow(["revoke", id], alice);
+    await eventually(
+      async () => (grants()["admin_console:alice@example.com"] ? undefined : true),
+      "revocation",
+    );
+    assert.match((await jitflow(["status", id], alice)).stdout, /state +ended \(revoked\)/);
+
+    const verify = await jitflow(["audit", "verify", ...db]);
+    assert.equal(verify.code, 0);
+    assert.match(verify.stdout, /^ok: \d+ event\(s\), chain intact\n$/);
+  });
+});
+
+/** The fenced block that follows a marker line in a markdown text. */
+function codeBlockAfter(markdown: string, marker: string): string {
+  const at = markdown.indexOf(marker);
+  assert.ok(at >= 0, `missing marker ${marker}`);
+  const match = /```\w*\n([\s\S]*?)\n```/.exec(markdown.slice(at + marker.length));
+  assert.ok(match, `no code block after ${marker}`);
+  return match[1] as string;
+}
+
+/** Lines without the indentation they all share. */
+function dedent(lines: string[]): string[] {
+  const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => /^ */.exec(l)?.[0].length ?? 0));
+  return lines.map((l) => l.slice(indent).trimEnd());
+}
+
+describe("the docs cannot fall behind", () => {
+  test("each <!-- include FILE --> block is that file, each <!-- excerpt FILE --> block is cut from it", () => {
+    let count = 0;
+    for (const doc of docFiles) {
+      const text = read(doc);
+      for (const m of text.matchAll(/<!-- (include|excerpt) (\S+) -->\n```\w*\n([\s\S]*?)\n?```/g)) {
+        const [, kind, path, block] = m as unknown as [string, string, string, string];
+        const file = read(path);
+        count += 1;
+        if (kind === "include") {
+          assert.equal(
+            block,
+            file.replace(/\n$/, ""),
+            `${doc}: the block included from ${path} differs from it`,
+          );
+          continue;
+        }
+        const want = dedent(block.split("\n"));
+        const lines = file.split("\n");
+        const found = lines.some((_, i) => {
+          const slice = lines.slice(i, i + want.length);
+          return slice.length === want.length && dedent(slice).join("\n") === want.join("\n");
+        });
+        assert.ok(found, `${doc}: an excerpt of ${path} is not in it:\n${block}`);
+      }
+    }
+    assert.ok(count >= 10, `only ${count} include/excerpt blocks found`);
+  });
+
+  test("every error code is in docs/api.md with its status", () => {
+    const api = read("docs/api.md");
+    for (const [code, status] of Object.entries(errorCatalogue)) {
+      assert.match(
+        api,
+        new RegExp(`\\| \`${code}\` +\\| ${status} +\\|`),
+        `${code} (${status}) is not in docs/api.md's catalogue`,
+      );
+    }
+  });
+
+  test("every config option is in docs/configuration.md", () => {
+    const doc = read("docs/configuration.md");
+    const missing: string[] = [];
+    // Walks the zod schema: every object key, at every depth, must appear as `key` in the doc.
+    const walk = (schema: any, path: string) => {
+      const def = schema?._zod?.def;
+      if (!def) return;
+      if (def.type === "object") {
+        for (const [key, value] of Object.entries(def.shape)) {
+          const at = path ? `${path}.${key}` : key;
+          // A secret reference ({ env }) is a value, not an option.
+          if (key === "env") continue;
+          if (!doc.includes(`\`${key}\``) && !doc.includes(`.${key}\``)) missing.push(at);
+          walk(value, at);
+        }
+      } else if (def.type === "default" || def.type === "optional" || def.type === "nullable")
+        walk(def.innerType, path);
+      else if (def.type === "array") walk(def.element, `${path}[]`);
+      else if (def.type === "pipe") walk(def.in, path);
+    };
+    walk(configSchema, "");
+    for (const key of Object.keys(configSchema.shape))
+      assert.match(doc, new RegExp(`^## \`${key}\``, "m"), `top-level option ${key} has no section`);
+    assert.deepEqual(missing, [], "options missing from docs/configuration.md");
+  });
+
+  test("every export a flow module may have is in docs/hooks.md", () => {
+    const types = read("src/sdk/types.ts");
+    const body = /export interface FlowModule<[^{]*\{([\s\S]*?)\n\}/.exec(types)?.[1] ?? "";
+    const names = [...body.matchAll(/^ {2}(\w+)\?:/gm)].map((m) => m[1] as string);
+    assert.ok(names.length >= 17, `found only ${names.join(", ")}`);
+    const hooks = read("docs/hooks.md");
+    for (const name of names) assert.ok(hooks.includes(`\`${name}\``), `${name} is not in docs/hooks.md`);
+    const fields = /export interface FlowEvent<[^{]*\{([\s\S]*?)\n\}/.exec(types)?.[1] ?? "";
+    for (const m of fields.matchAll(/^ {2}(\w+):/gm))
+      assert.match(
+        hooks,
+        new RegExp(`\\| \`${m[1]}\` +\\|`),
+        `FlowEvent.${m[1]} is not in the table of docs/hooks.md`,
+      );
+  });
+
+  test("every command and option of the CLI is in docs/cli.md", () => {
+    const program = new Command();
+    for (const register of [
+      registerServe,
+      registerCheck,
+      registerMigrate,
+      registerTokens,
+      registerAudit,
+      registerClientCommands,
+    ])
+      register(program);
+    const cli = read("docs/cli.md");
+    const walk = (command: Command, prefix: string) => {
+      for (const sub of command.commands) {
+        const name = `${prefix}${sub.name()}`;
+        if (sub.commands.length) walk(sub, `${name} `);
+        else {
+          const section = new RegExp(`^### \`jitflow ${name}\`[\\s\\S]*?(?=^#{2,3} |(?![\\s\\S]))`, "m").exec(
+            cli,
+          )?.[0];
+          assert.ok(section, `jitflow ${name} has no section in docs/cli.md`);
+          for (const option of sub.options)
+            assert.ok(
+              section.includes(option.long as string),
+              `jitflow ${name} ${option.long} is not documented`,
+            );
+        }
+      }
+    };
+    walk(program, "");
+  });
+
+  test("every route of the OpenAPI document is in docs/api.md, every state and event type, and every metric in docs/operations.md", async () => {
+    const t = await startTestServer({ config: `${importJitflow}\nexport default defineConfig({});` });
+    try {
+      const res = await fetch(`${t.url}/api/v1/openapi.json`);
+      const openapi = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+      const api = read("docs/api.md");
+      for (const [path, methods] of Object.entries(openapi.paths))
+        for (const method of Object.keys(methods))
+          assert.ok(
+            api.includes(`${method.toUpperCase()} ${path}`),
+            `${method.toUpperCase()} ${path} is not in docs/api.md`,
+          );
+      // GET /metrics, in the route table but not in the OpenAPI document: no token, Prometheus text.
+      assert.ok(api.includes("`GET /metrics`"));
+      const metrics = await fetch(`${t.url}/metrics`);
+      assert.equal(metrics.status, 200);
+      assert.match(await metrics.text(), /^# TYPE jitflow_events_total counter$/m);
+    } finally {
+      await t.close();
+    }
+    const api = read("docs/api.md");
+    for (const s of states) assert.ok(api.includes(`\`${s}\``), `state ${s}`);
+    // Every metric jitflow defines is in docs/operations.md, with its labels.
+    const operations = read("docs/operations.md");
+    const { registry } = await import("../src/metrics.ts");
+    const families = (await registry.getMetricsAsJSON()) as { name: string }[];
+    const ours = families.filter((m) => !m.name.startsWith("jitflow_process_"));
+    assert.ok(ours.length >= 4, `found only ${ours.map((m) => m.name).join(", ")}`);
+    assert.ok(operations.includes("`jitflow_process_*`"));
+    for (const m of ours) {
+      const labels = (registry.getSingleMetric(m.name) as any)?.labelNames as string[] | undefined;
+      const shown = labels?.length ? `\`${m.name}{${labels.join(",")}}\`` : `\`${m.name}\``;
+      assert.ok(operations.includes(shown), `${shown} is not in docs/operations.md`);
+    }
+    const events = new Set(["request.created", "hook.failed"]);
+    for (const s of states)
+      for (const c of lifecycleCommands) {
+        const step = transition(s, c);
+        if (step) events.add(step.event);
+      }
+    for (const e of events) assert.ok(api.includes(`\`${e}\``), `event type ${e} is not in docs/api.md`);
+  });
+});
+
+test("the signed call shown in docs/targets.md verifies with the docs' receiver code", () => {
+  const block = codeBlockAfter(read("docs/targets.md"), "<!-- signed with: gate-secret -->");
+  const timestamp = /^X-Jitflow-Timestamp: (\d+)$/m.exec(block)?.[1];
+  const signature = /^X-Jitflow-Signature: (\S+)$/m.exec(block)?.[1];
+  const body = block.split("\n\n")[1] as string;
+  assert.equal(signature, signBody("gate-secret", Number(timestamp), body), "what jitflow itself would send");
+  assert.ok(verifyJitflowSignature("gate-secret", timestamp, signature, body, Number(timestamp)));
+  assert.ok(!verifyJitflowSignature("other-secret", timestamp, signature, body, Number(timestamp)));
+  assert.ok(
+    !verifyJitflowSignature("gate-secret", timestamp, signature, body, Number(timestamp) + 301),
+    "too old",
+  );
+  assert.ok(
+    !verifyJitflowSignature("gate-secret", timestamp, signature, `${body} `, Number(timestamp)),
+    "body changed",
+  );
+});
