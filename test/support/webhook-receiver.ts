@@ -1,7 +1,7 @@
-// A real HTTP server standing in for a webhook target: verifies signatures, records calls, holds grants, can fail on demand.
+// A real HTTP server standing in for a webhook target: verifies signatures, records calls, holds grants, can fail or stall on demand.
 
 import { once } from "node:events";
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { verifySignature } from "../../src/notify/signature.ts";
 
@@ -12,6 +12,8 @@ export interface ReceivedCall {
   requester: { email: string };
   expiresAt: string | null;
   at: number;
+  /** The path the call was sent to, so tests can tell senders apart by URL. */
+  path: string;
 }
 
 export interface WebhookReceiver {
@@ -23,12 +25,29 @@ export interface WebhookReceiver {
   grants: Set<string>;
   /** Answer the next n calls with this status instead of 200. */
   failNext(n: number, status?: number): void;
+  /**
+   * From now on, calls with these actions are applied on arrival but answered only by release(),
+   * like a target that did the work and is slow to say so. hold() with no action stops holding.
+   */
+  hold(...actions: ReceivedCall["action"][]): void;
+  /** Calls applied and not yet answered. */
+  readonly held: readonly ReceivedCall[];
+  /** Answers every held call (those whose sender went away are dropped); returns how many. */
+  release(): number;
+  /** From now on, answer each call (not held) this long after it arrives, like a slow target. */
+  answerAfter(ms: number): void;
   close(): Promise<void>;
 }
 
 export async function startWebhookReceiver(secret: string, port = 0): Promise<WebhookReceiver> {
   let failures = 0;
   let failStatus = 503;
+  let holding = new Set<string>();
+  let held: { call: ReceivedCall; res: ServerResponse }[] = [];
+  let answerDelayMs = 0;
+  const answer = (res: ServerResponse) => {
+    if (!res.destroyed) res.writeHead(200, { "content-type": "application/json" }).end("{}");
+  };
   const receiver: WebhookReceiver = {
     url: "",
     calls: [],
@@ -37,6 +56,21 @@ export async function startWebhookReceiver(secret: string, port = 0): Promise<We
     failNext(n, status = 503) {
       failures = n;
       failStatus = status;
+    },
+    hold(...actions) {
+      holding = new Set(actions);
+    },
+    get held() {
+      return held.map((h) => h.call);
+    },
+    release() {
+      const answered = held;
+      held = [];
+      for (const h of answered) answer(h.res);
+      return answered.length;
+    },
+    answerAfter(ms) {
+      answerDelayMs = ms;
     },
     close: async () => {
       server.closeAllConnections();
@@ -67,12 +101,15 @@ export async function startWebhookReceiver(secret: string, port = 0): Promise<We
         res.writeHead(failStatus).end();
         return;
       }
-      const body = JSON.parse(raw) as Omit<ReceivedCall, "at">;
-      receiver.calls.push({ ...body, at: Date.now() });
+      const body = JSON.parse(raw) as Omit<ReceivedCall, "at" | "path">;
+      const call = { ...body, at: Date.now(), path: req.url ?? "/" };
+      receiver.calls.push(call);
       const key = `${body.target?.name}:${body.requester?.email}`;
       if (body.action === "escalate") receiver.grants.add(key);
       else if (body.action === "deescalate") receiver.grants.delete(key);
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      if (holding.has(body.action)) held.push({ call, res });
+      else if (answerDelayMs > 0) setTimeout(() => answer(res), answerDelayMs);
+      else answer(res);
     });
   });
   server.listen(port, "127.0.0.1");
