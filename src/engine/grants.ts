@@ -18,9 +18,28 @@ type Outcome =
   | { kind: "retry"; row: RequestRow; error: string; deferMs?: number; retryAfterMs?: number | undefined }
   | { kind: "skip"; row: RequestRow };
 
-/** Processes rows this owner has leased; returns how many reached a new state. */
+/**
+ * Processes rows this owner has leased. The leases are renewed all along, so a batch of slow calls
+ * is not taken over (and its calls made again) by another replica, or another batch, halfway through.
+ */
 export async function processDue(deps: EngineDeps, owner: string, claimed: RequestRow[]): Promise<void> {
   const ids = claimed.map((r) => r.id);
+  const { leaseMs } = deps.config.config.scheduler;
+  const heartbeat = setInterval(() => {
+    void renewLeases(deps.store.db, owner, ids, deps.clock.now() + leaseMs).catch((err: unknown) => {
+      deps.logger.warn({ err }, "could not renew leases");
+    });
+  }, leaseMs / 3);
+  let applied: Outcome[];
+  try {
+    applied = await runPhases(deps, owner, ids);
+  } finally {
+    clearInterval(heartbeat);
+  }
+  for (const outcome of applied) await afterHooks(deps, outcome);
+}
+
+async function runPhases(deps: EngineDeps, owner: string, ids: string[]): Promise<Outcome[]> {
   // Phase 1, one transaction: decisions that need no outside call, and the intent written before any call.
   // Rows are read again here: a command (revoke, extend) may have changed one since it was leased.
   const started = await inTransaction(deps, async (changes) => {
@@ -71,26 +90,13 @@ export async function processDue(deps: EngineDeps, owner: string, claimed: Reque
     return out;
   });
 
-  // Phase 2: calls to targets, concurrently, outside any transaction. The leases are renewed
-  // meanwhile, so a batch of slow calls is not taken over by another replica halfway through.
-  const { concurrency, leaseMs } = deps.config.config.scheduler;
-  const heartbeat = setInterval(() => {
-    void renewLeases(deps.store.db, owner, ids, deps.clock.now() + leaseMs).catch((err: unknown) => {
-      deps.logger.warn({ err }, "could not renew leases");
-    });
-  }, leaseMs / 3);
-  let outcomes: Outcome[];
-  try {
-    outcomes = await mapLimit(started, concurrency, (row) =>
-      row.state === "escalating" ? escalateOne(deps, row) : deescalateOne(deps, row),
-    );
-  } finally {
-    clearInterval(heartbeat);
-  }
+  // Phase 2: calls to targets, concurrently, outside any transaction.
+  const outcomes = await mapLimit(started, deps.config.config.scheduler.concurrency, (row) =>
+    row.state === "escalating" ? escalateOne(deps, row) : deescalateOne(deps, row),
+  );
 
   // Phase 3, one transaction: record what the targets said.
-  const applied = await recordOutcomes(deps, owner, outcomes);
-  for (const outcome of applied) await afterHooks(deps, outcome);
+  return recordOutcomes(deps, owner, outcomes);
 }
 
 async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome[]): Promise<Outcome[]> {
