@@ -1,12 +1,12 @@
 // Applies lifecycle transitions to rows inside a transaction, collecting the audit events and outbox messages they cause.
 
-import { randomUUID } from "node:crypto";
 import type { Transaction } from "kysely";
 import type { LoadedConfig } from "../config/loader.ts";
 import { JitflowError } from "../errors.ts";
 import type { RequestState } from "../sdk/types.ts";
 import { appendEvents, type NewAuditEvent } from "../store/audit-log.ts";
 import type { Dialect } from "../store/database.ts";
+import { uuidv7 } from "../store/ids.ts";
 import { enqueue, type OutboxMessage } from "../store/outbox.ts";
 import { type RequestRow, updateRequest } from "../store/requests.ts";
 import type { Database } from "../store/schema.ts";
@@ -63,7 +63,7 @@ export class ChangeSet {
 
   /** Records an event (and its notifications) that is not a state change, e.g. a hook error. */
   note(row: RequestRow, type: string, actor: string, data: Record<string, unknown>): void {
-    const id = randomUUID();
+    const id = uuidv7(this.now);
     this.events.push({ id, requestId: row.id, type, actor, at: this.now, data });
     this.#notify(id, row, type, actor, data);
   }
@@ -85,7 +85,7 @@ export class ChangeSet {
     if (!(await updateRequest(this.#trx, row, set))) throw new ConflictError(row.id);
     const next = { ...row, ...set, version: row.version + 1 };
     const eventData = { from: row.state, to: step.to, ...data };
-    const id = randomUUID();
+    const id = uuidv7(this.now);
     this.events.push({ id, requestId: row.id, type: step.event, actor, at: this.now, data: eventData });
     this.#notify(id, next, step.event, actor, eventData);
     return next;

@@ -1,9 +1,9 @@
 // The submit command: validate a request, run the prompt and request hooks, and record it (auto-decided or pending).
 
-import { randomUUID } from "node:crypto";
 import { parseDuration } from "../duration.ts";
 import { JitflowError } from "../errors.ts";
 import type { Person, Source } from "../sdk/types.ts";
+import { uuidv7 } from "../store/ids.ts";
 import { insertRequest, type RequestRow, sameGrant } from "../store/requests.ts";
 import { approveInTransaction, denyInTransaction } from "./decide.ts";
 import { type EngineDeps, inTransaction, mustGetFlow, reportAfterHook } from "./engine.ts";
@@ -93,7 +93,7 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
 
   const now = deps.clock.now();
   const row: RequestRow = {
-    id: randomUUID(),
+    id: uuidv7(now),
     flow: flow.config.name,
     target,
     requester: requester.email,

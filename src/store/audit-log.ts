@@ -1,8 +1,9 @@
 // The hash-chained audit log: append inside a transaction, page through it, and verify the chain.
 
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Dialect } from "./database.ts";
+import { uuidv7 } from "./ids.ts";
 import type { AuditEventsTable, Database } from "./schema.ts";
 
 export interface NewAuditEvent {
@@ -71,7 +72,7 @@ export async function appendEvents(
     seq += 1;
     const row = {
       seq,
-      id: e.id ?? randomUUID(),
+      id: e.id ?? uuidv7(e.at),
       request_id: e.requestId,
       type: e.type,
       actor: e.actor,

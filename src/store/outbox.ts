@@ -1,8 +1,8 @@
 // The outbox: messages written in the same transaction as the state change, delivered later with retries.
 
-import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Dialect } from "./database.ts";
+import { uuidv7 } from "./ids.ts";
 import type { Database, OutboxRow } from "./schema.ts";
 
 export interface OutboxMessage {
@@ -18,7 +18,7 @@ export async function enqueue(
 ): Promise<void> {
   if (messages.length === 0) return;
   const rows = messages.map((m) => ({
-    id: randomUUID(),
+    id: uuidv7(now),
     kind: m.kind,
     payload: JSON.stringify(m.payload),
     request_id: m.requestId,

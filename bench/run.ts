@@ -1,0 +1,193 @@
+// `npm run bench`: jitflow's benchmarks on the embedded database (node:sqlite, WAL, synchronous=FULL).
+// Each scenario runs in its own process (bench/scenarios/*.ts) and reports one JSON line; this prints the
+// table. Benchmarks print; they do not assert.
+
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { tempDir } from "./support.ts";
+
+const scenarios = new URL("./scenarios/", import.meta.url).pathname;
+
+/** Runs one scenario in a child process; resolves with its reported result. */
+function run<T = any>(name: string, args: (string | number)[] = []): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [`${scenarios}${name}.ts`, ...args.map(String)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      out += chunk;
+    });
+    child.on("error", reject);
+    child.on("exit", (code, signal) => {
+      const line = out
+        .trim()
+        .split("\n")
+        .findLast((l) => l.startsWith('{"result"'));
+      if (code !== 0 || !line) {
+        reject(new Error(`scenario ${name} failed (exit ${code ?? signal}):\n${out}`));
+      } else {
+        resolve((JSON.parse(line) as { result: T }).result);
+      }
+    });
+  });
+}
+
+const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : "n/a";
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+const step = (what: string) => console.log(`… ${what}`);
+
+const started = performance.now();
+const loadBefore = load();
+console.log(
+  `jitflow benchmarks — node ${process.version}, ${availableParallelism()} CPUs, temp dir ${tmpdir()}`,
+);
+console.log(`load average at start: ${loadBefore} (other work on this machine skews every figure)`);
+console.log("");
+
+step("baseline: durable commits (node:sqlite, 1-row insert transactions, WAL, synchronous=FULL)");
+const commitsA = await run("commit-baseline", [3000]);
+step("submit → active through the engine: 5,000 requests, 32 in flight");
+const engine = await run("throughput", [5000, 32]);
+step("baseline again");
+const commitsB = await run("commit-baseline", [3000]);
+step("submit → active over HTTP: 3,000 requests, 32 concurrent clients");
+const http = await run("http-throughput", [3000, 32]);
+step("baseline again");
+const commitsC = await run("commit-baseline", [3000]);
+const commits = (commitsA.perSecond + commitsB.perSecond + commitsC.perSecond) / 3;
+
+step("expiry: 10,000 grants expiring within a few seconds (creating them first takes a while)");
+const expiry = await run("expiry", [10_000, Math.min(engine.perSecond, 1000)]);
+
+step("memory: 100,000 active grants, then a fresh process over them");
+const memDir = tempDir();
+let created: any;
+let restarted: any;
+try {
+  created = await run("memory", ["create", memDir, 100_000, 2000]);
+  restarted = await run("memory", ["restart", memDir, 100_000]);
+} finally {
+  rmSync(memDir, { recursive: true, force: true });
+}
+const idleRss: number = created.idle.rssMB;
+
+type Row = [metric: string, value: string, aim: string, met: string, baseline: string, ratio: string];
+const yes = (ok: boolean) => (ok ? "yes" : "NO");
+const rows: Row[] = [
+  [
+    "Durable commits/s: node:sqlite 1-row insert txns, WAL, sync=FULL (baseline)",
+    fmt(commits),
+    "",
+    "",
+    `runs: ${[commitsA, commitsB, commitsC].map((c) => fmt(c.perSecond)).join(" / ")}`,
+    "1.00",
+  ],
+  [
+    "Submit → active, req/s: engine submit(), 32 in flight, 5,000 requests",
+    fmt(engine.perSecond),
+    "≥ 1,000",
+    yes(engine.perSecond >= 1000),
+    `${fmt(commits)} commits/s`,
+    (engine.perSecond / commits).toFixed(2),
+  ],
+  [
+    "Submit → active, req/s: HTTP POST /api/v1/requests, 32 clients, 3,000",
+    fmt(http.perSecond),
+    "≥ 1,000",
+    yes(http.perSecond >= 1000),
+    `${fmt(commits)} commits/s`,
+    (http.perSecond / commits).toFixed(2),
+  ],
+  [
+    `Expiry lateness p50: ${fmt(expiry.grants)} grants expiring over ${fmt(expiry.windowMs / 1000, 1)} s`,
+    `${fmt(expiry.p50)} ms`,
+    "",
+    "",
+    "",
+    "",
+  ],
+  [
+    "Expiry lateness p99 (deescalate() instant − expiresAt)",
+    `${fmt(expiry.p99)} ms`,
+    "< 1,000 ms",
+    yes(expiry.p99 < 1000),
+    "aim",
+    (expiry.p99 / 1000).toFixed(2),
+  ],
+  [
+    "Expiry processing rate, grants/s (first expiry → last deescalation)",
+    fmt(expiry.perSecond),
+    "",
+    "",
+    `${fmt(commits)} commits/s`,
+    (expiry.perSecond / commits).toFixed(2),
+  ],
+  [
+    "Peak RSS: process creating and holding 100,000 active grants",
+    `${fmt(created.holding.maxRssMB)} MB`,
+    "< 200 MB",
+    yes(created.holding.maxRssMB < 200),
+    `idle runtime ${fmt(idleRss)} MB`,
+    (created.holding.maxRssMB / idleRss).toFixed(2),
+  ],
+  [
+    "Peak RSS: fresh server process over 100,000 active grants",
+    `${fmt(restarted.holding.maxRssMB)} MB`,
+    "< 200 MB",
+    yes(restarted.holding.maxRssMB < 200),
+    `idle runtime ${fmt(idleRss)} MB`,
+    (restarted.holding.maxRssMB / idleRss).toFixed(2),
+  ],
+];
+
+const header: Row = ["metric", "value", "aim", "met", "baseline (same run)", "ratio"];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+const line = (r: Row) =>
+  r
+    .map((cell, i) => (i === 1 || i === 5 ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+    .join(" | ");
+console.log("");
+console.log(line(header));
+console.log(widths.map((w) => "-".repeat(w)).join("-|-"));
+for (const r of rows) console.log(line(r));
+console.log("");
+console.log("Notes:");
+console.log(
+  `- Submit → active: time from the first submit until every request is \`active\` (auto-approved by onRequest, ` +
+    `escalated by the scheduler on a no-op custom target); after a 300-request warm-up. Engine: submit() in ` +
+    `this process (${fmt(engine.submitPerSecond)} submits/s, ${fmt(engine.cpuMsPerRequest, 2)} ms of CPU per ` +
+    `request including the scheduler's and outbox's share). HTTP: a server process (startServer) and a ` +
+    `load-generating process sharing the CPUs (${fmt(http.submitPerSecond)} POSTs/s answered).`,
+);
+console.log(
+  `- Expiry: grants made active through submit() with durations chosen so expiresAt falls in one window ` +
+    (expiry.activeBeforeFirstExpiryMs >= 0
+      ? `(all active ${fmt(expiry.activeBeforeFirstExpiryMs / 1000, 1)} s before the first expiry); `
+      : `(creation overran the window: the last became active ${fmt(-expiry.activeBeforeFirstExpiryMs / 1000, 1)} s after the first expiry); `) +
+    `the scheduler's ` +
+    `own timer and the system clock do the rest. ${fmt(expiry.deescalated)} of ${fmt(expiry.grants)} ` +
+    `deescalated, ${fmt(expiry.ended)} ended; lateness min ${fmt(expiry.min)} ms, max ${fmt(expiry.max)} ms.`,
+);
+console.log(
+  `- Memory: ${fmt(created.viaEngine)} grants through submit(), the rest copied in SQL from an engine-made ` +
+    `grant (expiries 1–7 days out); scheduler sweeps and ${fmt(1000)} more submits while holding them. ` +
+    `Creating process: idle RSS ${fmt(idleRss)} MB (heap ${fmt(created.idle.heapUsedMB)} MB), holding ` +
+    `${fmt(created.active)} active: RSS ${fmt(created.holding.rssMB)} MB (heap ` +
+    `${fmt(created.holding.heapUsedMB)} MB). Fresh process holding ${fmt(restarted.active)}: RSS ` +
+    `${fmt(restarted.holding.rssMB)} MB (heap ${fmt(restarted.holding.heapUsedMB)} MB). RSS includes ` +
+    `Node's TypeScript stripper (~17 MB), which the compiled npm package does not load.`,
+);
+console.log(
+  `- Ratios: throughput ÷ durable commits/s; p99 ÷ aim; peak RSS ÷ idle runtime RSS (same config, no grants).`,
+);
+console.log(
+  `- Load average at start ${loadBefore}, at end ${load()}; total ${fmt((performance.now() - started) / 1000)} s.`,
+);
