@@ -45,6 +45,7 @@ export function invalidTransition(state: string, command: Command): JitflowError
 export class ChangeSet {
   readonly events: NewAuditEvent[] = [];
   readonly messages: OutboxMessage[] = [];
+  readonly #logLines: Record<string, unknown>[] = [];
   readonly #config: LoadedConfig;
   readonly #trx: Transaction<Database>;
   readonly #dialect: Dialect;
@@ -105,7 +106,7 @@ export class ChangeSet {
       expiresAt: row.expires_at === null ? null : new Date(row.expires_at).toISOString(),
       data,
     };
-    this.messages.push({ kind: "log", payload, requestId: row.id });
+    this.#logLines.push(payload);
     // The URL, not the secret, is stored; the worker finds the hook by URL when it delivers.
     for (const hook of this.#config.config.notify.webhooks) {
       if (!hook.events || hook.events.includes(type)) {
@@ -120,6 +121,10 @@ export class ChangeSet {
 
   /** Writes the collected events and messages; call once, last, inside the transaction. */
   async flush(): Promise<void> {
+    // One log message per transaction: a batch of 500 expiries is one outbox row, not 500.
+    if (this.#logLines.length > 0) {
+      this.messages.push({ kind: "log", payload: { events: this.#logLines }, requestId: null });
+    }
     await appendEvents(this.#trx, this.#dialect, this.events);
     await enqueue(this.#trx, this.messages, this.now);
   }

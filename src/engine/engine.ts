@@ -29,7 +29,7 @@ export async function inTransaction<T>(deps: EngineDeps, fn: (changes: ChangeSet
   for (let attempt = 0; ; attempt += 1) {
     try {
       let committed: ChangeSet | undefined;
-      const result = await deps.store.db.transaction().execute(async (trx) => {
+      const result = await deps.store.transaction(async (trx) => {
         const changes = new ChangeSet(deps.config, trx, deps.store.dialect, deps.clock.now());
         const value = await fn(changes);
         await changes.flush();

@@ -2,7 +2,15 @@
 
 import { messageOf } from "../errors.ts";
 import { metrics } from "../metrics.ts";
-import { getDecisions, type RequestRow, renewLeases, sameGrant, updateRequest } from "../store/requests.ts";
+import {
+  type DecisionRow,
+  getDecisions,
+  getDecisionsOf,
+  type RequestRow,
+  renewLeases,
+  sameGrant,
+  updateRequest,
+} from "../store/requests.ts";
 import { PermanentTargetError } from "../targets/target.ts";
 import { WebhookError } from "../targets/webhook.ts";
 import { backoffMs } from "./backoff.ts";
@@ -76,11 +84,17 @@ async function runPhases(deps: EngineDeps, owner: string, ids: string[]): Promis
           }),
         );
       } else if (row.state === "escalating") {
-        // The expiry the target is told, and the one enforced, is written before each attempt.
+        // The expiry the target is told, and the one enforced, is written before each attempt
+        // (unless it was written moments ago, by the approval itself).
         const expiresAt = changes.now + Number(row.duration) * 1000;
-        if (!(await updateRequest(changes.trx, row, { expires_at: expiresAt })))
+        const writtenAt = (row.expires_at ?? 0) - Number(row.duration) * 1000;
+        if (row.attempts === 0 && changes.now - writtenAt <= 1000) {
+          out.push(row);
+        } else if (await updateRequest(changes.trx, row, { expires_at: expiresAt })) {
+          out.push({ ...row, expires_at: expiresAt, version: row.version + 1 });
+        } else {
           throw new ConflictError(row.id);
-        out.push({ ...row, expires_at: expiresAt, version: row.version + 1 });
+        }
       } else if (row.state === "deescalating") {
         out.push(row);
       } else if (!(await updateRequest(changes.trx, row, { ...release, due_at: null }))) {
@@ -90,9 +104,11 @@ async function runPhases(deps: EngineDeps, owner: string, ids: string[]): Promis
     return out;
   });
 
-  // Phase 2: calls to targets, concurrently, outside any transaction.
+  // Phase 2: calls to targets, concurrently, outside any transaction. What the calls need to know
+  // (decisions, other live grants of the same access) is read once for the batch, after phase 1.
+  const batch = await readBatch(deps, started);
   const outcomes = await mapLimit(started, deps.config.config.scheduler.concurrency, (row) =>
-    row.state === "escalating" ? escalateOne(deps, row) : deescalateOne(deps, row),
+    row.state === "escalating" ? escalateOne(deps, batch, row) : deescalateOne(deps, batch, row),
   );
 
   // Phase 3, one transaction: record what the targets said.
@@ -106,13 +122,34 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
     const now = changes.now;
     // Deferred escalations go last, so they see revocations this same batch has just finished.
     const ordered = [...outcomes].sort((a, b) => Number(isDeferral(a)) - Number(isDeferral(b)));
+    const currentRows = new Map<string, RequestRow>();
+    for (let i = 0; i < ordered.length; i += 500) {
+      const ids = ordered.slice(i, i + 500).map((o) => o.row.id);
+      for (const r of await changes.trx.selectFrom("requests").selectAll().where("id", "in", ids).execute()) {
+        currentRows.set(r.id, r);
+      }
+    }
+    // Requests of the same grant that waited for a revocation this batch finished may go now.
+    const revoked: RequestRow[] = [];
+    let woken = false;
+    const wakeWaiting = async () => {
+      woken = true;
+      for (let i = 0; i < revoked.length; i += 200) {
+        const chunk = revoked.slice(i, i + 200);
+        await changes.trx
+          .updateTable("requests")
+          .set({ due_at: now })
+          .where("state", "=", "escalating")
+          .where((eb) =>
+            eb.or(chunk.map((r) => eb.and([eb("requester", "=", r.requester), eb("target", "=", r.target)]))),
+          )
+          .execute();
+      }
+    };
     for (const outcome of ordered) {
       const { row } = outcome;
-      const current = await changes.trx
-        .selectFrom("requests")
-        .selectAll()
-        .where("id", "=", row.id)
-        .executeTakeFirst();
+      if (!woken && isDeferral(outcome)) await wakeWaiting();
+      const current = currentRows.get(row.id);
       const unchanged = current && current.version === row.version && current.lease_owner === owner;
       if (!unchanged || outcome.kind === "skip") {
         await changes.trx
@@ -156,14 +193,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
             ...(outcome.sharedWith.length ? { stillGrantedBy: outcome.sharedWith } : {}),
           },
         );
-        // Requests of the same grant that waited for this revocation may go now.
-        await changes.trx
-          .updateTable("requests")
-          .set({ due_at: now })
-          .where("requester", "=", row.requester)
-          .where("target", "=", row.target)
-          .where("state", "=", "escalating")
-          .execute();
+        if (row.target !== null) revoked.push(row);
         done.push(outcome);
       } else if (outcome.kind === "failed") {
         await changes.apply(
@@ -212,6 +242,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
         }
       }
     }
+    if (!woken) await wakeWaiting();
     return done;
   });
 }
@@ -240,15 +271,55 @@ async function afterHooks(deps: EngineDeps, outcome: Outcome): Promise<void> {
   await reportAfterHook(deps, row, error);
 }
 
-async function escalateOne(deps: EngineDeps, row: RequestRow): Promise<Outcome> {
+interface Batch {
+  decisions: Map<string, DecisionRow[]>;
+  /** Every escalating, active or deescalating request of the batch's people and targets. */
+  live: RequestRow[];
+}
+
+async function readBatch(deps: EngineDeps, rows: RequestRow[]): Promise<Batch> {
+  const decisions = new Map<string, DecisionRow[]>(rows.map((r) => [r.id, []]));
+  const live: RequestRow[] = [];
+  for (let i = 0; i < rows.length; i += 500) {
+    const chunk = rows.slice(i, i + 500);
+    for (const d of await getDecisionsOf(
+      deps.store.db,
+      chunk.map((r) => r.id),
+    ))
+      decisions.get(d.request_id)?.push(d);
+    const targets = [...new Set(chunk.map((r) => r.target).filter((t): t is string => t !== null))];
+    if (targets.length === 0) continue;
+    live.push(
+      ...(await deps.store.db
+        .selectFrom("requests")
+        .selectAll()
+        .where("state", "in", ["escalating", "active", "deescalating"])
+        .where("requester", "in", [...new Set(chunk.map((r) => r.requester))])
+        .where("target", "in", targets)
+        .execute()),
+    );
+  }
+  return { decisions, live };
+}
+
+function sameGrantIn(batch: Batch, row: RequestRow, states: string[]): RequestRow[] {
+  const seen = new Set<string>();
+  return batch.live.filter((r) => {
+    if (seen.has(r.id) || r.id === row.id) return false;
+    seen.add(r.id);
+    return r.requester === row.requester && r.target === row.target && states.includes(r.state);
+  });
+}
+
+async function escalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): Promise<Outcome> {
   // A revocation of the same grant still in progress would undo this one: wait for it to end.
-  const revoking = await sameGrant(deps.store.db, row, ["deescalating"]);
+  const revoking = sameGrantIn(batch, row, ["deescalating"]);
   if (revoking.length > 0)
     return { kind: "retry", row, error: "waiting for an earlier grant's revocation", deferMs: 1000 };
   const flow = flowOf(deps, row.flow);
   const target = row.target ? deps.config.targets.get(row.target) : undefined;
   if (!target) return { kind: "failed", row, error: `target "${row.target}" is no longer configured` };
-  const evt = toEvent(deps.config, row, await getDecisions(deps.store.db, row.id), systemActor);
+  const evt = toEvent(deps.config, row, batch.decisions.get(row.id) ?? [], systemActor);
   const ms = deps.config.config.hooks.timeoutMs;
   const hook = await runOnHook(flow?.module, "onEscalate", evt, ms);
   if (!hook.ok) return { kind: "retry", row, error: hook.error };
@@ -269,15 +340,15 @@ async function escalateOne(deps: EngineDeps, row: RequestRow): Promise<Outcome> 
   }
 }
 
-async function deescalateOne(deps: EngineDeps, row: RequestRow): Promise<Outcome> {
+async function deescalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): Promise<Outcome> {
   // Overlapping grants are counted: if another live request gives the same access, leave the target alone.
-  const others = await sameGrant(deps.store.db, row, ["escalating", "active"]);
+  const others = sameGrantIn(batch, row, ["escalating", "active"]);
   if (others.length > 0) return { kind: "deescalated", row, sharedWith: others.map((o) => o.id) };
   const flow = flowOf(deps, row.flow);
   const target = row.target ? deps.config.targets.get(row.target) : undefined;
   if (!target)
     return { kind: "retry", row, error: `target "${row.target}" is not configured; cannot revoke` };
-  const evt = toEvent(deps.config, row, await getDecisions(deps.store.db, row.id), systemActor);
+  const evt = toEvent(deps.config, row, batch.decisions.get(row.id) ?? [], systemActor);
   // onDeescalate may observe but never stop access being taken away.
   const hook = await runOnHook(flow?.module, "onDeescalate", evt, deps.config.config.hooks.timeoutMs);
   if (!hook.ok)

@@ -31,7 +31,7 @@ async function deliver(deps: OutboxDeps, message: OutboxRow): Promise<void> {
   const payload = JSON.parse(message.payload) as Record<string, unknown>;
   switch (message.kind) {
     case "log":
-      deps.logger.info({ event: payload }, String(payload.type));
+      for (const event of payload.events as { type: string }[]) deps.logger.info({ event }, event.type);
       return;
     case "webhook": {
       const event = payload.event as { type: string };

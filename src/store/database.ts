@@ -3,8 +3,9 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, type Transaction } from "kysely";
 import pg from "pg";
+import { GroupCommit } from "./group-commit.ts";
 import * as m001 from "./migrations/001-initial.ts";
 import { nodeSqliteDatabase } from "./node-sqlite-database.ts";
 import type { Database } from "./schema.ts";
@@ -14,6 +15,8 @@ export type Dialect = "sqlite" | "postgres";
 export interface Store {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** Runs fn in a transaction; on SQLite, concurrent callers share one commit (see group-commit.ts). */
+  transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -31,7 +34,12 @@ export function openStore(url: string = defaultDatabaseUrl, options: { poolSize?
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on("error", () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: "postgres", close: () => db.destroy() };
+    return {
+      db,
+      dialect: "postgres",
+      transaction: (fn) => db.transaction().execute(fn),
+      close: () => db.destroy(),
+    };
   }
   if (url.startsWith("sqlite:")) {
     const path = url.slice("sqlite:".length);
@@ -42,7 +50,8 @@ export function openStore(url: string = defaultDatabaseUrl, options: { poolSize?
     const db = new Kysely<Database>({
       dialect: new SqliteDialect({ database: nodeSqliteDatabase(database) }),
     });
-    return { db, dialect: "sqlite", close: () => db.destroy() };
+    const group = new GroupCommit(db);
+    return { db, dialect: "sqlite", transaction: (fn) => group.run(fn), close: () => db.destroy() };
   }
   throw new Error(
     `unsupported database URL (use sqlite:PATH or postgres://…): ${url.replace(/\/\/.*@/, "//***@")}`,

@@ -21,6 +21,12 @@ export async function getDecisions(db: Executor, id: string): Promise<DecisionRo
   return db.selectFrom("decisions").selectAll().where("request_id", "=", id).orderBy("at").execute();
 }
 
+/** The decisions of several requests, in order. */
+export async function getDecisionsOf(db: Executor, ids: string[]): Promise<DecisionRow[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom("decisions").selectAll().where("request_id", "in", ids).orderBy("at").execute();
+}
+
 /**
  * Updates a request only if it is still in `fromState` at `version` (optimistic concurrency).
  * Returns false when another writer got there first.
