@@ -273,42 +273,46 @@ async function afterHooks(deps: EngineDeps, outcome: Outcome): Promise<void> {
 
 interface Batch {
   decisions: Map<string, DecisionRow[]>;
-  /** Every escalating, active or deescalating request of the batch's people and targets. */
-  live: RequestRow[];
+  /** Escalating, active or deescalating requests of the batch's people and targets, by grant. */
+  live: Map<string, Map<string, RequestRow>>;
 }
+
+const grantKey = (row: Pick<RequestRow, "requester" | "target">) => `${row.requester}\u0000${row.target}`;
 
 async function readBatch(deps: EngineDeps, rows: RequestRow[]): Promise<Batch> {
   const decisions = new Map<string, DecisionRow[]>(rows.map((r) => [r.id, []]));
-  const live: RequestRow[] = [];
+  const live = new Map<string, Map<string, RequestRow>>();
   for (let i = 0; i < rows.length; i += 500) {
     const chunk = rows.slice(i, i + 500);
     for (const d of await getDecisionsOf(
       deps.store.db,
       chunk.map((r) => r.id),
-    ))
+    )) {
       decisions.get(d.request_id)?.push(d);
+    }
     const targets = [...new Set(chunk.map((r) => r.target).filter((t): t is string => t !== null))];
     if (targets.length === 0) continue;
-    live.push(
-      ...(await deps.store.db
-        .selectFrom("requests")
-        .selectAll()
-        .where("state", "in", ["escalating", "active", "deescalating"])
-        .where("requester", "in", [...new Set(chunk.map((r) => r.requester))])
-        .where("target", "in", targets)
-        .execute()),
-    );
+    const found = await deps.store.db
+      .selectFrom("requests")
+      .selectAll()
+      .where("state", "in", ["escalating", "active", "deescalating"])
+      .where("requester", "in", [...new Set(chunk.map((r) => r.requester))])
+      .where("target", "in", targets)
+      .execute();
+    for (const r of found) {
+      const key = grantKey(r);
+      if (!live.has(key)) live.set(key, new Map());
+      live.get(key)?.set(r.id, r);
+    }
   }
   return { decisions, live };
 }
 
+/** Other requests of the same person for the same target, in these states (as read for the batch). */
 function sameGrantIn(batch: Batch, row: RequestRow, states: string[]): RequestRow[] {
-  const seen = new Set<string>();
-  return batch.live.filter((r) => {
-    if (seen.has(r.id) || r.id === row.id) return false;
-    seen.add(r.id);
-    return r.requester === row.requester && r.target === row.target && states.includes(r.state);
-  });
+  const same = batch.live.get(grantKey(row));
+  if (!same) return [];
+  return [...same.values()].filter((r) => r.id !== row.id && states.includes(r.state));
 }
 
 async function escalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): Promise<Outcome> {
