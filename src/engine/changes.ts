@@ -41,6 +41,13 @@ export function invalidTransition(state: string, command: Command): JitflowError
   });
 }
 
+export interface Step {
+  command: Command;
+  actor: string;
+  changes?: Partial<RequestRow>;
+  data?: Record<string, unknown>;
+}
+
 /** One transaction's worth of changes. */
 export class ChangeSet {
   readonly events: NewAuditEvent[] = [];
@@ -80,16 +87,29 @@ export class ChangeSet {
     changes: Partial<RequestRow> = {},
     data: Record<string, unknown> = {},
   ): Promise<RequestRow> {
-    const step = transition(row.state as RequestState, command);
-    if (!step) throw invalidTransition(row.state, command);
-    const set = { ...changes, state: step.to, updated_at: this.now };
+    return this.applyAll(row, [{ command, actor, changes, data }]);
+  }
+
+  /** Several transitions in a row (approve, then start escalating): one write, one event each. */
+  async applyAll(row: RequestRow, steps: Step[]): Promise<RequestRow> {
+    let state = row.state as RequestState;
+    let set: Partial<RequestRow> = {};
+    const recorded: { type: string; actor: string; data: Record<string, unknown>; next: RequestRow }[] = [];
+    for (const step of steps) {
+      const to = transition(state, step.command);
+      if (!to) throw invalidTransition(state, step.command);
+      set = { ...set, ...step.changes, state: to.to, updated_at: this.now };
+      const data = { from: state, to: to.to, ...step.data };
+      recorded.push({ type: to.event, actor: step.actor, data, next: { ...row, ...set } });
+      state = to.to;
+    }
     if (!(await updateRequest(this.#trx, row, set))) throw new ConflictError(row.id);
-    const next = { ...row, ...set, version: row.version + 1 };
-    const eventData = { from: row.state, to: step.to, ...data };
-    const id = uuidv7(this.now);
-    this.events.push({ id, requestId: row.id, type: step.event, actor, at: this.now, data: eventData });
-    this.#notify(id, next, step.event, actor, eventData);
-    return next;
+    for (const r of recorded) {
+      const id = uuidv7(this.now);
+      this.events.push({ id, requestId: row.id, type: r.type, actor: r.actor, at: this.now, data: r.data });
+      this.#notify(id, r.next, r.type, r.actor, r.data);
+    }
+    return { ...row, ...set, version: row.version + 1 };
   }
 
   #notify(id: string, row: RequestRow, type: string, actor: string, data: Record<string, unknown>): void {

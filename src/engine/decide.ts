@@ -3,7 +3,7 @@
 import { JitflowError } from "../errors.ts";
 import type { Person } from "../sdk/types.ts";
 import { getDecisions, type RequestRow } from "../store/requests.ts";
-import { type ChangeSet, invalidTransition } from "./changes.ts";
+import { type ChangeSet, invalidTransition, type Step } from "./changes.ts";
 import {
   decidersOf,
   type EngineDeps,
@@ -41,28 +41,28 @@ export async function approveInTransaction(
     .values({ request_id: row.id, actor, decision: "approve", reason, at: now })
     .execute();
   const flow = flowOf(deps, row.flow);
-  const approvals = (await getDecisions(changes.trx, row.id)).filter((d) => d.decision === "approve").length;
+  // A hook's decision on a new request is its only decision; otherwise count the distinct approvers.
+  const approvals = final
+    ? 1
+    : (await getDecisions(changes.trx, row.id)).filter((d) => d.decision === "approve").length;
   const needed = flow?.config.approvers?.minApprovals ?? 1;
   if (!final && approvals < needed) {
     return changes.apply(row, "record_approval", actor, {}, { reason, approvals, needed });
   }
-  let next = await changes.apply(
-    row,
-    "approve",
-    actor,
-    { decided_at: now, due_at: null },
-    { reason, approvals },
-  );
+  const steps: Step[] = [
+    { command: "approve", actor, changes: { decided_at: now, due_at: null }, data: { reason, approvals } },
+  ];
   if (row.target !== null) {
-    next = await changes.apply(
-      next,
-      "start_escalation",
-      "jitflow",
-      { expires_at: now + Number(row.duration) * 1000, due_at: now, attempts: 0, last_error: null },
-      { expiresAt: new Date(now + Number(row.duration) * 1000).toISOString() },
-    );
+    // The expiry is written with the approval, before any target is called.
+    const expiresAt = now + Number(row.duration) * 1000;
+    steps.push({
+      command: "start_escalation",
+      actor: "jitflow",
+      changes: { expires_at: expiresAt, due_at: now, attempts: 0, last_error: null },
+      data: { expiresAt: new Date(expiresAt).toISOString() },
+    });
   }
-  return next;
+  return changes.applyAll(row, steps);
 }
 
 export async function denyInTransaction(

@@ -4,7 +4,7 @@ import { parseDuration } from "../duration.ts";
 import { JitflowError } from "../errors.ts";
 import type { Person, Source } from "../sdk/types.ts";
 import { uuidv7 } from "../store/ids.ts";
-import { insertRequest, type RequestRow, sameGrant } from "../store/requests.ts";
+import { type DecisionRow, insertRequest, type RequestRow, sameGrant } from "../store/requests.ts";
 import { approveInTransaction, denyInTransaction } from "./decide.ts";
 import { type EngineDeps, inTransaction, mustGetFlow, reportAfterHook } from "./engine.ts";
 import { validateFields } from "./fields.ts";
@@ -166,11 +166,19 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
     } else if (result?.kind === "deny") {
       current = await denyInTransaction(changes, current, "hook:onRequest", result.reason ?? null);
     }
-    const decisions = await changes.trx
-      .selectFrom("decisions")
-      .selectAll()
-      .where("request_id", "=", row.id)
-      .execute();
+    // A new request has no decisions but the hook's, just written.
+    const decisions: DecisionRow[] =
+      result?.kind === "approve" || result?.kind === "deny"
+        ? [
+            {
+              request_id: row.id,
+              actor: "hook:onRequest",
+              decision: result.kind,
+              reason: result.reason ?? null,
+              at: changes.now,
+            },
+          ]
+        : [];
     return { row: current, decisions };
   });
   if (saved.row.due_at !== null) deps.wake(saved.row.due_at);
