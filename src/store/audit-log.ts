@@ -40,17 +40,15 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
 }
 
+/**
+ * The hash of an event: SHA-256 of its fields as canonical JSON (keys sorted). `data` is stored as
+ * canonical JSON already and is hashed as stored, so any edit of it, even a reformatting, shows.
+ */
 export function hashEvent(row: Omit<AuditEventsTable, "hash">): string {
-  const body = canonicalJson({
-    seq: row.seq,
-    id: row.id,
-    requestId: row.request_id,
-    type: row.type,
-    actor: row.actor,
-    at: row.at,
-    data: JSON.parse(row.data) as unknown,
-    prevHash: row.prev_hash,
-  });
+  const body =
+    `{"actor":${JSON.stringify(row.actor)},"at":${JSON.stringify(row.at)},"data":${row.data},` +
+    `"id":${JSON.stringify(row.id)},"prevHash":${JSON.stringify(row.prev_hash)},` +
+    `"requestId":${JSON.stringify(row.request_id)},"seq":${JSON.stringify(row.seq)},"type":${JSON.stringify(row.type)}}`;
   return createHash("sha256").update(body).digest("hex");
 }
 
