@@ -69,4 +69,16 @@ export default defineConfig({
       .execute();
     assert.equal(left.length, 0, "log lines and webhooks all delivered");
   });
+
+  test("delivered messages are kept for notify.retainDelivered (7 days by default), then deleted", async () => {
+    const count = async () =>
+      (await t.server.deps.store.db.selectFrom("outbox").select("id").execute()).length;
+    assert.ok((await count()) > 0);
+    clock.advance(6 * 86_400_000);
+    await t.server.outbox.runOnce();
+    assert.ok((await count()) > 0, "kept for a week");
+    clock.advance(2 * 86_400_000);
+    await t.server.outbox.runOnce();
+    assert.equal(await count(), 0);
+  });
 });

@@ -226,8 +226,10 @@ export const configSchema = z
               }
             });
           }),
+        /** How long delivered outbox messages are kept (for inspection) before they are deleted. */
+        retainDelivered: duration.default(7 * 86400),
       })
-      .default({ webhooks: [] }),
+      .default({ webhooks: [], retainDelivered: 7 * 86400 }),
     slack: z.looseObject({}).optional(),
     web: z.looseObject({}).optional(),
     integrations: z.record(name, integration).default({}),

@@ -9,7 +9,7 @@ import type { Clock } from "../engine/clock.ts";
 import { messageOf } from "../errors.ts";
 import { metrics } from "../metrics.ts";
 import type { Store } from "../store/database.ts";
-import { claimOutbox, markDelivered, markFailed, nextOutboxDue } from "../store/outbox.ts";
+import { claimOutbox, markDelivered, markFailed, nextOutboxDue, pruneDelivered } from "../store/outbox.ts";
 import type { OutboxRow } from "../store/schema.ts";
 import { postSigned, WebhookError } from "../targets/webhook.ts";
 
@@ -62,6 +62,19 @@ export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWor
     timer = setTimeout(() => void worker.runOnce(), delay);
   }
 
+  let prunedAt = Number.NEGATIVE_INFINITY;
+  /** At most hourly: delete messages delivered longer ago than notify.retainDelivered. */
+  async function pruneNow(): Promise<void> {
+    const now = deps.clock.now();
+    if (now - prunedAt < 3_600_000) return;
+    prunedAt = now;
+    const deleted = await pruneDelivered(
+      deps.store.db,
+      now - deps.config.config.notify.retainDelivered * 1000,
+    );
+    if (deleted > 0) deps.logger.info({ deleted }, "pruned delivered outbox messages");
+  }
+
   async function loop(): Promise<void> {
     do {
       again = false;
@@ -99,6 +112,7 @@ export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWor
         await markDelivered(deps.store.db, delivered, owner, deps.clock.now());
       }
     } while (again);
+    await pruneNow();
     arm((await nextOutboxDue(deps.store.db)) ?? Number.POSITIVE_INFINITY);
   }
 

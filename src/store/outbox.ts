@@ -109,3 +109,9 @@ export async function nextOutboxDue(db: Kysely<Database>): Promise<number | unde
     .executeTakeFirst();
   return row?.due == null ? undefined : Number(row.due);
 }
+
+/** Deletes messages delivered before `before`; returns how many. */
+export async function pruneDelivered(db: Kysely<Database>, before: number): Promise<number> {
+  const result = await db.deleteFrom("outbox").where("delivered_at", "<", before).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
