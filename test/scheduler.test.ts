@@ -209,6 +209,27 @@ for (const db of await dialects()) {
       assert.equal((await get(body.id)).state, "ended");
     });
 
+    test("a failed grant that another request was counting on is revoked, not left behind", async () => {
+      const first = (await alice().post("/api/v1/requests", { flow: "auto" })).body;
+      await run();
+      assert.ok(hook.grants.has("gate:alice@example.com"));
+      // Revoke, and at once ask again through a flow whose onEscalate refuses: the revocation of the
+      // first sees the second escalating and leaves the access to it; the second then fails.
+      await alice().post(`/api/v1/requests/${first.id}/revoke`);
+      const second = (await alice().post("/api/v1/requests", { flow: "guarded" })).body;
+      await run();
+      const ended = await get(first.id);
+      assert.equal(ended.state, "ended");
+      const failed = await get(second.id);
+      assert.equal(failed.state, "failed");
+      assert.equal(failed.endedReason, "failed");
+      assert.match(failed.error, /change freeze/);
+      assert.ok(
+        !hook.grants.has("gate:alice@example.com"),
+        "no access is left without a request to revoke it",
+      );
+    });
+
     test("a target that refuses for good, or onEscalate saying no, fails the request", async () => {
       const broken = (await alice().post("/api/v1/requests", { flow: "broken" })).body;
       const guarded = (await alice().post("/api/v1/requests", { flow: "guarded" })).body;

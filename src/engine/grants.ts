@@ -185,7 +185,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
         }
         await changes.apply(
           row,
-          "deescalated",
+          row.ended_reason === "failed" ? "fail" : "deescalated",
           "jitflow",
           { ...release, ended_at: now, due_at: null, last_error: null },
           {
@@ -196,16 +196,21 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
         if (row.target !== null) revoked.push(row);
         done.push(outcome);
       } else if (outcome.kind === "failed") {
+        // Revoked first (now), then marked failed when the revocation is done.
         await changes.apply(
           row,
           "fail",
           "jitflow",
-          { ...release, due_at: null, error: outcome.error, last_error: outcome.error },
           {
+            ...release,
+            due_at: now,
+            ended_reason: "failed",
             error: outcome.error,
+            last_error: outcome.error,
+            attempts: 0,
           },
+          { error: outcome.error },
         );
-        done.push(outcome);
       } else {
         const stillRevoking =
           outcome.deferMs && (await sameGrant(changes.trx, row, ["deescalating"])).length > 0;

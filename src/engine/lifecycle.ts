@@ -23,7 +23,7 @@ export const commands = [
   "timeout", // nobody decided in time
   "start_escalation",
   "escalated",
-  "fail", // the target refuses for good, or onEscalate said no
+  "fail", // the target refuses for good, or onEscalate said no: clean up (deescalating), then failed
   "revoke",
   "expire", // the grant's time is up
   "deescalated",
@@ -50,7 +50,9 @@ const table: Record<RequestState, Partial<Record<Command, Transition>>> = {
   },
   escalating: {
     escalated: { to: "active", event: "grant.active" },
-    fail: { to: "failed", event: "request.failed" },
+    // A grant that failed is revoked like any other before it is marked failed: the attempt may have
+    // half-worked, and another request may be counting on this one (overlapping grants).
+    fail: { to: "deescalating", event: "grant.escalation_failed" },
     revoke: { to: "deescalating", event: "grant.deescalating" },
   },
   active: {
@@ -60,6 +62,7 @@ const table: Record<RequestState, Partial<Record<Command, Transition>>> = {
   },
   deescalating: {
     deescalated: { to: "ended", event: "grant.ended" },
+    fail: { to: "failed", event: "request.failed" },
   },
   denied: {},
   expired: {},
@@ -85,7 +88,7 @@ export const rank: Record<RequestState, number> = {
   expired: 1,
   cancelled: 1,
   escalating: 2,
-  failed: 3,
+  failed: 5,
   active: 3,
   deescalating: 4,
   ended: 5,

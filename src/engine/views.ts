@@ -20,7 +20,7 @@ export interface RequestView {
   activatedAt: string | null;
   expiresAt: string | null;
   endedAt: string | null;
-  endedReason: "scheduled" | "revoked" | null;
+  endedReason: "scheduled" | "revoked" | "failed" | null;
   error: string | null;
   attempts: number;
   lastError: string | null;

@@ -56,7 +56,7 @@ export const Request = z
     activatedAt: z.string().nullable(),
     expiresAt: z.string().nullable(),
     endedAt: z.string().nullable(),
-    endedReason: z.enum(["scheduled", "revoked"]).nullable(),
+    endedReason: z.enum(["scheduled", "revoked", "failed"]).nullable(),
     error: z.string().nullable(),
     attempts: z.number().openapi({ description: "Failed target calls so far (each retried with backoff)" }),
     lastError: z.string().nullable(),
