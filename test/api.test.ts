@@ -205,6 +205,40 @@ for (const db of await dialects()) {
       assert.equal(after.body.items.length, before.body.items.length, "no request was created");
     });
 
+    test("one person's decisions racing each other: one counts, the rest are refused, none fails", async () => {
+      const { body } = await submit("alice@example.com", {
+        flow: "deploy",
+        target: "gate",
+        fields: { reason: "x" },
+      });
+      const bob = t.as("bob@example.com");
+      const results = await Promise.all([
+        ...Array.from({ length: 4 }, () => bob.post(`/api/v1/requests/${body.id}/approve`)),
+        bob.post(`/api/v1/requests/${body.id}/deny`),
+      ]);
+      assert.equal(results.filter((r) => r.status === 200).length, 1, "exactly one decision counts");
+      assert.deepEqual(
+        results.filter((r) => r.status !== 200).map((r) => [r.status, r.body.error.code]),
+        [1, 2, 3, 4].map(() => [409, "ALREADY_APPROVED"]),
+      );
+      const after = await t.as("alice@example.com").get(`/api/v1/requests/${body.id}`);
+      assert.equal(after.body.decisions.length, 1);
+    });
+
+    test("input nested too deeply is refused", async () => {
+      const deep = `${"[".repeat(6000)}${"]".repeat(6000)}`;
+      const res = await t.as("alice@example.com").raw("/api/v1/requests", {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${t.as("alice@example.com").token}`,
+          "content-type": "application/json",
+        },
+        body: `{"flow":"signoff","fields":{"reason":"x"},"context":{"deep":${deep}}}`,
+      });
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error.code, "VALIDATION_FAILED");
+    });
+
     test("tokens: missing, unknown, and wrong routes", async () => {
       const none = await fetch(`${t.url}/api/v1/flows`);
       assert.equal(none.status, 401);

@@ -36,6 +36,7 @@ export default defineConfig({
     },
     { name: "gated", targets: ["sandbox"], durations: ["1h"], implementation: "./flows/gated.ts" },
     { name: "members", durations: ["1h"], implementation: "./flows/members.ts" },
+    { name: "typo", durations: ["1h"], implementation: "./flows/typo.ts" },
     { name: "after", targets: ["sandbox"], durations: ["1h"], implementation: "./flows/after.ts" },
     { name: "stuck", targets: ["sandbox"], durations: ["1h"], implementation: "./flows/stuck.ts" },
     { name: "quick", targets: ["sandbox"], durations: ["1s", "1h"], implementation: "./flows/quick.ts" },
@@ -87,6 +88,8 @@ export async function deescalate() {}
 export async function onRequest() { return approve(); }
 export async function escalate() {}
 export async function deescalate() {}
+`,
+  "flows/typo.ts": `export async function getPermissions() { return { approveDeny: "members", allowSelfApproval: "no" } as any; }
 `,
   "flows/members.ts": `export async function getPermissions() { return { approveDeny: "member" as const }; }
 `,
@@ -239,5 +242,16 @@ describe("flow modules", () => {
     const revoked = await alice().post(`/api/v1/requests/${stuck.id}/revoke`);
     assert.equal(revoked.status, 200);
     await waitForState(alice(), stuck.id, ["ended"]);
+  });
+
+  test("a malformed getPermissions answer fails closed: only admins decide", async () => {
+    const { body } = await alice().post("/api/v1/requests", { flow: "typo" });
+    const member = await t.as("carol@example.com").post(`/api/v1/requests/${body.id}/approve`);
+    assert.equal(member.status, 403);
+    assert.equal(member.body.error.code, "NOT_AN_APPROVER");
+    const self = await alice().post(`/api/v1/requests/${body.id}/approve`);
+    assert.equal(self.status, 403);
+    const admin = await t.as("admin@example.com").post(`/api/v1/requests/${body.id}/approve`);
+    assert.equal(admin.body.state, "approved");
   });
 });

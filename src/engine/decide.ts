@@ -39,7 +39,9 @@ export async function approveInTransaction(
   await changes.trx
     .insertInto("decisions")
     .values({ request_id: row.id, actor, decision: "approve", reason, at: now })
-    .execute();
+    .onConflict((oc) => oc.columns(["request_id", "actor"]).doNothing())
+    .executeTakeFirst()
+    .then((r) => assertDecidedOnce(r.numInsertedOrUpdatedRows, actor));
   const flow = flowOf(deps, row.flow);
   // A hook's decision on a new request is its only decision; otherwise count the distinct approvers.
   const approvals = final
@@ -65,6 +67,13 @@ export async function approveInTransaction(
   return changes.applyAll(row, steps);
 }
 
+/** Two decisions by one person that raced: the second finds the first's row and is refused. */
+function assertDecidedOnce(inserted: bigint | undefined, actor: string): void {
+  if (inserted !== undefined && Number(inserted) === 0) {
+    throw new JitflowError("ALREADY_APPROVED", `${actor} has already decided this request`);
+  }
+}
+
 export async function denyInTransaction(
   changes: ChangeSet,
   row: RequestRow,
@@ -74,7 +83,9 @@ export async function denyInTransaction(
   await changes.trx
     .insertInto("decisions")
     .values({ request_id: row.id, actor, decision: "deny", reason, at: changes.now })
-    .execute();
+    .onConflict((oc) => oc.columns(["request_id", "actor"]).doNothing())
+    .executeTakeFirst()
+    .then((r) => assertDecidedOnce(r.numInsertedOrUpdatedRows, actor));
   return changes.apply(row, "deny", actor, { decided_at: changes.now, due_at: null }, { reason });
 }
 

@@ -108,15 +108,28 @@ export async function decidersOf(
     const outcome = await withTimeLimit("getPermissions", ms, () =>
       getPermissions({ ...evt, name: "getPermissions" }),
     );
-    if (!outcome.ok || typeof outcome.value !== "object" || outcome.value === null) {
-      return {
-        rules: { users: [], level: "admin", allowSelfApproval: false },
-        error: outcome.ok ? "getPermissions must return an object" : outcome.error,
-      };
+    const problem = outcome.ok ? permissionsProblem(outcome.value) : outcome.error;
+    if (!outcome.ok || problem) {
+      return { rules: { users: [], level: "admin", allowSelfApproval: false }, error: problem };
     }
     fromPermissions = outcome.value;
   }
   return { rules: deciderRules(flow, fromApprovers, fromPermissions) };
+}
+
+/** What is wrong with a getPermissions result, if anything (checked so a typo fails closed, not open). */
+function permissionsProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return "getPermissions must return an object";
+  const { approveDeny, allowSelfApproval } = value as Record<string, unknown>;
+  const levelOk =
+    approveDeny === undefined || approveDeny === "admin" || approveDeny === "member" || approveDeny === "all";
+  const listOk = Array.isArray(approveDeny) && approveDeny.every((e) => typeof e === "string");
+  if (!levelOk && !listOk)
+    return 'getPermissions: approveDeny must be "admin", "member", "all" or a list of emails';
+  if (allowSelfApproval !== undefined && typeof allowSelfApproval !== "boolean") {
+    return "getPermissions: allowSelfApproval must be true or false";
+  }
+  return undefined;
 }
 
 export async function loadWithDecisions(

@@ -107,8 +107,19 @@ async function runPhases(deps: EngineDeps, owner: string, ids: string[]): Promis
   // Phase 2: calls to targets, concurrently, outside any transaction. What the calls need to know
   // (decisions, other live grants of the same access) is read once for the batch, after phase 1.
   const batch = await readBatch(deps, started);
-  const outcomes = await mapLimit(started, deps.config.config.scheduler.concurrency, (row) =>
-    row.state === "escalating" ? escalateOne(deps, batch, row) : deescalateOne(deps, batch, row),
+  const outcomes = await mapLimit(
+    started,
+    deps.config.config.scheduler.concurrency,
+    async (row): Promise<Outcome> => {
+      // Whatever goes wrong with one row is that row's retry, never the whole batch's.
+      try {
+        return await (row.state === "escalating"
+          ? escalateOne(deps, batch, row)
+          : deescalateOne(deps, batch, row));
+      } catch (err) {
+        return { kind: "retry", row, error: messageOf(err) };
+      }
+    },
   );
 
   // Phase 3, one transaction: record what the targets said.
@@ -228,6 +239,8 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
             due_at: now + delay,
           })
           .where("id", "=", row.id)
+          .where("version", "=", row.version)
+          .where("lease_owner", "=", owner)
           .execute();
         if (!outcome.deferMs) {
           metrics.targetFailures.inc({

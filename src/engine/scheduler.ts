@@ -94,6 +94,8 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
       })
       .finally(() => {
         running = undefined;
+        // A wake that came while the pass was finishing (after its last claim) must not wait a sweep.
+        if (again) void kick();
       });
     return running;
   }

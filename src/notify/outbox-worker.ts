@@ -113,7 +113,7 @@ export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWor
       }
     } while (again);
     await pruneNow();
-    arm((await nextOutboxDue(deps.store.db)) ?? Number.POSITIVE_INFINITY);
+    arm((await nextOutboxDue(deps.store.db, deps.clock.now())) ?? Number.POSITIVE_INFINITY);
   }
 
   const worker: OutboxWorker = {

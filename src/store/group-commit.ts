@@ -69,7 +69,8 @@ export class GroupCommit {
       }
       await trx.commit().execute();
     } catch (error) {
-      // The shared transaction itself failed (the commit, or a rollback): nobody's work is on disk.
+      // The shared transaction itself failed (it could not start, or commit): nobody's work is on disk.
+      if (batch.length === 0) batch = this.#queue.splice(0, this.#queue.length);
       await trx
         ?.rollback()
         .execute()

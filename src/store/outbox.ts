@@ -101,11 +101,13 @@ export async function markFailed(
 }
 
 /** The earliest instant an undelivered message is due, if any. */
-export async function nextOutboxDue(db: Kysely<Database>): Promise<number | undefined> {
+export async function nextOutboxDue(db: Kysely<Database>, now: number): Promise<number | undefined> {
+  // Messages leased by another worker are not ours to wait for: counting them would spin the timer.
   const row = await db
     .selectFrom("outbox")
     .select((eb) => eb.fn.min("due_at").as("due"))
     .where("delivered_at", "is", null)
+    .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
     .executeTakeFirst();
   return row?.due == null ? undefined : Number(row.due);
 }

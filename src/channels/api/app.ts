@@ -41,6 +41,13 @@ export function createApi(deps: EngineDeps): OpenAPIHono<ApiEnv> {
               : "VALIDATION_FAILED";
       return c.json(new JitflowError(code, err.message || "bad request").toJSON(), err.status);
     }
+    // Input nested so deeply that serialising it overflows the stack: refused, nothing was written.
+    if (err instanceof RangeError && /call stack/i.test(err.message)) {
+      return c.json(
+        new JitflowError("VALIDATION_FAILED", "the request body is nested too deeply").toJSON(),
+        400,
+      );
+    }
     deps.logger.error({ err, path: c.req.path }, "unexpected error");
     return c.json(
       { error: { code: "INTERNAL", message: "an unexpected error occurred; it has been logged" } },
