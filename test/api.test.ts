@@ -250,6 +250,12 @@ for (const db of await dialects()) {
       assert.equal(missing.body.error.code, "ROUTE_NOT_FOUND");
       const unknown = await t.as("alice@example.com").get("/api/v1/requests/does-not-exist");
       assert.equal(unknown.body.error.code, "REQUEST_NOT_FOUND");
+      const webOnly = await t.as("alice@example.com").get("/api/v1/flows/webonly/fields/reason/options");
+      assert.equal(
+        webOnly.body.error.code,
+        "SOURCE_NOT_ALLOWED",
+        "prefetch runs flow code only where the flow may be requested",
+      );
       const nul = await t.as("alice@example.com").get("/api/v1/requests/a%00b");
       assert.equal(nul.body.error.code, "VALIDATION_FAILED");
     });

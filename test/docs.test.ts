@@ -748,7 +748,8 @@ export default defineConfig({
       return row.attempts === 2 ? row : undefined;
     }, "two failed calls");
     assert.equal(waiting.state, "escalating");
-    assert.equal(waiting.lastError, `POST ${url} answered 503`);
+    // Only the scheme and host are shown: some services keep a secret in the path.
+    assert.equal(waiting.lastError, `POST ${new URL(url).origin} answered 503`);
     const active = await waitForState(alice, id, ["active"]);
     const gate = calls.filter((c) => c.path === "/gate");
     assert.equal(gate.length, 3);

@@ -5,7 +5,7 @@ import type { Person, PrefetchOption, RequestState, Source } from "../sdk/types.
 import { getDecisions, listRequests, type RequestRow } from "../store/requests.ts";
 import { decidersOf, type EngineDeps, loadWithDecisions, mustGetFlow } from "./engine.ts";
 import { withTimeLimit } from "./hooks.ts";
-import { isDecider, mayRequest } from "./policy.ts";
+import { assertMayRequest, isDecider, mayRequest } from "./policy.ts";
 import { type RequestView, toView } from "./views.ts";
 
 /** Admins and bots see everything; others see their own requests and those they may decide. */
@@ -129,11 +129,15 @@ export function flowsFor(deps: EngineDeps, actor: Person, source: Source): FlowV
 /** Options for a prefetched field, filtered by the query, at most 100. */
 export async function prefetchOptions(
   deps: EngineDeps,
-  input: { flow: string; field: string; actor: Person; query: string },
+  input: { flow: string; field: string; actor: Person; query: string; source: Source },
 ): Promise<PrefetchOption[]> {
   const flow = mustGetFlow(deps, input.flow);
-  if (input.actor.role === "guest")
-    throw new JitflowError("GUEST_NOT_ALLOWED", "guests cannot request access");
+  // Prefetch runs the flow's code: only for people who may request the flow from where they ask.
+  assertMayRequest(
+    input.actor.role === "bot" ? { ...input.actor, role: "member" } : input.actor,
+    flow,
+    input.source,
+  );
   const field = flow.config.fields.find((f) => f.name === input.field);
   if (!field) throw new JitflowError("FIELD_NOT_FOUND", `flow "${input.flow}" has no field "${input.field}"`);
   const fn = flow.module?.prefetch?.[field.name];

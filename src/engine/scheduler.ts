@@ -25,6 +25,7 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
   const inFlight = new Set<Promise<void>>();
   let running: Promise<void> | undefined;
   let again = false;
+  let batchSeq = 0;
   let stopped = true;
   let closing = false;
   let timer: NodeJS.Timeout | undefined;
@@ -47,13 +48,13 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
     );
   }
 
-  function startBatch(claimed: Awaited<ReturnType<typeof claimDue>>): void {
-    const batch: Promise<void> = processDue(engineDeps, owner, claimed)
+  function startBatch(batchOwner: string, claimed: Awaited<ReturnType<typeof claimDue>>): void {
+    const batch: Promise<void> = processDue(engineDeps, batchOwner, claimed)
       .catch(async (err: unknown) => {
         deps.logger.error({ err, rows: claimed.length }, "scheduler batch failed; its rows will be retried");
         // Give the rows back now (their work is idempotent and will be redone), not at lease expiry.
         const ids = claimed.map((r) => r.id);
-        await releaseLeases(deps.store.db, owner, ids).catch(() => {});
+        await releaseLeases(deps.store.db, batchOwner, ids).catch(() => {});
       })
       .finally(() => {
         inFlight.delete(batch);
@@ -72,9 +73,19 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
           continue;
         }
         const now = deps.clock.now();
-        const claimed = await claimDue(deps.store.db, deps.store.dialect, owner, now, leaseMs, batchSize);
+        // Each batch leases under its own name, so one batch's clean-up never drops another's leases.
+        batchSeq += 1;
+        const batchOwner = `${owner}/${batchSeq}`;
+        const claimed = await claimDue(
+          deps.store.db,
+          deps.store.dialect,
+          batchOwner,
+          now,
+          leaseMs,
+          batchSize,
+        );
         if (claimed.length === 0) break;
-        startBatch(claimed);
+        startBatch(batchOwner, claimed);
       }
     } while (again);
     const next = await nextDue(deps.store.db, deps.clock.now());

@@ -93,6 +93,7 @@ export async function postSigned(
 
 /** A URL without credentials or query string, for messages and logs. */
 function redactUrl(url: string): string {
+  // Only the scheme and host: some services put the secret in the path.
   const u = new URL(url);
-  return `${u.protocol}//${u.host}${u.pathname}`;
+  return `${u.protocol}//${u.host}`;
 }

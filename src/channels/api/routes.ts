@@ -72,6 +72,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): void
         field,
         actor: actorOf(c),
         query: c.req.valid("query").q ?? "",
+        source: "api",
       });
       return c.json({ items }, 200);
     },
