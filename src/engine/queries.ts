@@ -2,6 +2,7 @@
 
 import { JitflowError } from "../errors.ts";
 import type { Person, PrefetchOption, RequestState, Source } from "../sdk/types.ts";
+import { type AuditEvent, listEvents } from "../store/audit-log.ts";
 import { getDecisions, listRequests, type RequestRow } from "../store/requests.ts";
 import { decidersOf, type EngineDeps, loadWithDecisions, mustGetFlow } from "./engine.ts";
 import { withTimeLimit } from "./hooks.ts";
@@ -165,4 +166,16 @@ export async function prefetchOptions(
     )
     .slice(0, 100)
     .map((o) => ({ value: o.value, label: String(o.label) }));
+}
+
+/** The audit log, in order: for admins and bots only. */
+export async function auditFor(
+  deps: EngineDeps,
+  actor: Person,
+  options: { after?: number | undefined; limit: number; requestId?: string | undefined },
+): Promise<AuditEvent[]> {
+  if (actor.role !== "admin" && actor.role !== "bot") {
+    throw new JitflowError("FORBIDDEN", "only admins and bots may read the audit log");
+  }
+  return listEvents(deps.store.db, options);
 }

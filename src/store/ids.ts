@@ -7,6 +7,6 @@ import { randomUUID } from "node:crypto";
 /** A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, the version, then 74 random bits. */
 export function uuidv7(now: number): string {
   const time = Math.max(0, Math.floor(now)).toString(16).padStart(12, "0").slice(-12);
-  // randomUUID() is `xxxxxxxx-xxxx-4xxx-Nxxx-xxxxxxxxxxxx` with the RFC variant in N: keep its random tail.
+  // A v4 UUID from randomUUID() keeps its variant nibble at character 19; keep everything from character 15 on.
   return `${time.slice(0, 8)}-${time.slice(8)}-7${randomUUID().slice(15)}`;
 }

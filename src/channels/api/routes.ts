@@ -5,11 +5,10 @@ import { cancel, extend, revoke } from "../../engine/actions.ts";
 import { approve, deny } from "../../engine/decide.ts";
 import type { EngineDeps } from "../../engine/engine.ts";
 import { states } from "../../engine/lifecycle.ts";
-import { flowsFor, getRequestFor, listRequestsFor, prefetchOptions } from "../../engine/queries.ts";
+import { auditFor, flowsFor, getRequestFor, listRequestsFor, prefetchOptions } from "../../engine/queries.ts";
 import { submit } from "../../engine/submit.ts";
 import { JitflowError } from "../../errors.ts";
 import type { RequestState } from "../../sdk/types.ts";
-import { listEvents } from "../../store/audit-log.ts";
 import { type ApiEnv, actorOf } from "./auth.ts";
 import {
   ActionBody,
@@ -187,13 +186,9 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): void
       responses: { 200: { description: "A page of events", ...json(AuditList) }, ...errors },
     }),
     async (c) => {
-      const actor = actorOf(c);
-      if (actor.role !== "admin" && actor.role !== "bot") {
-        throw new JitflowError("FORBIDDEN", "only admins and bots may read the audit log");
-      }
       const query = c.req.valid("query");
       const limit = query.limit ?? 100;
-      const items = await listEvents(deps.store.db, {
+      const items = await auditFor(deps, actorOf(c), {
         after: query.after,
         limit,
         requestId: query.requestId,
