@@ -39,6 +39,12 @@ export const errorCatalogue = {
   HOOK_FAILED: 422,
   PREFETCH_NOT_AVAILABLE: 404,
   CONFIG_INVALID: 400,
+  SLACK_NOT_CONFIGURED: 404,
+  SLACK_SIGNATURE_INVALID: 401,
+  SLACK_TIMESTAMP_INVALID: 401,
+  SLACK_REPLAYED: 401,
+  SLACK_BODY_INVALID: 400,
+  SLACK_USER_UNKNOWN: 403,
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -4,11 +4,12 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { type Logger, pino } from "pino";
 import { createApi } from "./channels/api/app.ts";
+import { createSlackChannel, type SlackChannel } from "./channels/slack/slack-channel.ts";
 import { type LoadedConfig, loadConfig } from "./config/loader.ts";
 import { type Clock, systemClock } from "./engine/clock.ts";
 import type { EngineDeps } from "./engine/engine.ts";
 import { createScheduler, type Scheduler } from "./engine/scheduler.ts";
-import { createOutboxWorker, type OutboxWorker } from "./notify/outbox-worker.ts";
+import { createOutboxWorker, type OutboxWorker, type Sender } from "./notify/outbox-worker.ts";
 import { defaultDatabaseUrl, migrate, openStore, type Store } from "./store/database.ts";
 
 export interface ServerOptions {
@@ -44,8 +45,9 @@ export function createRuntime(
   config: LoadedConfig,
   logger: Logger,
   clock: Clock = systemClock,
-): { deps: EngineDeps; scheduler: Scheduler; outbox: OutboxWorker } {
-  const outbox = createOutboxWorker({ store, config, clock, logger });
+): { deps: EngineDeps; scheduler: Scheduler; outbox: OutboxWorker; slack: SlackChannel | undefined } {
+  const senders = new Map<string, Sender>();
+  const outbox = createOutboxWorker({ store, config, clock, logger, senders });
   const scheduler = createScheduler({ store, config, clock, logger, notify: () => outbox.wake() });
   const deps: EngineDeps = {
     store,
@@ -55,7 +57,9 @@ export function createRuntime(
     wake: (at) => scheduler.wake(at),
     notify: () => outbox.wake(),
   };
-  return { deps, scheduler, outbox };
+  const slack = config.slack ? createSlackChannel(deps, config.slack) : undefined;
+  for (const [kind, sender] of slack?.senders ?? []) senders.set(kind, sender);
+  return { deps, scheduler, outbox, slack };
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
@@ -63,8 +67,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const config = typeof options.config === "object" ? options.config : await loadConfig(options.config);
   const store = openStore(databaseUrlOf(config, options.databaseUrl));
   await migrate(store);
-  const { deps, scheduler, outbox } = createRuntime(store, config, logger, options.clock);
-  const app = createApi(deps);
+  const { deps, scheduler, outbox, slack } = createRuntime(store, config, logger, options.clock);
+  const app = createApi(deps, slack);
 
   const port =
     options.port ?? (process.env.PORT ? Number(process.env.PORT) : (config.config.server.port ?? 8080));
@@ -95,9 +99,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     outbox.start();
   }
   logger.info(
-    { url, config: config.file, database: store.dialect, flows: config.flows.size },
+    { url, config: config.file, database: store.dialect, flows: config.flows.size, slack: Boolean(slack) },
     "jitflow is serving",
   );
+  if (!slack) {
+    logger.info(
+      "Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on (see docs/slack.md)",
+    );
+  }
 
   return {
     url,

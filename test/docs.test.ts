@@ -11,8 +11,13 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import type { AppsManifestCreateArguments } from "@slack/web-api";
 import { Command } from "commander";
+import { parse as parseYaml } from "yaml";
 import { createDeployGate, verifyJitflowSignature } from "../docs/examples/webhook-receiver.ts";
+import { section } from "../src/channels/slack/blocks/build.ts";
+import { errorNotice, expiringNotice, requesterNotice } from "../src/channels/slack/render/notices.ts";
+import { approvalMessage, stateLine } from "../src/channels/slack/render/request-message.ts";
 import { registerAudit } from "../src/cli/audit.ts";
 import { registerCheck } from "../src/cli/check.ts";
 import { registerClientCommands } from "../src/cli/client-commands.ts";
@@ -22,8 +27,10 @@ import { registerTokens } from "../src/cli/tokens.ts";
 import { ConfigError, loadConfig } from "../src/config/loader.ts";
 import { configSchema } from "../src/config/schema.ts";
 import { commands as lifecycleCommands, states, transition } from "../src/engine/lifecycle.ts";
+import type { RequestView } from "../src/engine/views.ts";
 import { errorCatalogue } from "../src/errors.ts";
 import { signBody } from "../src/notify/signature.ts";
+import { toldToErrorChannel, toldToRequester } from "../src/notify/slack-messages.ts";
 import { createToken, type TokenRole } from "../src/store/tokens.ts";
 import { createSqliteDatabase, type TestDatabase } from "./support/databases.ts";
 import {
@@ -1037,4 +1044,387 @@ test("the signed call shown in docs/targets.md verifies with the docs' receiver 
     !verifyJitflowSignature("gate-secret", timestamp, signature, `${body} `, Number(timestamp)),
     "body changed",
   );
+});
+
+/** A Slack message as docs/slack.md shows it: a line per block, buttons in brackets, dates as their UTC fallback. */
+function shownInSlack(blocks: any[]): string {
+  const text = (s: string) => s.replace(/<!date\^\d+\^[^|>]*\|([^>]*)>/g, "$1");
+  return blocks
+    .map((b) => {
+      if (b.type === "header") return b.text.text;
+      if (b.type === "section" && b.text) return text(b.text.text);
+      if (b.type === "section") return b.fields.map((f: any) => text(f.text).replace("\n", " ")).join(" · ");
+      if (b.type === "actions") return b.elements.map((e: any) => `[${e.text.text}]`).join(" ");
+      if (b.type === "context") return b.elements.map((e: any) => text(e.text)).join(" ");
+      throw new Error(`docs/slack.md has no way to show a ${b.type} block`);
+    })
+    .join("\n");
+}
+
+/** The fenced block (``` or ````, for text that holds ```) that follows a marker line. */
+function fencedAfter(markdown: string, marker: string): string {
+  const at = markdown.indexOf(marker);
+  assert.ok(at >= 0, `missing marker ${marker}`);
+  const match = /(`{3,})\w*\n([\s\S]*?)\n\1(?!`)/.exec(markdown.slice(at + marker.length));
+  assert.ok(match, `no code block after ${marker}`);
+  return match[2] as string;
+}
+
+describe("the Slack app: slack-app-manifest.yaml and docs/slack.md", () => {
+  type Manifest = AppsManifestCreateArguments["manifest"];
+  type BotScope = NonNullable<NonNullable<NonNullable<Manifest["oauth_config"]>["scopes"]>["bot"]>[number];
+  const manifest = parseYaml(read("slack-app-manifest.yaml")) as Manifest;
+  const slackDoc = read("docs/slack.md");
+  const slackSources = (readdirSync(join(root, "src/channels/slack"), { recursive: true }) as string[])
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
+    .map((f) => ({ file: `src/channels/slack/${f}`, text: read(`src/channels/slack/${f}`) }));
+
+  /**
+   * The bot scopes each Web API method jitflow calls needs ("Required scopes" on Slack's page of the
+   * method). A method the code calls that is not here fails the test: look its scopes up and add it.
+   */
+  const scopesOfMethod: Record<string, BotScope[]> = {
+    "chat.postMessage": ["chat:write"],
+    "chat.postEphemeral": ["chat:write"],
+    "chat.update": ["chat:write"],
+    // Direct messages (im) and group messages to approvers (mpim): the scope follows the conversation's kind.
+    "conversations.open": ["im:write", "mpim:write"],
+    // Without users:read.email, users.info leaves the profile's email out, and nobody can be told apart.
+    "users.info": ["users:read", "users:read.email"],
+    "users.lookupByEmail": ["users:read.email"],
+    "views.open": [],
+    "views.update": [],
+    "views.publish": [],
+  };
+
+  /** `client.chat.postMessage(`, `c.views.open(` …, and the names given to `api.call("…")`, by method. */
+  function methodsCalled(): Map<string, string[]> {
+    const called = new Map<string, string[]>();
+    const add = (method: string, file: string) => called.set(method, [...(called.get(method) ?? []), file]);
+    for (const { file, text } of slackSources) {
+      for (const m of text.matchAll(/\b(?:client|c)\.([a-z]+)\.([a-zA-Z]+)\(/g)) {
+        // `c.req.header(…)`: Hono's request in the receiver, not the Web API.
+        if (m[1] === "req") continue;
+        add(`${m[1]}.${m[2]}`, file);
+      }
+      for (const m of text.matchAll(/\bapi\.call\(\s*"([a-z]+\.[a-zA-Z]+)"/g)) add(m[1] as string, file);
+    }
+    return called;
+  }
+
+  test("the bot scopes are exactly those of the Web API methods the code calls, plus commands", () => {
+    const called = methodsCalled();
+    assert.ok(called.size >= 8, `found only ${[...called.keys()].join(", ")}`);
+    for (const [method, files] of called)
+      assert.ok(method in scopesOfMethod, `${files[0]} calls ${method}: add its scopes to scopesOfMethod`);
+    for (const method of Object.keys(scopesOfMethod))
+      assert.ok(called.has(method), `${method} is no longer called: remove it from scopesOfMethod`);
+    const needed = new Set([...called.keys()].flatMap((m) => scopesOfMethod[m] ?? []));
+    // The slash command is a scope of its own.
+    assert.ok(slackSources.some((s) => s.text.includes("app.command(")));
+    needed.add("commands");
+    assert.deepEqual([...(manifest.oauth_config?.scopes?.bot ?? [])].sort(), [...needed].sort());
+    assert.equal(manifest.oauth_config?.scopes?.user, undefined, "no user scopes: jitflow acts as its bot");
+  });
+
+  test("every URL is /slack/events, the command is the config's default, the events are the ones listened to", () => {
+    const urls: [string, string][] = [];
+    const walk = (value: unknown, path: string) => {
+      if (typeof value === "string" && /^\w+:\/\//.test(value)) urls.push([path, value]);
+      else if (value && typeof value === "object")
+        for (const [k, v] of Object.entries(value)) walk(v, path ? `${path}.${k}` : k);
+    };
+    walk(manifest, "");
+    assert.deepEqual(urls.map(([path]) => path).sort(), [
+      "features.slash_commands.0.url",
+      "settings.event_subscriptions.request_url",
+      "settings.interactivity.message_menu_options_url",
+      "settings.interactivity.request_url",
+    ]);
+    for (const [path, url] of urls) {
+      assert.equal(new URL(url).protocol, "https:", path);
+      assert.equal(new URL(url).pathname, "/slack/events", path);
+    }
+    // All four point at the same server, so replacing the host once in the docs' steps is enough.
+    assert.equal(new Set(urls.map(([, url]) => url)).size, 1);
+
+    const command = configSchema.parse({ slack: {} }).slack?.command;
+    assert.equal(command, "/jitflow");
+    assert.deepEqual(
+      manifest.features?.slash_commands?.map((c) => c.command),
+      [command],
+    );
+
+    const listened = slackSources.flatMap(({ text }) =>
+      [...text.matchAll(/\bapp\.event\(\s*"([a-z_]+)"/g)].map((m) => m[1] as string),
+    );
+    assert.deepEqual(listened, ["app_home_opened"]);
+    assert.deepEqual(manifest.settings?.event_subscriptions?.bot_events, listened);
+    assert.equal(
+      manifest.features?.app_home?.home_tab_enabled,
+      true,
+      "the App Home is published with views.publish",
+    );
+    assert.equal(manifest.features?.app_home?.messages_tab_enabled, true, "direct messages arrive there");
+    assert.equal(manifest.settings?.interactivity?.is_enabled, true);
+    assert.equal(manifest.settings?.socket_mode_enabled, false, "Slack calls POST /slack/events");
+    assert.equal(manifest.settings?.token_rotation_enabled, false, "one long-lived bot token");
+    assert.equal(manifest._metadata?.major_version, 1);
+  });
+
+  test("docs/slack.md explains every scope of the manifest in its table", () => {
+    const scopes = manifest.oauth_config?.scopes?.bot ?? [];
+    assert.ok(scopes.length >= 5);
+    for (const scope of scopes)
+      assert.match(slackDoc, new RegExp(`^\\| \`${scope.replace(".", "\\.")}\` +\\|`, "m"), scope);
+  });
+
+  test("the Slack examples of docs/configuration.md and docs/slack.md load as they say", async () => {
+    const doc = read("docs/configuration.md");
+    const slack = codeBlockAfter(doc, "<!-- slack example -->");
+    const approvers = codeBlockAfter(doc, "<!-- approvers in Slack example -->");
+    const setup = fencedAfter(slackDoc, "<!-- slack config example -->");
+    const config = (body: string) => `${importJitflow}\nexport default defineConfig({\n${body}\n});\n`;
+    const dir = writeTree({
+      "slack.config.ts": config(`${slack}\nflows: [{ name: "prod_db", ${approvers} }],`),
+      "off.config.ts": config(`flows: [{ name: "x" }],`),
+      "channel.config.ts": config(`flows: [{ name: "x", approvers: { channel: "#DB-Approvals" } }],`),
+      "setup.config.ts": setup.replace(/^export default/m, `${importJitflow}\nexport default`),
+    });
+    const keys = { SLACK_BOT_TOKEN: "xoxb-test", SLACK_SIGNING_SECRET: "signing-secret" };
+    const problems = (file: string, env: Record<string, string>) =>
+      loadConfig(join(dir, file), env).then(
+        () => [],
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError, String(err));
+          return err.problems.map((p) => `${p.path}: ${p.message}`);
+        },
+      );
+    try {
+      const on = await loadConfig(join(dir, "slack.config.ts"), keys);
+      assert.deepEqual(on.slack, {
+        botToken: { env: "SLACK_BOT_TOKEN" },
+        signingSecret: { env: "SLACK_SIGNING_SECRET" },
+        apiUrl: "https://slack.com/api/",
+        command: "/jitflow",
+        errorChannel: "#jitflow-errors",
+        expiryWarning: 600,
+      });
+      const prodDb = on.flows.get("prod_db")?.config.approvers;
+      assert.equal(prodDb?.channel, "#db-approvals");
+      assert.equal(prodDb?.decisionNote, true);
+      // Secrets the config names must be set, as the page quotes.
+      const missing = await problems("slack.config.ts", {});
+      assert.deepEqual(missing, [
+        "slack.botToken: environment variable SLACK_BOT_TOKEN is not set",
+        "slack.signingSecret: environment variable SLACK_SIGNING_SECRET is not set",
+      ]);
+      assert.ok(doc.includes(`\`${missing[0]}\``), `docs/configuration.md quotes ${missing[0]}`);
+      // Without slack in the config, the SLACK_* variables alone turn Slack on, with the defaults.
+      assert.equal((await loadConfig(join(dir, "off.config.ts"), {})).slack, undefined);
+      assert.equal((await loadConfig(join(dir, "off.config.ts"), { SLACK_BOT_TOKEN: "x" })).slack, undefined);
+      const byEnv = await loadConfig(join(dir, "off.config.ts"), {
+        ...keys,
+        SLACK_API_URL: "http://127.0.0.1:9/api",
+      });
+      assert.deepEqual(
+        [byEnv.slack?.command, byEnv.slack?.errorChannel, byEnv.slack?.expiryWarning, byEnv.slack?.apiUrl],
+        ["/jitflow", undefined, 600, "http://127.0.0.1:9/api/"],
+      );
+      const channel = await problems("channel.config.ts", {});
+      assert.equal(channel.length, 1);
+      assert.ok(doc.includes(`\`${channel[0]}\``), `docs/configuration.md quotes ${channel[0]}`);
+
+      const fromSetup = await loadConfig(join(dir, "setup.config.ts"), { ...keys, GRANTS_SECRET: "g" });
+      assert.equal(fromSetup.slack?.errorChannel, "#jitflow-errors");
+      assert.equal(fromSetup.slack?.expiryWarning, 600);
+      const flow = fromSetup.flows.get("prod_db")?.config;
+      assert.deepEqual(flow?.approvers, {
+        users: ["dba@example.com"],
+        channel: "#db-approvals",
+        minApprovals: 1,
+        allowSelfApproval: false,
+        decisionNote: true,
+      });
+      assert.equal(flow?.additionalHeaderText, "Access to production is logged and reviewed weekly.");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  describe("what docs/slack.md shows is what jitflow renders", () => {
+    const at = Date.parse("2026-11-24T06:35:58.784Z");
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const pending: RequestView = {
+      id: "0196b0c2-7d3e-7a41-9c1e-3f5b2a8d4e60",
+      flow: "deploy",
+      target: "deploy_gate",
+      requester: { email: "alice@example.com", name: "Alice Adams" },
+      state: "pending",
+      duration: 3600,
+      fields: { reason: "fix checkout", urgency: "Normal", ticket: "CHG-42" },
+      context: {},
+      source: "slack",
+      createdAt: iso(at),
+      updatedAt: iso(at),
+      decidedAt: null,
+      activatedAt: null,
+      expiresAt: null,
+      endedAt: null,
+      endedReason: null,
+      error: null,
+      attempts: 0,
+      lastError: null,
+      decisions: [],
+    };
+    const approval = {
+      actor: "sre-lead@example.com",
+      decision: "approve" as const,
+      reason: "CHG-42 is scheduled",
+      at: iso(at + 120_000),
+    };
+    const approved = { decidedAt: approval.at, decisions: [approval] };
+    const active: RequestView = {
+      ...pending,
+      ...approved,
+      state: "active",
+      activatedAt: iso(at + 121_000),
+      expiresAt: iso(at + 121_000 + 3600_000),
+    };
+    const failed: RequestView = {
+      ...pending,
+      ...approved,
+      state: "failed",
+      error: "onEscalate: the change freeze is on",
+    };
+    const labels = { flow: "Production deploy", target: "Production deploy gate" };
+    const options = {
+      minApprovals: 1,
+      allowRevoke: true,
+      hidden: new Set<string>(),
+      fieldLabels: new Map([
+        ["reason", "Why?"],
+        ["urgency", "Urgency"],
+        ["ticket", "Change ticket"],
+      ]),
+    };
+    const event = (type: string, actor: string, data: Record<string, unknown> = {}) => ({
+      id: "0196b0c2-7d3f-7000-8000-000000000000",
+      type,
+      actor,
+      at,
+      data,
+    });
+    const shown = (marker: string) => fencedAfter(slackDoc, `<!-- slack: ${marker} -->`);
+
+    test("the approval message, before and after the decision", () => {
+      assert.equal(
+        shown("approval message, pending"),
+        shownInSlack(approvalMessage(pending, labels, options).blocks),
+      );
+      assert.equal(
+        shown("approval message, active"),
+        shownInSlack(approvalMessage(active, labels, options).blocks),
+      );
+    });
+
+    test("the line that says where a request stands", () => {
+      const views: [RequestView, number][] = [
+        [pending, 1],
+        [{ ...pending, decisions: [{ ...approval, reason: null }] }, 2],
+        [{ ...pending, ...approved, state: "escalating" }, 1],
+        [active, 1],
+        [{ ...active, state: "deescalating" }, 1],
+        [{ ...active, state: "ended", endedReason: "scheduled", endedAt: active.expiresAt }, 1],
+        [{ ...active, state: "ended", endedReason: "revoked", endedAt: iso(at + 900_000) }, 1],
+        [
+          {
+            ...pending,
+            state: "denied",
+            decidedAt: approval.at,
+            decisions: [{ ...approval, decision: "deny", reason: "freeze until Monday" }],
+          },
+          1,
+        ],
+        [
+          {
+            ...pending,
+            state: "denied",
+            decidedAt: iso(at),
+            decisions: [
+              { actor: "hook:onRequest", decision: "deny", reason: "CI jobs get at most 1h", at: iso(at) },
+            ],
+          },
+          1,
+        ],
+        [{ ...pending, state: "expired" }, 1],
+        [{ ...pending, state: "cancelled" }, 1],
+        [failed, 1],
+      ];
+      const lines = views.map(([view, needed]) => shownInSlack([section(stateLine(view, needed))]));
+      assert.equal(shown("state lines"), lines.join("\n"));
+      // Every state a request can be in has its line on the page.
+      const covered = new Set(views.map(([view]) => view.state));
+      for (const s of states) if (s !== "approved") assert.ok(covered.has(s), s);
+    });
+
+    test("the direct messages to the requester, one per event slack-messages.ts tells them about", () => {
+      const extended = { ...active, expiresAt: iso(Date.parse(active.expiresAt as string) + 1800_000) };
+      const cases: [ReturnType<typeof event>, RequestView][] = [
+        [event("request.created", "alice@example.com"), pending],
+        [
+          event("request.approved", "sre-lead@example.com", { reason: approval.reason }),
+          { ...active, state: "escalating" },
+        ],
+        [
+          event("request.denied", "sre-lead@example.com", { reason: "freeze until Monday" }),
+          { ...pending, state: "denied" },
+        ],
+        [event("request.expired", "jitflow"), { ...pending, state: "expired" }],
+        [event("grant.active", "jitflow", { expiresAt: active.expiresAt }), active],
+        [event("grant.extended", "alice@example.com", { by: 1800 }), extended],
+        [
+          event("grant.ended", "jitflow"),
+          { ...active, state: "ended", endedReason: "revoked", endedAt: iso(at + 900_000) },
+        ],
+        [event("request.failed", "jitflow", { error: failed.error }), failed],
+      ];
+      assert.deepEqual(
+        cases.map(([e]) => e.type),
+        [...toldToRequester],
+        "the page shows one message for each event in toldToRequester, in its order",
+      );
+      const lines = cases.map(([e, view]) => {
+        const notice = requesterNotice(e, view, labels, 4 * 3600);
+        assert.ok(notice, e.type);
+        const [first, ...rest] = notice.blocks as any[];
+        assert.equal(shownInSlack(rest), `Request \`${view.id}\``, "each ends with the request's id");
+        return shownInSlack([first]);
+      });
+      assert.equal(shown("direct messages"), lines.join("\n"));
+      for (const e of toldToRequester) assert.match(slackDoc, new RegExp(`^\\| \`${e}\` +\\|`, "m"), e);
+    });
+
+    test("the expiry warning and an error-channel post", () => {
+      const warning = expiringNotice(
+        active,
+        labels,
+        Date.parse(active.expiresAt as string) - 600_000,
+        "/jitflow",
+      );
+      assert.equal(shown("expiry warning"), shownInSlack(warning.blocks));
+      const retrying = event("grant.retrying", "jitflow", {
+        action: "escalate",
+        attempts: 3,
+        error: "POST https://deploy-gate.example.com answered 503",
+      });
+      const post = errorNotice(retrying, { ...active, state: "escalating" }, labels);
+      assert.equal(shown("error channel"), shownInSlack(post.blocks));
+      const part = slackDoc.slice(
+        slackDoc.indexOf("### The error channel"),
+        slackDoc.indexOf("## How it behaves"),
+      );
+      for (const e of toldToErrorChannel) assert.ok(part.includes(`\`${e}\``), `${e} in "The error channel"`);
+    });
+  });
 });

@@ -8,7 +8,7 @@ import type { FlowModule, TargetInfo } from "../sdk/types.ts";
 import { connectorTypes } from "../targets/registry.ts";
 import type { TargetConnector } from "../targets/target.ts";
 import { fileUrl, installModuleHooks } from "./module-hooks.ts";
-import { configSchema, type FlowConfig, type ParsedConfig } from "./schema.ts";
+import { configSchema, type FlowConfig, type ParsedConfig, type SecretRef } from "./schema.ts";
 import { isSecretRef, redactSecrets } from "./secrets.ts";
 
 export interface ConfigProblem {
@@ -48,6 +48,19 @@ export interface LoadedConfig {
   config: ParsedConfig;
   flows: Map<string, LoadedFlow>;
   targets: Map<string, LoadedTarget>;
+  /** Slack settings when a bot token and a signing secret are available; undefined means Slack is off. */
+  slack?: SlackSettings | undefined;
+}
+
+export interface SlackSettings {
+  botToken: SecretRef;
+  signingSecret: SecretRef;
+  /** The Web API base: SLACK_API_URL, or Slack's own. */
+  apiUrl: string;
+  command: string;
+  errorChannel: string | undefined;
+  /** Seconds before expiry that the requester is warned; 0 for never. */
+  expiryWarning: number;
 }
 
 const hookExports = [
@@ -148,6 +161,8 @@ export async function loadConfig(
   for (const [i, w] of config.notify.webhooks.entries()) {
     checkSecrets(w, `notify.webhooks[${i}]`, environment, problems);
   }
+  if (config.slack) checkSecrets(config.slack, "slack", environment, problems);
+  const slack = slackSettings(config, environment);
 
   const flows = new Map<string, LoadedFlow>();
   for (const [index, flow] of config.flows.entries()) {
@@ -203,7 +218,23 @@ export async function loadConfig(
     });
   }
   if (problems.length > 0) throw new ConfigError(file, problems);
-  return { file, config, flows, targets };
+  return { file, config, flows, targets, slack };
+}
+
+/** Slack is on when both secrets resolve: from the config's references or the SLACK_* variables. */
+function slackSettings(config: ParsedConfig, environment: NodeJS.ProcessEnv): SlackSettings | undefined {
+  const botToken = config.slack?.botToken ?? { env: "SLACK_BOT_TOKEN" };
+  const signingSecret = config.slack?.signingSecret ?? { env: "SLACK_SIGNING_SECRET" };
+  if (!environment[botToken.env] || !environment[signingSecret.env]) return undefined;
+  const base = environment.SLACK_API_URL || "https://slack.com/api/";
+  return {
+    botToken,
+    signingSecret,
+    apiUrl: base.endsWith("/") ? base : `${base}/`,
+    command: config.slack?.command ?? "/jitflow",
+    errorChannel: config.slack?.errorChannel,
+    expiryWarning: config.slack?.expiryWarning ?? 600,
+  };
 }
 
 function checkModule(module: FlowModule, at: string, problems: ConfigProblem[]): void {

@@ -98,11 +98,18 @@ const field = z
   });
 export type FieldConfig = z.output<typeof field>;
 
+const slackChannel = z.string().regex(/^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{2,})$/, {
+  error: 'a Slack channel is "#name" (lower case) or a channel id such as "C0123ABCD"',
+});
+
 const approvers = z.strictObject({
   users: z.array(email).default([]),
-  channel: z.string().min(1).optional(),
+  /** The Slack channel approval messages are posted to (otherwise the approvers get direct messages). */
+  channel: slackChannel.optional(),
   minApprovals: z.int().min(1).max(20).default(1),
   allowSelfApproval: z.boolean().default(false),
+  /** Approve and Deny in Slack open a box for a note to the requester before the decision is recorded. */
+  decisionNote: z.boolean().default(false),
 });
 
 export const sources = ["slack", "web", "api"] as const;
@@ -164,6 +171,22 @@ const webhookNotify = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
   secret: secretRef,
   events: z.array(z.string()).optional(),
+});
+
+const slack = z.strictObject({
+  /** The bot token (xoxb-…); defaults to the SLACK_BOT_TOKEN environment variable. */
+  botToken: secretRef.optional(),
+  /** The app's signing secret; defaults to SLACK_SIGNING_SECRET. */
+  signingSecret: secretRef.optional(),
+  /** The slash command, as set in the Slack app. */
+  command: z
+    .string()
+    .regex(/^\/[a-z0-9_-]{1,31}$/, { error: 'a slash command looks like "/jitflow"' })
+    .default("/jitflow"),
+  /** Where flows' errors (hooks that throw, targets that keep refusing) are posted. */
+  errorChannel: slackChannel.optional(),
+  /** How long before expiry the requester is told their access is about to end; 0 turns it off. */
+  expiryWarning: z.union([z.literal(0), duration]).default(600),
 });
 
 export const configSchema = z
@@ -230,7 +253,7 @@ export const configSchema = z
         retainDelivered: duration.default(7 * 86400),
       })
       .default({ webhooks: [], retainDelivered: 7 * 86400 }),
-    slack: z.looseObject({}).optional(),
+    slack: slack.optional(),
     web: z.looseObject({}).optional(),
     integrations: z.record(name, integration).default({}),
     targets: z.record(name, target).default({}),

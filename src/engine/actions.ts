@@ -13,7 +13,7 @@ import {
   loadWithDecisions,
   mustGetRequest,
 } from "./engine.ts";
-import { isDecider } from "./policy.ts";
+import { assertGuestMayAct, isDecider } from "./policy.ts";
 import { type RequestView, toView } from "./views.ts";
 
 export interface ActionInput {
@@ -65,6 +65,7 @@ export async function revoke(deps: EngineDeps, input: ActionInput): Promise<Requ
     ) {
       throw new JitflowError("REVOKE_NOT_ALLOWED", "only the requester, an approver or an admin can revoke");
     }
+    assertGuestMayAct(input.actor, flow);
   }
   const now = deps.clock.now();
   const saved = await inTransaction(deps, async (changes) => {

@@ -3,6 +3,7 @@
 import type { Transaction } from "kysely";
 import type { LoadedConfig } from "../config/loader.ts";
 import { JitflowError } from "../errors.ts";
+import { type SlackOp, slackMessagesFor } from "../notify/slack-messages.ts";
 import type { RequestState } from "../sdk/types.ts";
 import { appendEvents, type NewAuditEvent } from "../store/audit-log.ts";
 import type { Dialect } from "../store/database.ts";
@@ -53,6 +54,7 @@ export class ChangeSet {
   readonly events: NewAuditEvent[] = [];
   readonly messages: OutboxMessage[] = [];
   readonly #logLines: Record<string, unknown>[] = [];
+  readonly #approvalTouched = new Set<string>();
   readonly #config: LoadedConfig;
   readonly #trx: Transaction<Database>;
   readonly #dialect: Dialect;
@@ -127,6 +129,16 @@ export class ChangeSet {
       data,
     };
     this.#logLines.push(payload);
+    for (const m of slackMessagesFor(this.#config, row, { id, type, actor, at: this.now, data })) {
+      // The approval message shows the request as it is when it goes out, so one post or update per
+      // request per transaction says everything this transaction changed.
+      const op = (m.payload as SlackOp).op;
+      if (op === "approval.post" || op === "approval.update") {
+        if (this.#approvalTouched.has(row.id)) continue;
+        this.#approvalTouched.add(row.id);
+      }
+      this.messages.push(m);
+    }
     // The URL, not the secret, is stored; the worker finds the hook by URL when it delivers.
     for (const hook of this.#config.config.notify.webhooks) {
       if (!hook.events || hook.events.includes(type)) {

@@ -14,7 +14,7 @@ import {
   reportAfterHook,
 } from "./engine.ts";
 import { runAfterHook, runOnHook } from "./hooks.ts";
-import { assertMayDecide } from "./policy.ts";
+import { assertGuestMayAct, assertMayDecide } from "./policy.ts";
 import { type RequestView, toEvent, toView } from "./views.ts";
 
 export interface DecideInput {
@@ -96,6 +96,8 @@ async function checkDecider(deps: EngineDeps, input: DecideInput, command: "appr
   if (error)
     deps.logger.error({ requestId: row.id, error }, "approver reducer failed; only admins may decide");
   assertMayDecide(input.actor, row.requester, rules);
+  // A guest named as an approver still needs the flow to let guests act.
+  assertGuestMayAct(input.actor, flowOf(deps, row.flow));
   if (decisions.some((d) => d.actor === input.actor.email)) {
     throw new JitflowError("ALREADY_APPROVED", `${input.actor.email} has already decided this request`);
   }

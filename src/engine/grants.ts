@@ -242,6 +242,14 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
           .where("version", "=", row.version)
           .where("lease_owner", "=", owner)
           .execute();
+        if (!outcome.deferMs && row.attempts + 1 === failingAfter) {
+          // Said once, not on every retry: the error channel and the audit log hear that a target keeps refusing.
+          changes.note(row, "grant.retrying", "jitflow", {
+            action: row.state === "escalating" ? "escalate" : "deescalate",
+            attempts: failingAfter,
+            error: outcome.error.slice(0, 2000),
+          });
+        }
         if (!outcome.deferMs) {
           metrics.targetFailures.inc({
             target: row.target ?? "",
@@ -264,6 +272,9 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
     return done;
   });
 }
+
+/** After this many failed calls in a row, a grant's target is reported as failing. */
+const failingAfter = 3;
 
 function retryAfterOf(err: unknown): number | undefined {
   return err instanceof WebhookError ? err.retryAfterMs : undefined;

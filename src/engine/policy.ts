@@ -97,3 +97,13 @@ export function assertMayDecide(person: Person, requester: string, rules: Decide
     throw new JitflowError("SELF_APPROVAL", "you cannot approve or deny your own request");
   }
 }
+
+/** Guests may press approve, deny or revoke only on flows that set allowGuestInteraction. */
+export function assertGuestMayAct(person: Person, flow: LoadedFlow | undefined): void {
+  if (person.role === "guest" && !flow?.config.allowGuestInteraction) {
+    throw new JitflowError(
+      "GUEST_NOT_ALLOWED",
+      `${person.email} is a guest; guests may act on requests only of flows that set allowGuestInteraction`,
+    );
+  }
+}

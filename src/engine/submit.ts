@@ -1,10 +1,18 @@
 // The submit command: validate a request, run the prompt and request hooks, and record it (auto-decided or pending).
 
+import type { LoadedFlow } from "../config/loader.ts";
 import { parseDuration } from "../duration.ts";
 import { JitflowError } from "../errors.ts";
 import type { Person, Source } from "../sdk/types.ts";
 import { uuidv7 } from "../store/ids.ts";
-import { type DecisionRow, insertRequest, type RequestRow, sameGrant } from "../store/requests.ts";
+import {
+  type DecisionRow,
+  getDecisions,
+  getRequest,
+  insertRequest,
+  type RequestRow,
+  sameGrant,
+} from "../store/requests.ts";
 import { approveInTransaction, denyInTransaction } from "./decide.ts";
 import { type EngineDeps, inTransaction, mustGetFlow, reportAfterHook } from "./engine.ts";
 import { validateFields } from "./fields.ts";
@@ -22,6 +30,8 @@ export interface SubmitInput {
   requester?: string | undefined;
   context?: Record<string, unknown> | undefined;
   source: Source;
+  /** The new request's id, chosen by the caller so that retrying the submission is safe. */
+  id?: string | undefined;
 }
 
 export interface SubmitResult {
@@ -30,7 +40,20 @@ export interface SubmitResult {
   overlaps: string[];
 }
 
-export async function submit(deps: EngineDeps, input: SubmitInput): Promise<SubmitResult> {
+/** What a valid submission asks for, after every check. */
+export interface PreparedSubmission {
+  flow: LoadedFlow;
+  requester: Person;
+  target: string | null;
+  duration: number;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * Every check a submission must pass before any hook runs: who may ask, target, duration and fields.
+ * Channels call it to answer at once (a Slack form shows field errors in place); submit calls it again.
+ */
+export function prepareSubmission(deps: EngineDeps, input: SubmitInput): PreparedSubmission {
   const flow = mustGetFlow(deps, input.flow);
   const { users } = deps.config.config;
   let requester = input.actor;
@@ -90,10 +113,24 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
     duration = seconds;
   }
   const fields = validateFields(flow, input.fields ?? {});
+  return { flow, requester, target, duration, fields };
+}
+
+export async function submit(deps: EngineDeps, input: SubmitInput): Promise<SubmitResult> {
+  if (input.id !== undefined) {
+    // A channel that retries a submission (Slack's outbox) names the request up front: the second try
+    // finds the first one instead of asking twice.
+    const existing = await getRequest(deps.store.db, input.id);
+    if (existing) {
+      const decisions = await getDecisions(deps.store.db, existing.id);
+      return { request: toView(existing, decisions), overlaps: [] };
+    }
+  }
+  const { flow, requester, target, duration, fields } = prepareSubmission(deps, input);
 
   const now = deps.clock.now();
   const row: RequestRow = {
-    id: uuidv7(now),
+    id: input.id ?? uuidv7(now),
     flow: flow.config.name,
     target,
     requester: requester.email,

@@ -9,7 +9,14 @@ import type { Clock } from "../engine/clock.ts";
 import { messageOf } from "../errors.ts";
 import { metrics } from "../metrics.ts";
 import type { Store } from "../store/database.ts";
-import { claimOutbox, markDelivered, markFailed, nextOutboxDue, pruneDelivered } from "../store/outbox.ts";
+import {
+  claimOutbox,
+  markDelivered,
+  markDropped,
+  markFailed,
+  nextOutboxDue,
+  pruneDelivered,
+} from "../store/outbox.ts";
 import type { OutboxRow } from "../store/schema.ts";
 import { postSigned, WebhookError } from "../targets/webhook.ts";
 
@@ -20,15 +27,36 @@ export interface OutboxWorker {
   stop(): Promise<void>;
 }
 
+/** Delivers one message of a kind; throws to retry later (a `retryAfterMs` on the error is honoured). */
+export type Sender = (payload: Record<string, unknown>, message: OutboxRow) => Promise<void>;
+
+/** A message that can never be delivered (a channel that does not exist): dropped and reported, not retried. */
+export class PermanentDeliveryError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PermanentDeliveryError";
+  }
+}
+
 export interface OutboxDeps {
   store: Store;
   config: LoadedConfig;
   clock: Clock;
   logger: Logger;
+  /** Senders for kinds beyond log and webhook (Slack), registered by the channels that own them. */
+  senders?: Map<string, Sender>;
+}
+
+function retryAfterOf(err: unknown): number {
+  if (err instanceof WebhookError) return err.retryAfterMs ?? 0;
+  const asked = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+  return typeof asked === "number" ? asked : 0;
 }
 
 async function deliver(deps: OutboxDeps, message: OutboxRow): Promise<void> {
   const payload = JSON.parse(message.payload) as Record<string, unknown>;
+  const sender = deps.senders?.get(message.kind);
+  if (sender) return sender(payload, message);
   switch (message.kind) {
     case "log":
       for (const event of payload.events as { type: string }[]) deps.logger.info({ event }, event.type);
@@ -92,7 +120,16 @@ export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWor
                 await deliver(deps, message);
                 delivered.push(message.id);
               } catch (err) {
-                const asked = err instanceof WebhookError ? (err.retryAfterMs ?? 0) : 0;
+                if (err instanceof PermanentDeliveryError) {
+                  metrics.outboxFailures.inc({ kind: message.kind });
+                  deps.logger.error(
+                    { outboxId: message.id, kind: message.kind, error: err.message },
+                    "outbox message cannot be delivered; dropped",
+                  );
+                  await markDropped(deps.store.db, message.id, owner, err.message, deps.clock.now());
+                  continue;
+                }
+                const asked = retryAfterOf(err);
                 const delay = Math.max(asked, backoffMs(message.attempts, retryBaseMs, retryMaxMs));
                 metrics.outboxFailures.inc({ kind: message.kind });
                 deps.logger.warn(

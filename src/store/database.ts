@@ -7,6 +7,7 @@ import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, type 
 import pg from "pg";
 import { GroupCommit } from "./group-commit.ts";
 import * as m001 from "./migrations/001-initial.ts";
+import * as m002 from "./migrations/002-slack.ts";
 import { nodeSqliteDatabase } from "./node-sqlite-database.ts";
 import type { Database } from "./schema.ts";
 
@@ -20,7 +21,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-const migrations: Record<string, Migration> = { "001-initial": m001 };
+const migrations: Record<string, Migration> = { "001-initial": m001, "002-slack": m002 };
 
 export const defaultDatabaseUrl = "sqlite:./.jitflow/jitflow.db";
 

@@ -1,6 +1,6 @@
 // The outbox: messages written in the same transaction as the state change, delivered later with retries.
 
-import type { Kysely, Transaction } from "kysely";
+import type { ExpressionBuilder, Kysely, Transaction } from "kysely";
 import type { Dialect } from "./database.ts";
 import { uuidv7 } from "./ids.ts";
 import type { Database, OutboxRow } from "./schema.ts";
@@ -9,6 +9,12 @@ export interface OutboxMessage {
   kind: string;
   payload: Record<string, unknown>;
   requestId: string | null;
+  /** Messages sharing a key are delivered one at a time, in the order they were written. */
+  orderKey?: string | undefined;
+  /** A second message with the same key is not written (Slack retries, double submissions). */
+  dedupeKey?: string | undefined;
+  /** Not before this instant (default: at once). */
+  dueAt?: number | undefined;
 }
 
 export async function enqueue(
@@ -23,7 +29,9 @@ export async function enqueue(
     payload: JSON.stringify(m.payload),
     request_id: m.requestId,
     created_at: now,
-    due_at: now,
+    due_at: m.dueAt ?? now,
+    order_key: m.orderKey ?? null,
+    dedupe_key: m.dedupeKey ?? null,
     last_error: null,
     lease_owner: null,
     lease_until: null,
@@ -33,11 +41,16 @@ export async function enqueue(
     await trx
       .insertInto("outbox")
       .values(rows.slice(i, i + 500))
+      .onConflict((oc) => oc.column("dedupe_key").doNothing())
       .execute();
   }
 }
 
-/** Leases up to `limit` due, undelivered messages for `owner`. */
+/**
+ * Leases up to `limit` due, undelivered messages for `owner`. Of the messages sharing an order key only
+ * the oldest undelivered one can be leased, so a key's messages go out one by one, in order, even
+ * when one of them waits for a retry.
+ */
 export async function claimOutbox(
   db: Kysely<Database>,
   dialect: Dialect,
@@ -52,6 +65,7 @@ export async function claimOutbox(
     .where("delivered_at", "is", null)
     .where("due_at", "<=", now)
     .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+    .where(headOfItsKey)
     .orderBy("due_at")
     .limit(limit)
     .$if(dialect === "postgres", (q) => q.forUpdate().skipLocked());
@@ -100,6 +114,45 @@ export async function markFailed(
     .execute();
 }
 
+/** Gives up on a message that can never be delivered: it is kept, marked delivered, with the reason. */
+export async function markDropped(
+  db: Kysely<Database>,
+  id: string,
+  owner: string,
+  error: string,
+  now: number,
+): Promise<void> {
+  await db
+    .updateTable("outbox")
+    .set((eb) => ({
+      attempts: eb("attempts", "+", 1),
+      last_error: `dropped: ${error}`.slice(0, 2000),
+      delivered_at: now,
+      lease_owner: null,
+      lease_until: null,
+    }))
+    .where("id", "=", id)
+    .where("lease_owner", "=", owner)
+    .execute();
+}
+
+/** No older message with the same order key is still undelivered. */
+function headOfItsKey(eb: ExpressionBuilder<Database, "outbox">) {
+  return eb.or([
+    eb("order_key", "is", null),
+    eb.not(
+      eb.exists(
+        eb
+          .selectFrom("outbox as earlier")
+          .select("earlier.id")
+          .whereRef("earlier.order_key", "=", "outbox.order_key")
+          .where("earlier.delivered_at", "is", null)
+          .whereRef("earlier.id", "<", "outbox.id"),
+      ),
+    ),
+  ]);
+}
+
 /** The earliest instant an undelivered message is due, if any. */
 export async function nextOutboxDue(db: Kysely<Database>, now: number): Promise<number | undefined> {
   // Messages leased by another worker are not ours to wait for: counting them would spin the timer.
@@ -108,6 +161,8 @@ export async function nextOutboxDue(db: Kysely<Database>, now: number): Promise<
     .select((eb) => eb.fn.min("due_at").as("due"))
     .where("delivered_at", "is", null)
     .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+    // A message waiting behind an older one of its key is not due yet, whatever its due_at says.
+    .where(headOfItsKey)
     .executeTakeFirst();
   return row?.due == null ? undefined : Number(row.due);
 }

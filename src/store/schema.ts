@@ -68,6 +68,23 @@ export interface OutboxTable {
   lease_owner: string | null;
   lease_until: number | null;
   delivered_at: number | null;
+  order_key: Generated<string | null>;
+  dedupe_key: Generated<string | null>;
+}
+
+export interface SlackMessagesTable {
+  request_id: string;
+  /** Where it was meant to go: "#channel", "dm:email" or "group:email,email". */
+  destination: string;
+  /** The conversation id Slack answered with. */
+  channel: string;
+  ts: string;
+  created_at: number;
+}
+
+export interface SlackSeenTable {
+  signature: string;
+  seen_at: number;
 }
 
 export interface TokensTable {
@@ -99,4 +116,6 @@ export interface Database {
   outbox: OutboxTable;
   tokens: TokensTable;
   api_events: ApiEventsTable;
+  slack_messages: SlackMessagesTable;
+  slack_seen: SlackSeenTable;
 }

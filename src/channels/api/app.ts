@@ -6,11 +6,13 @@ import { HTTPException } from "hono/http-exception";
 import type { EngineDeps } from "../../engine/engine.ts";
 import { JitflowError } from "../../errors.ts";
 import { registry } from "../../metrics.ts";
+import { maxSlackBodyBytes } from "../slack/receiver.ts";
+import type { SlackChannel } from "../slack/slack-channel.ts";
 import { type ApiEnv, authenticate } from "./auth.ts";
 import { registerRoutes } from "./routes.ts";
 import { registerSymRoutes } from "./sym-routes.ts";
 
-export function createApi(deps: EngineDeps): OpenAPIHono<ApiEnv> {
+export function createApi(deps: EngineDeps, slack?: SlackChannel): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>({
     defaultHook: (result, c) => {
       if (result.success) return;
@@ -90,5 +92,27 @@ export function createApi(deps: EngineDeps): OpenAPIHono<ApiEnv> {
   });
   registerRoutes(app, deps);
   registerSymRoutes(app, deps);
+
+  app.use(
+    "/slack/*",
+    bodyLimit({
+      maxSize: maxSlackBodyBytes,
+      onError: () => {
+        throw new JitflowError(
+          "BODY_TOO_LARGE",
+          `the request body is larger than ${maxSlackBodyBytes} bytes`,
+        );
+      },
+    }),
+  );
+  app.post("/slack/events", (c) => {
+    if (!slack) {
+      throw new JitflowError(
+        "SLACK_NOT_CONFIGURED",
+        "Slack is off on this server: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET",
+      );
+    }
+    return slack.handle(c);
+  });
   return app;
 }

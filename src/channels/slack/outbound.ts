@@ -1,0 +1,186 @@
+// Delivers the outbox's Slack messages: approval messages posted and kept up to date, DMs to the
+// requester, expiry warnings and error-channel posts, each rendered from the request as it is now.
+
+import type { LoadedConfig, SlackSettings } from "../../config/loader.ts";
+import { decidersOf, type EngineDeps } from "../../engine/engine.ts";
+import { systemActor, toView } from "../../engine/views.ts";
+import type { Sender } from "../../notify/outbox-worker.ts";
+import type { SlackOp } from "../../notify/slack-messages.ts";
+import { getDecisions, getRequest } from "../../store/requests.ts";
+import type { SlackMessage } from "./blocks/build.ts";
+import type { SlackPeople } from "./people.ts";
+import { errorNotice, expiringNotice, requesterNotice } from "./render/notices.ts";
+import { type ApprovalOptions, approvalMessage, labelsOf } from "./render/request-message.ts";
+import type { SlackApi } from "./slack-api.ts";
+
+/** Slack's limit of people in a group DM (besides the app). */
+const maxGroup = 8;
+
+interface Destination {
+  key: string;
+  channel?: string;
+  emails?: string[];
+}
+
+export function approvalOptions(config: LoadedConfig, flowName: string): ApprovalOptions {
+  const flow = config.flows.get(flowName);
+  return {
+    minApprovals: flow?.config.approvers?.minApprovals ?? 1,
+    allowRevoke: flow?.config.allowRevoke ?? false,
+    hidden: new Set(flow?.config.fields.filter((f) => !f.visible).map((f) => f.name)),
+    fieldLabels: new Map(flow?.config.fields.map((f) => [f.name, f.label ?? f.name])),
+  };
+}
+
+export function createSlackSender(
+  deps: EngineDeps,
+  settings: SlackSettings,
+  api: SlackApi,
+  people: SlackPeople,
+): Sender {
+  async function load(id: string) {
+    const row = await getRequest(deps.store.db, id);
+    if (!row) return undefined;
+    const decisions = await getDecisions(deps.store.db, id);
+    return { row, decisions, view: toView(row, decisions), labels: labelsOf(deps.config, row) };
+  }
+
+  async function post(channel: string, m: SlackMessage): Promise<{ channel: string; ts: string }> {
+    const result = await api.call("chat.postMessage", channel, (c) =>
+      c.chat.postMessage({ channel, text: m.text, blocks: m.blocks, unfurl_links: false }),
+    );
+    return { channel: result.channel as string, ts: result.ts as string };
+  }
+
+  async function dm(email: string, m: SlackMessage): Promise<void> {
+    const id = await people.idOf(email);
+    // Someone without a Slack account (an API-only user) is told through other channels, not here.
+    if (!id) return;
+    await post(id, m);
+  }
+
+  /** Where a request's approval message goes: the flow's channel, or its approvers directly. */
+  async function destinations(loaded: NonNullable<Awaited<ReturnType<typeof load>>>): Promise<Destination[]> {
+    const flow = deps.config.flows.get(loaded.row.flow);
+    const channel = flow?.config.approvers?.channel;
+    if (channel) return [{ key: channel, channel }];
+    const { rules } = await decidersOf(deps, loaded.row, loaded.decisions, systemActor);
+    let emails = rules.users.length > 0 ? rules.users : deps.config.config.users.admins;
+    if (!rules.allowSelfApproval) emails = emails.filter((e) => e !== loaded.row.requester);
+    emails = [...new Set(emails)].sort();
+    if (emails.length === 0) return [];
+    if (emails.length === 1 || emails.length > maxGroup) {
+      return emails.map((e) => ({ key: `dm:${e}`, emails: [e] }));
+    }
+    return [{ key: `group:${emails.join(",")}`, emails }];
+  }
+
+  async function conversationFor(d: Destination): Promise<string | undefined> {
+    if (d.channel) return d.channel;
+    const ids = (await Promise.all((d.emails ?? []).map((e) => people.idOf(e)))).filter(
+      (id): id is string => id !== undefined,
+    );
+    if (ids.length === 0) return undefined;
+    if (ids.length === 1) return ids[0];
+    const opened = await api.call("conversations.open", d.key, (c) =>
+      c.conversations.open({ users: ids.join(",") }),
+    );
+    return opened.channel?.id;
+  }
+
+  async function postApproval(requestId: string): Promise<void> {
+    const loaded = await load(requestId);
+    if (!loaded) return;
+    // A request decided by a rule before anyone saw it needs no approval message.
+    const humanDecided = loaded.decisions.some((d) => !d.actor.startsWith("hook:"));
+    if (loaded.row.state !== "pending" && !humanDecided) return;
+    const rendered = approvalMessage(
+      loaded.view,
+      loaded.labels,
+      approvalOptions(deps.config, loaded.row.flow),
+    );
+    const already = new Set(
+      (
+        await deps.store.db
+          .selectFrom("slack_messages")
+          .select("destination")
+          .where("request_id", "=", requestId)
+          .execute()
+      ).map((r) => r.destination),
+    );
+    const targets = await destinations(loaded);
+    if (targets.length === 0) {
+      deps.logger.warn({ requestId, flow: loaded.row.flow }, "no approver to send the approval message to");
+    }
+    for (const d of targets) {
+      if (already.has(d.key)) continue;
+      const conversation = await conversationFor(d);
+      if (!conversation) continue;
+      const posted = await post(conversation, rendered);
+      await deps.store.db
+        .insertInto("slack_messages")
+        .values({
+          request_id: requestId,
+          destination: d.key,
+          channel: posted.channel,
+          ts: posted.ts,
+          created_at: deps.clock.now(),
+        })
+        .onConflict((oc) => oc.columns(["request_id", "destination"]).doNothing())
+        .execute();
+    }
+  }
+
+  async function updateApproval(requestId: string): Promise<void> {
+    const posted = await deps.store.db
+      .selectFrom("slack_messages")
+      .selectAll()
+      .where("request_id", "=", requestId)
+      .execute();
+    if (posted.length === 0) return;
+    const loaded = await load(requestId);
+    if (!loaded) return;
+    const rendered = approvalMessage(
+      loaded.view,
+      loaded.labels,
+      approvalOptions(deps.config, loaded.row.flow),
+    );
+    for (const p of posted) {
+      await api.call("chat.update", p.channel, (c) =>
+        c.chat.update({ channel: p.channel, ts: p.ts, text: rendered.text, blocks: rendered.blocks }),
+      );
+    }
+  }
+
+  return async (payload) => {
+    const op = payload as unknown as SlackOp;
+    switch (op.op) {
+      case "approval.post":
+        return postApproval(op.requestId);
+      case "approval.update":
+        return updateApproval(op.requestId);
+      case "dm": {
+        const loaded = await load(op.requestId);
+        if (!loaded) return;
+        const timeout = deps.config.flows.get(loaded.row.flow)?.config.requestTimeout ?? 0;
+        const notice = requesterNotice(op.event, loaded.view, loaded.labels, timeout);
+        if (notice) await dm(op.to, notice);
+        return;
+      }
+      case "expiring": {
+        const loaded = await load(op.requestId);
+        // Extended, revoked or ended since the warning was scheduled: the warning would be wrong.
+        if (loaded?.row.state !== "active" || loaded.row.expires_at !== op.expiresAt) return;
+        await dm(op.to, expiringNotice(loaded.view, loaded.labels, deps.clock.now(), settings.command));
+        return;
+      }
+      case "error": {
+        if (!settings.errorChannel) return;
+        const loaded = await load(op.requestId);
+        if (!loaded) return;
+        await post(settings.errorChannel, errorNotice(op.event, loaded.view, loaded.labels));
+        return;
+      }
+    }
+  };
+}

@@ -1,0 +1,93 @@
+// Slack users ↔ people: a Slack user id becomes an email (users.info) and an email a Slack id
+// (users.lookupByEmail), both cached; the email is what policies see.
+
+import type { WebClient } from "@slack/web-api";
+import type { ParsedConfig } from "../../config/schema.ts";
+import type { Clock } from "../../engine/clock.ts";
+import { personOf } from "../../engine/policy.ts";
+import { JitflowError } from "../../errors.ts";
+import type { Person } from "../../sdk/types.ts";
+
+const ttlMs = 10 * 60_000;
+const maxEntries = 50_000;
+
+interface SlackUser {
+  id: string;
+  email: string | undefined;
+  name: string;
+  /** Slack's own guests (single- and multi-channel) and people from other workspaces. */
+  restricted: boolean;
+}
+
+interface Cached<T> {
+  value: T;
+  until: number;
+}
+
+export class SlackPeople {
+  readonly #client: WebClient;
+  readonly #clock: Clock;
+  readonly #users: ParsedConfig["users"];
+  readonly #byId = new Map<string, Cached<SlackUser>>();
+  readonly #byEmail = new Map<string, Cached<string>>();
+
+  constructor(client: WebClient, clock: Clock, users: ParsedConfig["users"]) {
+    this.#client = client;
+    this.#clock = clock;
+    this.#users = users;
+  }
+
+  async user(id: string): Promise<SlackUser> {
+    const hit = this.#byId.get(id);
+    if (hit && hit.until > this.#clock.now()) return hit.value;
+    const result = await this.#client.users.info({ user: id });
+    const u = result.user;
+    const user: SlackUser = {
+      id,
+      email: u?.profile?.email?.toLowerCase(),
+      name: u?.real_name || u?.profile?.real_name || u?.name || id,
+      restricted: Boolean(u?.is_restricted || u?.is_ultra_restricted || u?.is_stranger),
+    };
+    remember(this.#byId, id, user, this.#clock.now());
+    if (user.email) remember(this.#byEmail, user.email, id, this.#clock.now());
+    return user;
+  }
+
+  /** The person behind a Slack user: their email, name and role (a Slack guest is always a guest). */
+  async person(id: string): Promise<Person> {
+    const user = await this.user(id);
+    if (!user.email) {
+      throw new JitflowError(
+        "SLACK_USER_UNKNOWN",
+        "your Slack profile has no email address, so jitflow cannot tell who you are",
+      );
+    }
+    const person = personOf(user.email, this.#users);
+    // Slack's guests and people from other workspaces stay guests whatever address their profile shows:
+    // the email of an outside account is not something this workspace vouches for.
+    const role = user.restricted ? "guest" : person.role;
+    return { ...person, name: user.name, role };
+  }
+
+  /** The Slack user id for an email, or undefined when no one in the workspace has it. */
+  async idOf(email: string): Promise<string | undefined> {
+    const key = email.toLowerCase();
+    const hit = this.#byEmail.get(key);
+    if (hit && hit.until > this.#clock.now()) return hit.value;
+    try {
+      const result = await this.#client.users.lookupByEmail({ email: key });
+      const id = result.user?.id;
+      if (!id) return undefined;
+      remember(this.#byEmail, key, id, this.#clock.now());
+      return id;
+    } catch (err) {
+      if ((err as { data?: { error?: string } }).data?.error === "users_not_found") return undefined;
+      throw err;
+    }
+  }
+}
+
+function remember<T>(map: Map<string, Cached<T>>, key: string, value: T, now: number): void {
+  if (map.size >= maxEntries) map.delete(map.keys().next().value as string);
+  map.set(key, { value, until: now + ttlMs });
+}

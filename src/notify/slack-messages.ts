@@ -1,0 +1,111 @@
+// Which Slack messages an audit event causes: pure, so the rules read as a table and are tested as one.
+
+import type { LoadedConfig } from "../config/loader.ts";
+import type { OutboxMessage } from "../store/outbox.ts";
+import type { RequestRow } from "../store/requests.ts";
+
+/** What the Slack sender is asked to do; rendered from the request as it is when the message goes out. */
+export type SlackOp =
+  | { op: "approval.post"; requestId: string }
+  | { op: "approval.update"; requestId: string }
+  | { op: "dm"; requestId: string; to: string; event: SlackEventInfo }
+  | { op: "expiring"; requestId: string; to: string; expiresAt: number }
+  | { op: "error"; requestId: string; event: SlackEventInfo };
+
+export interface SlackEventInfo {
+  id: string;
+  type: string;
+  actor: string;
+  at: number;
+  data: Record<string, unknown>;
+}
+
+/** Events that change what the approval message shows. */
+const updatesApproval = new Set([
+  "request.approval_recorded",
+  "request.approved",
+  "request.denied",
+  "request.expired",
+  "request.cancelled",
+  "grant.escalating",
+  "grant.active",
+  "grant.extended",
+  "grant.deescalating",
+  "grant.ended",
+  "grant.escalation_failed",
+  "request.failed",
+]);
+
+/** Events the requester hears about in a direct message. */
+export const toldToRequester = new Set([
+  "request.created",
+  "request.approved",
+  "request.denied",
+  "request.expired",
+  "grant.active",
+  "grant.extended",
+  "grant.ended",
+  // A failed grant says so once, when it is over (grant.escalation_failed goes to the error channel).
+  "request.failed",
+]);
+
+/** Events posted to slack.errorChannel. */
+export const toldToErrorChannel = new Set([
+  "hook.failed",
+  "grant.retrying",
+  "grant.escalation_failed",
+  "request.failed",
+]);
+
+/** The order key of a request's approval messages: its channel's when it has one, so a channel's posts stay in order. */
+export function approvalOrderKey(config: LoadedConfig, row: Pick<RequestRow, "id" | "flow">): string {
+  const channel = config.flows.get(row.flow)?.config.approvers?.channel;
+  return channel ? `slack:channel:${channel}` : `slack:request:${row.id}`;
+}
+
+export function slackMessagesFor(
+  config: LoadedConfig,
+  row: RequestRow,
+  event: SlackEventInfo,
+): OutboxMessage[] {
+  const settings = config.slack;
+  if (!settings) return [];
+  const out: OutboxMessage[] = [];
+  const message = (op: SlackOp, orderKey: string | undefined, dueAt?: number): OutboxMessage => ({
+    kind: "slack",
+    payload: op,
+    requestId: row.id,
+    orderKey,
+    dueAt,
+  });
+  const approvalKey = approvalOrderKey(config, row);
+  if (event.type === "request.created") {
+    out.push(message({ op: "approval.post", requestId: row.id }, approvalKey));
+  } else if (updatesApproval.has(event.type)) {
+    out.push(message({ op: "approval.update", requestId: row.id }, approvalKey));
+  }
+  if (toldToRequester.has(event.type)) {
+    out.push(message({ op: "dm", requestId: row.id, to: row.requester, event }, `slack:dm:${row.requester}`));
+  }
+  if (
+    (event.type === "grant.active" || event.type === "grant.extended") &&
+    settings.expiryWarning > 0 &&
+    row.expires_at !== null
+  ) {
+    const at = row.expires_at - settings.expiryWarning * 1000;
+    // A grant shorter than the warning is not warned about: the "active" message already says when it ends.
+    if (at > event.at) {
+      out.push(
+        message(
+          { op: "expiring", requestId: row.id, to: row.requester, expiresAt: row.expires_at },
+          undefined,
+          at,
+        ),
+      );
+    }
+  }
+  if (settings.errorChannel && toldToErrorChannel.has(event.type)) {
+    out.push(message({ op: "error", requestId: row.id, event }, "slack:errors"));
+  }
+  return out;
+}
