@@ -1095,6 +1095,8 @@ describe("the Slack app: slack-app-manifest.yaml and docs/slack.md", () => {
     "views.open": [],
     "views.update": [],
     "views.publish": [],
+    // Which workspace the app is in, so people of other workspaces are known as guests.
+    "auth.test": [],
   };
 
   /** `client.chat.postMessage(`, `c.views.open(` …, and the names given to `api.call("…")`, by method. */

@@ -27,6 +27,12 @@ const people: FakeSlackUser[] = [
   { id: "U0BOB", email: "bob@example.com", name: "Bob" },
   { id: "U0CAROL", email: "carol@example.com", name: "Carol" },
   { id: "U0NOMAIL", email: "", name: "No Mail" },
+  { id: "U0GONE", email: "gone@example.com", name: "Gone", deleted: true },
+  ...Array.from({ length: 8 }, (_, i) => ({
+    id: `U0APP${i}`,
+    email: `approver${i}@example.com`,
+    name: `A${i}`,
+  })),
 ];
 const alice: SlackActor = { id: "U0ALICE" };
 const bob: SlackActor = { id: "U0BOB" };
@@ -34,7 +40,7 @@ const bob: SlackActor = { id: "U0BOB" };
 const config = `${importJitflow}
 export default defineConfig({
   users: { admins: ["admin@example.com"], memberDomains: ["example.com"] },
-  slack: { expiryWarning: "10m" },
+  slack: { expiryWarning: "10m", errorChannel: "#errors" },
   targets: { box: { type: "custom", label: "Sandbox admin" } },
   flows: [
     {
@@ -51,6 +57,7 @@ export default defineConfig({
       implementation: "./flows/crowd.ts",
     },
     { name: "api_only", allowedSources: ["api"] },
+    { name: "nine", allowedSources: ["api"], implementation: "./flows/nine.ts" },
     {
       name: "many",
       // 20 dropdowns of 100 long choices: more than the 250 kB Slack accepts in one form.
@@ -65,6 +72,11 @@ export default defineConfig({
 });
 `;
 const files = {
+  // Nine approvers (more than a group DM holds), the first of them deactivated in Slack.
+  "flows/nine.ts": `export async function getApprovers() {
+  return ["gone@example.com", ...Array.from({ length: 8 }, (_, i) => "approver" + i + "@example.com")];
+}
+`,
   "flows/box.ts": "export async function escalate() {}\nexport async function deescalate() {}\n",
   "flows/crowd.ts": `export async function getApprovers() {
   return ["bob@example.com", "carol@example.com", "nobody-in-slack@example.com"];
@@ -291,6 +303,71 @@ describe("Slack app, more", () => {
     assert.match(res.body.options[0].text.text, /^region-14-x+/);
   });
 
+  test("an approver Slack refuses does not keep the others from being asked", async () => {
+    const { body } = await t.as("alice@example.com").post("/api/v1/requests", { flow: "nine" });
+    for (let i = 0; i < 8; i++) {
+      await eventually(
+        async () =>
+          slack.dms(`U0APP${i}`).some((m) => JSON.stringify(m.blocks).includes(body.id)) ? true : undefined,
+        `approver ${i}'s message`,
+      );
+    }
+    const reported = await eventually(
+      async () => slack.messages("#errors").find((m) => /gone@example.com/.test(JSON.stringify(m.blocks))),
+      "the error-channel post",
+    );
+    assert.match(JSON.stringify(reported.blocks), /user_disabled/);
+  });
+
+  test("the same extension carried out twice extends once", async () => {
+    const { body } = await t.as("alice@example.com").post("/api/v1/requests", { flow: "noted" });
+    await admin().post(`/api/v1/requests/${body.id}/approve`);
+    const active = await waitForState(admin(), body.id, ["active"]);
+    const seen = new Set(slack.views().map((v) => v.id));
+    const openBox = async () => {
+      await send(
+        blockActions({
+          user: alice,
+          actionId: "jf_extend",
+          value: body.id,
+          triggerId: slack.trigger(alice.id),
+        }),
+      );
+      const box = await eventually(
+        async () =>
+          slack
+            .views()
+            .find((v) => v.user === alice.id && v.view.callback_id === "jf_extend_submit" && !seen.has(v.id)),
+        "an extend box",
+      );
+      seen.add(box.id);
+      return box;
+    };
+    // Both boxes are opened before either is submitted: they saw the same end, like a retry would.
+    const boxes = [await openBox(), await openBox()];
+    for (const box of boxes) {
+      await send(
+        viewSubmission({
+          user: alice,
+          view: {
+            id: box.id,
+            callbackId: "jf_extend_submit",
+            privateMetadata: box.view.private_metadata,
+            state: { "jf:extend": { v: { type: "static_select", selected_option: { value: "3600" } } } },
+          },
+        }),
+      );
+    }
+    await t.server.outbox.runOnce();
+    await eventually(async () => {
+      const r = (await admin().get(`/api/v1/requests/${body.id}`)).body;
+      return Date.parse(r.expiresAt) - Date.parse(active.expiresAt) === 3_600_000 ? r : undefined;
+    }, "one extension");
+    await t.server.outbox.runOnce();
+    const audit = await admin().get(`/api/v1/audit?requestId=${body.id}`);
+    assert.equal(audit.body.items.filter((e: any) => e.type === "grant.extended").length, 1);
+  });
+
   test("a Slack user without an email is told jitflow cannot tell who they are", async () => {
     const url = slack.responseUrl();
     await send(
@@ -302,6 +379,6 @@ describe("Slack app, more", () => {
       }),
     );
     const answer = await eventually(async () => slack.responses().find((r) => r.url === url), "the answer");
-    assert.match(answer.body.text, /no email address/);
+    assert.match(answer.body.text, /no confirmed email address/);
   });
 });

@@ -265,6 +265,7 @@ describe("Slack app", () => {
     await click(bob, "jf_approve");
     const active = await waitForState(admin(), request.id, ["active"]);
     assert.equal(active.decisions.length, 1, "a double click approves once");
+    assert.equal(slack.ephemerals("U0BOB").length, 0, "a double click is not answered with an error");
     assert.equal(active.decisions[0].actor, "bob@example.com");
     assert.ok(Date.now() - approveStarted < 10_000);
 
@@ -314,10 +315,10 @@ describe("Slack app", () => {
     assert.equal(forged.body.error.code, "SLACK_SIGNATURE_INVALID");
     const otherSecret = await sendToSlackEndpoint(t.url, body, { secret: "not-the-secret" });
     assert.equal(otherSecret.body.error.code, "SLACK_SIGNATURE_INVALID");
-    const stale = await send(body, { timestamp: now - 301 });
+    const stale = await send(body, { timestamp: now - 310 });
     assert.equal(stale.status, 401);
     assert.equal(stale.body.error.code, "SLACK_TIMESTAMP_INVALID");
-    const future = await send(body, { timestamp: now + 301 });
+    const future = await send(body, { timestamp: now + 310 });
     assert.equal(future.body.error.code, "SLACK_TIMESTAMP_INVALID");
     const noHeaders = await fetch(`${t.url}/slack/events`, {
       method: "POST",
@@ -338,6 +339,11 @@ describe("Slack app", () => {
     });
     assert.equal(garbage.status, 400);
     assert.equal(garbage.body.error.code, "SLACK_BODY_INVALID");
+    for (const json of ["null", "[1,2]", "42"]) {
+      const odd = await send({ contentType: "application/json", body: json });
+      assert.equal(odd.status, 400, json);
+      assert.equal(odd.body.error.code, "SLACK_BODY_INVALID");
+    }
     assert.equal(slack.calls("views.open").filter((c) => c.args.trigger_id && c.response.ok).length, opened);
     assert.equal((await admin().get("/api/v1/requests")).body.items.length, before);
   });
@@ -459,6 +465,17 @@ describe("Slack app", () => {
     assert.ok(
       slack.calls("chat.postMessage").some((c) => c.status === 429),
       "Slack did rate limit",
+    );
+    const waited = await t.server.deps.store.db
+      .selectFrom("outbox")
+      .select(["attempts", "last_error"])
+      .where("kind", "=", "slack")
+      .where("last_error", "like", "%rate limited%")
+      .execute();
+    assert.ok(waited.length > 0);
+    assert.ok(
+      waited.every((r) => r.attempts === 0),
+      "waiting out a 429 is not a failed attempt (no growing backoff)",
     );
   });
 });

@@ -95,6 +95,12 @@ export interface ExtendInput {
   id: string;
   actor: Person;
   duration: string | number;
+  /**
+   * The expiry the actor saw when they chose to extend. When given, extending is idempotent: if the
+   * grant already ends `duration` later than this (a retry of the same extension), nothing more is
+   * added; if it ends anywhere else, someone changed it meanwhile and the extension is refused.
+   */
+  ifExpiresAt?: number | undefined;
 }
 
 export async function extend(deps: EngineDeps, input: ExtendInput): Promise<RequestView> {
@@ -111,6 +117,16 @@ export async function extend(deps: EngineDeps, input: ExtendInput): Promise<Requ
     const current = await mustGetRequest(deps, input.id, changes.trx);
     if (current.state !== "active" || current.expires_at === null)
       throw invalidTransition(current.state, "extend");
+    if (input.ifExpiresAt !== undefined && current.expires_at !== input.ifExpiresAt) {
+      if (current.expires_at === input.ifExpiresAt + seconds * 1000) return current;
+      throw new JitflowError(
+        "INVALID_TRANSITION",
+        "the grant's end changed since you chose to extend it; look again",
+        {
+          details: { state: current.state, expiresAt: new Date(current.expires_at).toISOString() },
+        },
+      );
+    }
     const expiresAt = current.expires_at + seconds * 1000;
     const maxMs = (flow?.maxDuration ?? 0) * 1000;
     if (expiresAt - changes.now > maxMs) {

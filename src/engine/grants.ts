@@ -230,7 +230,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
             ? outcome.deferMs
             : 0
           : Math.max(outcome.retryAfterMs ?? 0, backoffMs(row.attempts, retryBaseMs, retryMaxMs));
-        await changes.trx
+        const retried = await changes.trx
           .updateTable("requests")
           .set({
             ...release,
@@ -241,8 +241,9 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
           .where("id", "=", row.id)
           .where("version", "=", row.version)
           .where("lease_owner", "=", owner)
-          .execute();
-        if (!outcome.deferMs && row.attempts + 1 === failingAfter) {
+          .executeTakeFirst();
+        const counted = Number(retried.numUpdatedRows) > 0;
+        if (counted && !outcome.deferMs && row.attempts + 1 === failingAfter) {
           // Said once, not on every retry: the error channel and the audit log hear that a target keeps refusing.
           changes.note(row, "grant.retrying", "jitflow", {
             action: row.state === "escalating" ? "escalate" : "deescalate",

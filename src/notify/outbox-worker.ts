@@ -27,8 +27,25 @@ export interface OutboxWorker {
   stop(): Promise<void>;
 }
 
-/** Delivers one message of a kind; throws to retry later (a `retryAfterMs` on the error is honoured). */
-export type Sender = (payload: Record<string, unknown>, message: OutboxRow) => Promise<void>;
+/** Delivers messages of one kind; `deliver` throws to retry later (a `retryAfterMs` on the error is honoured). */
+export interface Sender {
+  deliver(payload: Record<string, unknown>, message: OutboxRow): Promise<void>;
+  /**
+   * Mark each message delivered as soon as it is, not with its batch: for messages whose effect is not
+   * idempotent (an action someone took), so a crash mid-batch re-runs as few of them as possible.
+   */
+  markEach?: boolean;
+}
+
+/** Not now, and not a failure: deliver at `retryAfterMs` without counting an attempt (Slack's 429). */
+export class DeliveryDeferred extends Error {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DeliveryDeferred";
+    this.retryAfterMs = retryAfterMs;
+  }
+}
 
 /** A message that can never be delivered (a channel that does not exist): dropped and reported, not retried. */
 export class PermanentDeliveryError extends Error {
@@ -56,7 +73,7 @@ function retryAfterOf(err: unknown): number {
 async function deliver(deps: OutboxDeps, message: OutboxRow): Promise<void> {
   const payload = JSON.parse(message.payload) as Record<string, unknown>;
   const sender = deps.senders?.get(message.kind);
-  if (sender) return sender(payload, message);
+  if (sender) return sender.deliver(payload, message);
   switch (message.kind) {
     case "log":
       for (const event of payload.events as { type: string }[]) deps.logger.info({ event }, event.type);
@@ -118,8 +135,23 @@ export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWor
               const message = batch[next++] as OutboxRow;
               try {
                 await deliver(deps, message);
-                delivered.push(message.id);
+                if (deps.senders?.get(message.kind)?.markEach) {
+                  await markDelivered(deps.store.db, [message.id], owner, deps.clock.now());
+                } else {
+                  delivered.push(message.id);
+                }
               } catch (err) {
+                if (err instanceof DeliveryDeferred) {
+                  await markFailed(
+                    deps.store.db,
+                    message.id,
+                    owner,
+                    err.message,
+                    deps.clock.now() + err.retryAfterMs,
+                    false,
+                  );
+                  continue;
+                }
                 if (err instanceof PermanentDeliveryError) {
                   metrics.outboxFailures.inc({ kind: message.kind });
                   deps.logger.error(

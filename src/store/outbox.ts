@@ -99,11 +99,12 @@ export async function markFailed(
   owner: string,
   error: string,
   retryAt: number,
+  countAttempt = true,
 ): Promise<void> {
   await db
     .updateTable("outbox")
     .set((eb) => ({
-      attempts: eb("attempts", "+", 1),
+      attempts: eb("attempts", "+", countAttempt ? 1 : 0),
       last_error: error.slice(0, 2000),
       due_at: retryAt,
       lease_owner: null,

@@ -22,8 +22,8 @@ export interface FormSubmission {
 }
 
 export interface FormResolvers {
-  /** A Slack user id's email. */
-  email(userId: string): Promise<string>;
+  /** A Slack user id's email (the field asks, so a failure can be shown on it). */
+  email(userId: string, field: string): Promise<string>;
   /** A prefetched option's real value, for options whose value was too long for Slack. */
   prefetched(field: string, key: string): Promise<string | number>;
 }
@@ -65,10 +65,11 @@ async function readField(field: Field, s: ElementState, resolve: FormResolvers):
     return fromKey(s.selected_option.value);
   }
   if (s.selected_users) {
-    const emails = await Promise.all(s.selected_users.map((id) => resolve.email(id)));
+    const emails = await Promise.all(s.selected_users.map((id) => resolve.email(id, field.name)));
     return emails.length > 0 ? emails : undefined;
   }
-  if (s.selected_user !== undefined) return s.selected_user ? resolve.email(s.selected_user) : undefined;
+  if (s.selected_user !== undefined)
+    return s.selected_user ? resolve.email(s.selected_user, field.name) : undefined;
   const text = s.value ?? "";
   if (text.trim() === "") return undefined;
   if (list) {

@@ -6,20 +6,21 @@ import { approve, deny } from "../../engine/decide.ts";
 import type { EngineDeps } from "../../engine/engine.ts";
 import { listRequestsFor } from "../../engine/queries.ts";
 import { submit } from "../../engine/submit.ts";
-import { JitflowError } from "../../errors.ts";
-import { PermanentDeliveryError, type Sender } from "../../notify/outbox-worker.ts";
+import { JitflowError, messageOf } from "../../errors.ts";
+import { DeliveryDeferred, type Sender } from "../../notify/outbox-worker.ts";
 import type { Person } from "../../sdk/types.ts";
 import { enqueue } from "../../store/outbox.ts";
+import { getDecisions, getRequest } from "../../store/requests.ts";
 import { message, section } from "./blocks/build.ts";
 import { escapeMrkdwn } from "./blocks/text.ts";
 import type { SlackPeople } from "./people.ts";
 import { homeTab } from "./render/lists.ts";
-import type { SlackApi } from "./slack-api.ts";
+import { maxAttempts, type SlackApi, slackErrorOf } from "./slack-api.ts";
 
 export type Inbound =
   | { op: "approve" | "deny"; requestId: string; user: string; reason?: string; channel?: string }
   | { op: "revoke" | "cancel"; requestId: string; user: string; channel?: string }
-  | { op: "extend"; requestId: string; user: string; duration: number }
+  | { op: "extend"; requestId: string; user: string; duration: number; ifExpiresAt?: number }
   | {
       op: "submit";
       requestId: string;
@@ -33,13 +34,15 @@ export type Inbound =
 
 /** Durably records an action before Slack is answered; a second copy with the same key is ignored. */
 export async function recordInbound(deps: EngineDeps, action: Inbound, dedupeKey?: string): Promise<void> {
+  // PostgreSQL text cannot hold NUL; nothing typed into a form needs one.
+  const payload = JSON.parse(JSON.stringify(action).replaceAll("\\u0000", "")) as Inbound;
   await deps.store.transaction((trx) =>
     enqueue(
       trx,
       [
         {
           kind: "slack.inbound",
-          payload: action,
+          payload,
           requestId: "requestId" in action ? action.requestId : null,
           dedupeKey,
         },
@@ -50,9 +53,6 @@ export async function recordInbound(deps: EngineDeps, action: Inbound, dedupeKey
   deps.notify();
 }
 
-/** Errors that only say the action was already done (a double click, or a retry after a crash). */
-const alreadyDone = new Set(["ALREADY_APPROVED", "INVALID_TRANSITION"]);
-
 export async function overviewOf(deps: EngineDeps, person: Person) {
   const live = ["pending", "approved", "escalating", "active"] as const;
   const mine = await listRequestsFor(deps, { actor: person, mine: true, state: [...live], limit: 50 });
@@ -62,6 +62,24 @@ export async function overviewOf(deps: EngineDeps, person: Person) {
     mine: mine.items,
     toDecide: pending.items.filter((v) => v.requester.email !== person.email),
   };
+}
+
+/**
+ * Is this refusal only the echo of the same person's own earlier action (a double click, or the same
+ * message run again after a crash)? Then there is nothing to tell them.
+ */
+async function alreadyDoneByThem(deps: EngineDeps, action: Inbound, actor: Person, err: JitflowError) {
+  if (err.code !== "ALREADY_APPROVED" && err.code !== "INVALID_TRANSITION") return false;
+  if (!("requestId" in action)) return false;
+  const row = await getRequest(deps.store.db, action.requestId);
+  if (!row) return false;
+  if (action.op === "approve" || action.op === "deny") {
+    const decisions = await getDecisions(deps.store.db, row.id);
+    return decisions.some((d) => d.actor === actor.email && d.decision === action.op);
+  }
+  if (action.op === "revoke") return row.ended_reason === "revoked";
+  if (action.op === "cancel") return row.state === "cancelled";
+  return false;
 }
 
 export function createInboundSender(
@@ -81,7 +99,7 @@ export function createInboundSender(
         return;
       } catch (err) {
         // A channel the app is not in (a /jitflow list answer): the person hears it directly instead.
-        if (!(err instanceof PermanentDeliveryError)) throw err;
+        if (!slackErrorOf(err)) throw err;
       }
     }
     await api.call("chat.postMessage", action.user, (c) =>
@@ -104,7 +122,12 @@ export function createInboundSender(
         await cancel(deps, { id: action.requestId, actor });
         return;
       case "extend":
-        await extend(deps, { id: action.requestId, actor, duration: action.duration });
+        await extend(deps, {
+          id: action.requestId,
+          actor,
+          duration: action.duration,
+          ifExpiresAt: action.ifExpiresAt,
+        });
         return;
       case "submit":
         await submit(deps, {
@@ -125,23 +148,42 @@ export function createInboundSender(
     }
   }
 
-  return async (payload, row) => {
-    const action = payload as unknown as Inbound;
+  async function deliver(action: Inbound): Promise<void> {
     let actor: Person;
     try {
       actor = await people.person(action.user);
     } catch (err) {
-      if (err instanceof JitflowError) return tell(action, err.message);
+      if (err instanceof JitflowError && action.op !== "home") return tell(action, err.message);
       throw err;
     }
     try {
       await run(action, actor);
     } catch (err) {
       if (!(err instanceof JitflowError)) throw err;
-      // On a second attempt the first may have worked before a crash: "already done" is then no news.
-      if (row.attempts > 0 && alreadyDone.has(err.code)) return;
-      if (action.op === "home") throw err;
+      if (action.op === "home" || (await alreadyDoneByThem(deps, action, actor, err))) return;
       await tell(action, err.message);
     }
+  }
+
+  return {
+    markEach: true,
+    async deliver(payload, row) {
+      const action = payload as unknown as Inbound;
+      try {
+        await deliver(action);
+      } catch (err) {
+        if (err instanceof DeliveryDeferred || row.attempts + 1 < maxAttempts) throw err;
+        // It will never work: say so once instead of retrying for ever.
+        deps.logger.error(
+          { outboxId: row.id, op: action.op, error: messageOf(err) },
+          "Slack action failed for good",
+        );
+        if (action.op !== "home") {
+          await tell(action, `jitflow could not carry out your ${action.op}: ${messageOf(err)}`).catch(
+            () => {},
+          );
+        }
+      }
+    },
   };
 }

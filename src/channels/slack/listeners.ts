@@ -4,12 +4,13 @@
 import { createHash } from "node:crypto";
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import type { ModalView } from "@slack/types";
+import type { WebClient } from "@slack/web-api";
 import type { SlackSettings } from "../../config/loader.ts";
 import type { EngineDeps } from "../../engine/engine.ts";
 import { type FlowView, flowsFor, prefetchOptions } from "../../engine/queries.ts";
 import { prepareSubmission } from "../../engine/submit.ts";
 import { JitflowError, messageOf } from "../../errors.ts";
-import type { PrefetchOption } from "../../sdk/types.ts";
+import type { Person, PrefetchOption } from "../../sdk/types.ts";
 import { uuidv7 } from "../../store/ids.ts";
 import { getRequest } from "../../store/requests.ts";
 import { input, modal, option, options, plain, section } from "./blocks/build.ts";
@@ -31,7 +32,6 @@ import {
   requestForm,
 } from "./render/request-form.ts";
 import { actionIds } from "./render/request-message.ts";
-import type { SlackApi } from "./slack-api.ts";
 
 /** Option loads answer within this, with whatever is ready; Slack gives up at 3 s. */
 const prefetchAnswerMs = 2000;
@@ -41,7 +41,7 @@ export interface ListenerDeps {
   deps: EngineDeps;
   settings: SlackSettings;
   /** For calls that must finish inside Slack's 3 seconds (views.open with a trigger): no retries. */
-  interactive: SlackApi;
+  interactive: WebClient;
   people: SlackPeople;
 }
 
@@ -54,7 +54,7 @@ const decisionIds = {
 
 export function registerListeners(app: App, l: ListenerDeps): void {
   const { deps, settings, people } = l;
-  const client = l.interactive.client;
+  const client = l.interactive;
   const prefetched = new Map<string, { options: PrefetchOption[]; until: number }>();
   const longValues = new Map<string, string | number>();
 
@@ -170,24 +170,32 @@ export function registerListeners(app: App, l: ListenerDeps): void {
         });
         return;
       }
-      await recordInbound(deps, {
-        op: decision,
-        requestId,
-        user: body.user.id,
-        ...(body.channel?.id ? { channel: body.channel.id } : {}),
-      });
+      await recordInbound(
+        deps,
+        {
+          op: decision,
+          requestId,
+          user: body.user.id,
+          ...(body.channel?.id ? { channel: body.channel.id } : {}),
+        },
+        clickKey(body.user.id, decision, requestId),
+      );
       await ack();
     });
   }
 
   for (const op of ["revoke", "cancel"] as const) {
     app.action<BlockAction<ButtonAction>>(actionIds[op], async ({ ack, body, action }) => {
-      await recordInbound(deps, {
-        op,
-        requestId: action.value ?? "",
-        user: body.user.id,
-        ...(body.channel?.id ? { channel: body.channel.id } : {}),
-      });
+      await recordInbound(
+        deps,
+        {
+          op,
+          requestId: action.value ?? "",
+          user: body.user.id,
+          ...(body.channel?.id ? { channel: body.channel.id } : {}),
+        },
+        clickKey(body.user.id, op, action.value ?? ""),
+      );
       await ack();
     });
   }
@@ -204,7 +212,7 @@ export function registerListeners(app: App, l: ListenerDeps): void {
         title: "Extend access",
         callbackId: decisionIds.extend,
         submit: "Extend",
-        privateMetadata: JSON.stringify({ requestId: row.id }),
+        privateMetadata: JSON.stringify({ requestId: row.id, ifExpiresAt: row.expires_at }),
         blocks: [
           section(`Extend *${escapeMrkdwn(flow.label)}* by:`),
           input(decisionIds.duration, "Extra time", {
@@ -244,16 +252,24 @@ export function registerListeners(app: App, l: ListenerDeps): void {
   });
 
   app.view(ids.request, async ({ ack, body, view }) => {
-    const { flow: flowName } = JSON.parse(view.private_metadata || "{}") as FormMetadata;
     let action: Inbound;
     let flow: FlowView | undefined;
     try {
+      const flowName = metadataOf<FormMetadata>(view.private_metadata).flow;
       const person = await people.person(body.user.id);
       flow = flowsFor(deps, person, "slack").find((f) => f.name === flowName);
       if (!flow) throw new JitflowError("FLOW_NOT_FOUND", `you cannot request "${flowName}" from Slack`);
       const form = await readForm(flow, view.state.values as FormState, {
-        email: async (id) => (await people.person(id)).email,
-        prefetched: async (field, key) => decodeOption(field, key),
+        email: async (id, field) => {
+          try {
+            return (await people.person(id)).email;
+          } catch (err) {
+            throw new JitflowError("FIELD_INVALID", `could not tell who that is: ${messageOf(err)}`, {
+              details: { fields: [{ field, message: `could not tell who that is: ${messageOf(err)}` }] },
+            });
+          }
+        },
+        prefetched: async (field, key) => decodeOption(flow?.name ?? "", field, key, person),
       });
       const input = { actor: person, flow: flow.name, ...form, source: "slack" as const };
       prepareSubmission(deps, input);
@@ -264,8 +280,12 @@ export function registerListeners(app: App, l: ListenerDeps): void {
         flow: flow.name,
         ...form,
       };
-    } catch (err) {
-      if (!(err instanceof JitflowError)) throw err;
+    } catch (thrown) {
+      // Whatever went wrong, the person sees it in the form; an unanswered submit would just close it.
+      const err =
+        thrown instanceof JitflowError ? thrown : new JitflowError("SLACK_BODY_INVALID", messageOf(thrown));
+      if (!(thrown instanceof JitflowError))
+        deps.logger.warn({ err: thrown }, "Slack form submission failed");
       const errors = formErrors(err, flow);
       if (errors) {
         await ack({ response_action: "errors", errors });
@@ -289,11 +309,16 @@ export function registerListeners(app: App, l: ListenerDeps): void {
   });
 
   app.view(decisionIds.decide, async ({ ack, body, view }) => {
-    const meta = JSON.parse(view.private_metadata || "{}") as {
-      decision: "approve" | "deny";
-      requestId: string;
-      channel?: string;
-    };
+    const meta = metadataOf<{ decision?: unknown; requestId?: unknown; channel?: unknown }>(
+      view.private_metadata,
+    );
+    if ((meta.decision !== "approve" && meta.decision !== "deny") || typeof meta.requestId !== "string") {
+      await ack({
+        response_action: "update",
+        view: messageView("Decide", ":warning: This form is not one jitflow made."),
+      });
+      return;
+    }
     const note = (view.state.values as FormState)[decisionIds.note]?.[ids.value]?.value ?? undefined;
     await recordInbound(
       deps,
@@ -302,7 +327,7 @@ export function registerListeners(app: App, l: ListenerDeps): void {
         requestId: meta.requestId,
         user: body.user.id,
         ...(note ? { reason: note } : {}),
-        ...(meta.channel ? { channel: meta.channel } : {}),
+        ...(typeof meta.channel === "string" ? { channel: meta.channel } : {}),
       },
       `decide:${view.id}`,
     );
@@ -310,13 +335,26 @@ export function registerListeners(app: App, l: ListenerDeps): void {
   });
 
   app.view(decisionIds.extend, async ({ ack, body, view }) => {
-    const meta = JSON.parse(view.private_metadata || "{}") as { requestId: string };
+    const meta = metadataOf<{ requestId?: unknown; ifExpiresAt?: unknown }>(view.private_metadata);
     const seconds = Number(
       (view.state.values as FormState)[decisionIds.duration]?.[ids.value]?.selected_option?.value,
     );
+    if (typeof meta.requestId !== "string" || !Number.isSafeInteger(seconds) || seconds <= 0) {
+      await ack({
+        response_action: "update",
+        view: messageView("Extend access", ":warning: This form is not one jitflow made."),
+      });
+      return;
+    }
     await recordInbound(
       deps,
-      { op: "extend", requestId: meta.requestId, user: body.user.id, duration: seconds },
+      {
+        op: "extend",
+        requestId: meta.requestId,
+        user: body.user.id,
+        duration: seconds,
+        ...(typeof meta.ifExpiresAt === "number" ? { ifExpiresAt: meta.ifExpiresAt } : {}),
+      },
       `extend:${view.id}`,
     );
     await ack();
@@ -324,7 +362,7 @@ export function registerListeners(app: App, l: ListenerDeps): void {
 
   app.options<"block_suggestion">({ type: "block_suggestion" }, async ({ ack, body }) => {
     const field = fieldOfBlockId(body.block_id);
-    const meta = JSON.parse(body.view?.private_metadata || "{}") as Partial<FormMetadata>;
+    const meta = metadataOf<Partial<FormMetadata>>(body.view?.private_metadata);
     if (!field || !meta.flow) {
       await ack({ options: [] });
       return;
@@ -339,7 +377,7 @@ export function registerListeners(app: App, l: ListenerDeps): void {
         const q = (body.value ?? "").toLowerCase();
         const matching = allowed
           .map((v, i) => option(String(v), allowedValueKey(i)))
-          .filter((o) => o.text.text.toLowerCase().includes(q));
+          .filter((_, i) => String(allowed[i]).toLowerCase().includes(q));
         await ack({ options: options(matching) });
         return;
       }
@@ -354,12 +392,10 @@ export function registerListeners(app: App, l: ListenerDeps): void {
   });
 
   app.event("app_home_opened", async ({ event, body }) => {
-    if (event.tab !== "home") return;
-    await recordInbound(
-      deps,
-      { op: "home", user: event.user },
-      `event:${(body as { event_id?: string }).event_id}`,
-    );
+    const eventId = (body as { event_id?: unknown }).event_id;
+    // Bolt has acknowledged events already: a crash now loses only this refresh of the Home tab.
+    if (event.tab !== "home" || typeof eventId !== "string") return;
+    await recordInbound(deps, { op: "home", user: event.user }, `event:${eventId}`);
   });
 
   /** Prefetch with a short answer time: a slow hook answers "nothing yet" and fills the cache for the next keystroke. */
@@ -374,7 +410,7 @@ export function registerListeners(app: App, l: ListenerDeps): void {
     if (hit && hit.until > deps.clock.now()) return hit.options;
     const loading = prefetchOptions(deps, { flow, field, actor: person, query, source: "slack" }).then(
       (found) => {
-        if (prefetched.size > 10_000) prefetched.clear();
+        if (prefetched.size >= 10_000) prefetched.delete(prefetched.keys().next().value as string);
         prefetched.set(key, { options: found, until: deps.clock.now() + prefetchCacheMs });
         return found;
       },
@@ -396,27 +432,49 @@ export function registerListeners(app: App, l: ListenerDeps): void {
     const json = JSON.stringify(value);
     if (json.length <= limits.optionValue) return json;
     const key = `h:${createHash("sha256").update(`${field}\u0000${json}`).digest("base64url").slice(0, 40)}`;
-    if (longValues.size > 100_000) longValues.clear();
+    if (longValues.size >= 100_000) longValues.delete(longValues.keys().next().value as string);
     longValues.set(key, value);
     return key;
   }
 
-  function decodeOption(field: string, key: string): string | number {
-    if (key.startsWith("h:")) {
-      const value = longValues.get(key);
-      if (value === undefined) {
-        throw new JitflowError("FIELD_INVALID", `the choice for "${field}" has expired; choose it again`, {
-          details: { fields: [{ field, code: "FIELD_INVALID", message: "choose it again" }] },
-        });
+  /** A choice's value; a long one not remembered here (another replica, a restart) is found by asking again. */
+  async function decodeOption(
+    flow: string,
+    field: string,
+    key: string,
+    person: Person,
+  ): Promise<string | number> {
+    if (!key.startsWith("h:")) {
+      try {
+        return JSON.parse(key) as string | number;
+      } catch {
+        return key;
       }
-      return value;
     }
-    try {
-      return JSON.parse(key) as string | number;
-    } catch {
-      return key;
-    }
+    const known = longValues.get(key);
+    if (known !== undefined) return known;
+    const options = await prefetchOptions(deps, { flow, field, actor: person, query: "", source: "slack" });
+    const found = options.find((o) => encodeOption(field, o.value) === key);
+    if (found) return found.value;
+    throw new JitflowError("FIELD_INVALID", `the choice for "${field}" is no longer offered; choose again`, {
+      details: { fields: [{ field, message: "this choice is no longer offered; choose again" }] },
+    });
   }
+}
+
+/** A view's private_metadata: what jitflow put there, or an empty object when it is not JSON. */
+function metadataOf<T>(text: string | undefined): Partial<T> {
+  try {
+    const value = JSON.parse(text || "{}") as unknown;
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Partial<T>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Two presses of one button by one person within a few seconds are one click. */
+function clickKey(user: string, op: string, requestId: string): string {
+  return `click:${user}:${op}:${requestId}:${Math.floor(Date.now() / 5000)}`;
 }
 
 function noteModal(decision: "approve" | "deny", requestId: string, channel: string | undefined): ModalView {

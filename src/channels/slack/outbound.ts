@@ -4,14 +4,15 @@
 import type { LoadedConfig, SlackSettings } from "../../config/loader.ts";
 import { decidersOf, type EngineDeps } from "../../engine/engine.ts";
 import { systemActor, toView } from "../../engine/views.ts";
-import type { Sender } from "../../notify/outbox-worker.ts";
+import { messageOf } from "../../errors.ts";
+import { DeliveryDeferred, PermanentDeliveryError, type Sender } from "../../notify/outbox-worker.ts";
 import type { SlackOp } from "../../notify/slack-messages.ts";
 import { getDecisions, getRequest } from "../../store/requests.ts";
 import type { SlackMessage } from "./blocks/build.ts";
 import type { SlackPeople } from "./people.ts";
 import { errorNotice, expiringNotice, requesterNotice } from "./render/notices.ts";
 import { type ApprovalOptions, approvalMessage, labelsOf } from "./render/request-message.ts";
-import type { SlackApi } from "./slack-api.ts";
+import { maxAttempts, type SlackApi } from "./slack-api.ts";
 
 /** Slack's limit of people in a group DM (besides the app). */
 const maxGroup = 8;
@@ -88,6 +89,24 @@ export function createSlackSender(
     return opened.channel?.id;
   }
 
+  /** Posts one destination's approval message and remembers where it went. */
+  async function postTo(requestId: string, d: Destination, rendered: SlackMessage): Promise<void> {
+    const conversation = await conversationFor(d);
+    if (!conversation) return;
+    const posted = await post(conversation, rendered);
+    await deps.store.db
+      .insertInto("slack_messages")
+      .values({
+        request_id: requestId,
+        destination: d.key,
+        channel: posted.channel,
+        ts: posted.ts,
+        created_at: deps.clock.now(),
+      })
+      .onConflict((oc) => oc.columns(["request_id", "destination"]).doNothing())
+      .execute();
+  }
+
   async function postApproval(requestId: string): Promise<void> {
     const loaded = await load(requestId);
     if (!loaded) return;
@@ -112,22 +131,49 @@ export function createSlackSender(
     if (targets.length === 0) {
       deps.logger.warn({ requestId, flow: loaded.row.flow }, "no approver to send the approval message to");
     }
+    // One approver Slack refuses (deactivated, a bot) must not keep the message from the others.
+    const undeliverable: string[] = [];
     for (const d of targets) {
       if (already.has(d.key)) continue;
-      const conversation = await conversationFor(d);
-      if (!conversation) continue;
-      const posted = await post(conversation, rendered);
-      await deps.store.db
-        .insertInto("slack_messages")
-        .values({
-          request_id: requestId,
-          destination: d.key,
-          channel: posted.channel,
-          ts: posted.ts,
-          created_at: deps.clock.now(),
-        })
-        .onConflict((oc) => oc.columns(["request_id", "destination"]).doNothing())
-        .execute();
+      try {
+        await postTo(requestId, d, rendered);
+      } catch (err) {
+        if (!(err instanceof PermanentDeliveryError)) throw err;
+        if (d.emails && d.emails.length > 1) {
+          // A group DM Slack will not open: each approver on their own instead.
+          for (const email of d.emails) {
+            const single = { key: `dm:${email}`, emails: [email] };
+            if (already.has(single.key)) continue;
+            try {
+              await postTo(requestId, single, rendered);
+            } catch (inner) {
+              if (!(inner instanceof PermanentDeliveryError)) throw inner;
+              undeliverable.push(`${email}: ${inner.message}`);
+            }
+          }
+        } else {
+          undeliverable.push(`${d.channel ?? d.emails?.join(", ")}: ${err.message}`);
+        }
+      }
+    }
+    if (undeliverable.length > 0) {
+      deps.logger.error({ requestId, undeliverable }, "approval message could not be delivered");
+      if (settings.errorChannel) {
+        await post(
+          settings.errorChannel,
+          errorNotice(
+            {
+              id: requestId,
+              type: "slack.undeliverable",
+              actor: "jitflow",
+              at: deps.clock.now(),
+              data: { error: `the approval message could not be delivered to ${undeliverable.join("; ")}` },
+            },
+            loaded.view,
+            loaded.labels,
+          ),
+        );
+      }
     }
   }
 
@@ -152,8 +198,7 @@ export function createSlackSender(
     }
   }
 
-  return async (payload) => {
-    const op = payload as unknown as SlackOp;
+  async function deliver(op: SlackOp): Promise<void> {
     switch (op.op) {
       case "approval.post":
         return postApproval(op.requestId);
@@ -182,5 +227,21 @@ export function createSlackSender(
         return;
       }
     }
+  }
+
+  return {
+    async deliver(payload, message) {
+      try {
+        await deliver(payload as unknown as SlackOp);
+      } catch (err) {
+        // A message that keeps failing (a bug, an answer Slack never gave before) stops holding up its channel.
+        if (message.attempts + 1 >= maxAttempts && !(err instanceof DeliveryDeferred)) {
+          throw new PermanentDeliveryError(`gave up after ${maxAttempts} attempts: ${messageOf(err)}`, {
+            cause: err,
+          });
+        }
+        throw err;
+      }
+    },
   };
 }

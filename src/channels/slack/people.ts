@@ -13,9 +13,10 @@ const maxEntries = 50_000;
 
 interface SlackUser {
   id: string;
+  /** Only a confirmed address: an unconfirmed one is whatever someone typed. */
   email: string | undefined;
   name: string;
-  /** Slack's own guests (single- and multi-channel) and people from other workspaces. */
+  /** Slack's own guests (single- and multi-channel), and people of other workspaces (Slack Connect). */
   restricted: boolean;
 }
 
@@ -29,7 +30,8 @@ export class SlackPeople {
   readonly #clock: Clock;
   readonly #users: ParsedConfig["users"];
   readonly #byId = new Map<string, Cached<SlackUser>>();
-  readonly #byEmail = new Map<string, Cached<string>>();
+  readonly #byEmail = new Map<string, Cached<string | undefined>>();
+  #team: Promise<string | undefined> | undefined;
 
   constructor(client: WebClient, clock: Clock, users: ParsedConfig["users"]) {
     this.#client = client;
@@ -37,16 +39,34 @@ export class SlackPeople {
     this.#users = users;
   }
 
+  /** This app's workspace, asked once (auth.test). */
+  #teamId(): Promise<string | undefined> {
+    this.#team ??= this.#client.auth.test().then(
+      (r) => r.team_id,
+      () => {
+        this.#team = undefined;
+        return undefined;
+      },
+    );
+    return this.#team;
+  }
+
   async user(id: string): Promise<SlackUser> {
     const hit = this.#byId.get(id);
     if (hit && hit.until > this.#clock.now()) return hit.value;
-    const result = await this.#client.users.info({ user: id });
+    const [result, team] = await Promise.all([this.#client.users.info({ user: id }), this.#teamId()]);
     const u = result.user;
+    const confirmed = u?.is_email_confirmed !== false;
     const user: SlackUser = {
       id,
-      email: u?.profile?.email?.toLowerCase(),
+      email: confirmed ? u?.profile?.email?.toLowerCase() || undefined : undefined,
       name: u?.real_name || u?.profile?.real_name || u?.name || id,
-      restricted: Boolean(u?.is_restricted || u?.is_ultra_restricted || u?.is_stranger),
+      restricted: Boolean(
+        u?.is_restricted ||
+          u?.is_ultra_restricted ||
+          u?.is_stranger ||
+          (team !== undefined && u?.team_id !== undefined && u.team_id !== team),
+      ),
     };
     remember(this.#byId, id, user, this.#clock.now());
     if (user.email) remember(this.#byEmail, user.email, id, this.#clock.now());
@@ -59,7 +79,7 @@ export class SlackPeople {
     if (!user.email) {
       throw new JitflowError(
         "SLACK_USER_UNKNOWN",
-        "your Slack profile has no email address, so jitflow cannot tell who you are",
+        "your Slack profile has no confirmed email address, so jitflow cannot tell who you are",
       );
     }
     const person = personOf(user.email, this.#users);
@@ -69,21 +89,19 @@ export class SlackPeople {
     return { ...person, name: user.name, role };
   }
 
-  /** The Slack user id for an email, or undefined when no one in the workspace has it. */
+  /** The Slack user id for an email, or undefined when no one in the workspace has it (also cached). */
   async idOf(email: string): Promise<string | undefined> {
     const key = email.toLowerCase();
     const hit = this.#byEmail.get(key);
     if (hit && hit.until > this.#clock.now()) return hit.value;
+    let id: string | undefined;
     try {
-      const result = await this.#client.users.lookupByEmail({ email: key });
-      const id = result.user?.id;
-      if (!id) return undefined;
-      remember(this.#byEmail, key, id, this.#clock.now());
-      return id;
+      id = (await this.#client.users.lookupByEmail({ email: key })).user?.id;
     } catch (err) {
-      if ((err as { data?: { error?: string } }).data?.error === "users_not_found") return undefined;
-      throw err;
+      if ((err as { data?: { error?: string } }).data?.error !== "users_not_found") throw err;
     }
+    remember(this.#byEmail, key, id, this.#clock.now());
+    return id;
   }
 }
 

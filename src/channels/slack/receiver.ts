@@ -133,12 +133,18 @@ export class SlackReceiver implements Receiver {
 
 /** Slack sends JSON (events), a form with a JSON `payload` (interactions), or a plain form (commands). */
 function parseBody(body: string, contentType: string): Record<string, unknown> {
+  let parsed: unknown;
   try {
-    if (contentType.includes("application/json")) return JSON.parse(body) as Record<string, unknown>;
-    const form = Object.fromEntries(new URLSearchParams(body));
-    if (typeof form.payload === "string") return JSON.parse(form.payload) as Record<string, unknown>;
-    return form;
+    if (contentType.includes("application/json")) parsed = JSON.parse(body);
+    else {
+      const form = Object.fromEntries(new URLSearchParams(body));
+      parsed = typeof form.payload === "string" ? JSON.parse(form.payload) : form;
+    }
   } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new JitflowError("SLACK_BODY_INVALID", "the request body is not a Slack payload");
   }
+  return parsed as Record<string, unknown>;
 }

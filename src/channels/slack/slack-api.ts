@@ -1,40 +1,35 @@
 // The Web API as the outbox uses it: rate limits honoured per method and channel, and Slack's errors
-// sorted into "retry later" and "can never work".
+// sorted into "later", "retry" and "can never work".
 
 import { ErrorCode, type WebClient } from "@slack/web-api";
 import type { Clock } from "../../engine/clock.ts";
-import { PermanentDeliveryError } from "../../notify/outbox-worker.ts";
+import { DeliveryDeferred, PermanentDeliveryError } from "../../notify/outbox-worker.ts";
 
-/** Slack answers that no retry can fix: the message is dropped and logged instead of blocking its channel. */
-const permanentErrors = new Set([
-  "channel_not_found",
-  "not_in_channel",
-  "is_archived",
-  "invalid_blocks",
-  "invalid_arguments",
-  "msg_too_long",
-  "no_text",
-  "user_not_found",
-  "users_not_found",
-  "cannot_dm_bot",
-  "message_not_found",
-  "cant_update_message",
-  "edit_window_closed",
-  "too_many_users",
-  "user_disabled",
+/**
+ * Slack answers worth retrying: Slack's own trouble, and token or scope problems an operator fixes (the
+ * messages wait for the fix instead of being lost). Any other `ok: false` answer (channel_not_found,
+ * not_in_channel, invalid_blocks, user_disabled …) can never work and would hold up every message
+ * queued behind it for the same channel, so it is dropped and logged.
+ */
+const retryable = new Set([
+  "internal_error",
+  "fatal_error",
+  "service_unavailable",
+  "request_timeout",
+  "ratelimited",
+  "invalid_auth",
+  "not_authed",
+  "account_inactive",
+  "token_revoked",
+  "token_expired",
+  "missing_scope",
+  "no_permission",
+  "team_access_not_granted",
+  "ekm_access_denied",
 ]);
-// Token and scope problems (invalid_auth, missing_scope …) are not here: they are fixed by an operator,
-// and the messages wait for that instead of being lost.
 
-/** Thrown to have the outbox try again later, no sooner than `retryAfterMs`. */
-export class SlackRetryLater extends Error {
-  readonly retryAfterMs: number;
-  constructor(message: string, retryAfterMs: number, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "SlackRetryLater";
-    this.retryAfterMs = retryAfterMs;
-  }
-}
+/** After this many failed tries a message that keeps failing is given up, so its channel moves on. */
+export const maxAttempts = 20;
 
 export class SlackApi {
   readonly client: WebClient;
@@ -52,7 +47,7 @@ export class SlackApi {
     const gate = `${method}:${channel}`;
     const until = this.#gates.get(gate) ?? 0;
     const now = this.#clock.now();
-    if (until > now) throw new SlackRetryLater(`${method} to ${channel} is rate limited`, until - now);
+    if (until > now) throw new DeliveryDeferred(`${method} to ${channel} is rate limited`, until - now);
     if (until) this.#gates.delete(gate);
     try {
       return await fn(this.client);
@@ -66,11 +61,22 @@ export class SlackApi {
     if (e.code === ErrorCode.RateLimitedError) {
       const ms = Math.max(1, e.retryAfter ?? 1) * 1000;
       this.#gates.set(gate, this.#clock.now() + ms);
-      return new SlackRetryLater(`${method}: rate limited by Slack for ${ms / 1000} s`, ms, { cause: err });
+      return new DeliveryDeferred(`${method}: rate limited by Slack for ${ms / 1000} s`, ms, { cause: err });
     }
-    if (e.code === ErrorCode.PlatformError && e.data?.error && permanentErrors.has(e.data.error)) {
+    if (e.code === ErrorCode.PlatformError && e.data?.error && !retryable.has(e.data.error)) {
       return new PermanentDeliveryError(`${method}: ${e.data.error}`, { cause: err });
     }
     return err instanceof Error ? err : new Error(String(err));
   }
+}
+
+/** Slack's answer code in an error from the Web API client, if it has one. */
+export function slackErrorOf(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 3 && e; i++) {
+    const code = (e as { data?: { error?: unknown } }).data?.error;
+    if (typeof code === "string") return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
 }

@@ -57,15 +57,12 @@ export function createSlackChannel(deps: EngineDeps, settings: SlackSettings): S
     deps.clock,
   );
   // Interactive calls must finish inside Slack's 3-second trigger: no retries, a short time limit.
-  const interactive = new SlackApi(
-    new WebClient(token, {
-      ...common,
-      rejectRateLimitedCalls: true,
-      retryConfig: { retries: 0 },
-      timeout: 2500,
-    }),
-    deps.clock,
-  );
+  const interactive = new WebClient(token, {
+    ...common,
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+    timeout: 2500,
+  });
   const people = new SlackPeople(background.client, deps.clock, deps.config.config.users);
   const receiver = new SlackReceiver({
     store: deps.store,

@@ -1,5 +1,7 @@
 // Checks that a request really comes from Slack: a v0 HMAC signature over timestamp and raw body, made
-// within five minutes (either way) of now, compared in constant time.
+// within five minutes (either way) of now, compared in constant time. Bolt's verifySlackRequest would
+// do most of this, but it accepts timestamps from the future, which would let a captured request be
+// replayed later than Slack's window allows.
 
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { JitflowError } from "../../errors.ts";

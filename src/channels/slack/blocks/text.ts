@@ -37,5 +37,5 @@ export function humanDuration(seconds: number): string {
     if (n > 0) parts.push(`${n}${unit}`);
     rest -= n * size;
   }
-  return parts.slice(0, 2).join(" ");
+  return parts.join(" ");
 }

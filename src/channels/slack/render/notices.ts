@@ -72,6 +72,7 @@ const errorTitles: Record<string, string> = {
   "grant.retrying": "A target keeps refusing",
   "grant.escalation_failed": "Granting access failed",
   "request.failed": "A request failed",
+  "slack.undeliverable": "Approvers could not be told",
 };
 
 export function errorNotice(event: SlackEventInfo, view: RequestView, labels: Labels): SlackMessage {
