@@ -16,6 +16,7 @@ import {
   markFailed,
   nextOutboxDue,
   pruneDelivered,
+  renewOutboxLeases,
 } from "../store/outbox.ts";
 import type { OutboxRow } from "../store/schema.ts";
 import { postSigned, WebhookError } from "../targets/webhook.ts";
@@ -129,55 +130,71 @@ export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWor
         if (batch.length === 0) break;
         let next = 0;
         const delivered: string[] = [];
-        await Promise.all(
-          Array.from({ length: Math.min(concurrency, batch.length) }, async () => {
-            while (next < batch.length) {
-              const message = batch[next++] as OutboxRow;
-              try {
-                await deliver(deps, message);
-                if (deps.senders?.get(message.kind)?.markEach) {
-                  await markDelivered(deps.store.db, [message.id], owner, deps.clock.now());
-                } else {
-                  delivered.push(message.id);
-                }
-              } catch (err) {
-                if (err instanceof DeliveryDeferred) {
+        // Actions people took in Slack run hooks and can take a while: the lease lasts as long as the batch.
+        const heartbeat = setInterval(() => {
+          void renewOutboxLeases(deps.store.db, owner, deps.clock.now() + leaseMs).catch((err: unknown) => {
+            deps.logger.warn({ err }, "could not renew outbox leases");
+          });
+        }, leaseMs / 3);
+        try {
+          await Promise.all(
+            Array.from({ length: Math.min(concurrency, batch.length) }, async () => {
+              while (next < batch.length) {
+                const message = batch[next++] as OutboxRow;
+                try {
+                  await deliver(deps, message);
+                  if (deps.senders?.get(message.kind)?.markEach) {
+                    await markDelivered(deps.store.db, [message.id], owner, deps.clock.now());
+                  } else {
+                    delivered.push(message.id);
+                  }
+                } catch (err) {
+                  if (err instanceof DeliveryDeferred) {
+                    await markFailed(
+                      deps.store.db,
+                      message.id,
+                      owner,
+                      err.message,
+                      deps.clock.now() + err.retryAfterMs,
+                      false,
+                    );
+                    continue;
+                  }
+                  if (err instanceof PermanentDeliveryError) {
+                    metrics.outboxFailures.inc({ kind: message.kind });
+                    deps.logger.error(
+                      { outboxId: message.id, kind: message.kind, error: err.message },
+                      "outbox message cannot be delivered; dropped",
+                    );
+                    await markDropped(deps.store.db, message.id, owner, err.message, deps.clock.now());
+                    continue;
+                  }
+                  const asked = retryAfterOf(err);
+                  const delay = Math.max(asked, backoffMs(message.attempts, retryBaseMs, retryMaxMs));
+                  metrics.outboxFailures.inc({ kind: message.kind });
+                  deps.logger.warn(
+                    {
+                      outboxId: message.id,
+                      kind: message.kind,
+                      attempts: message.attempts + 1,
+                      error: messageOf(err),
+                    },
+                    "outbox delivery failed; will retry",
+                  );
                   await markFailed(
                     deps.store.db,
                     message.id,
                     owner,
-                    err.message,
-                    deps.clock.now() + err.retryAfterMs,
-                    false,
+                    messageOf(err),
+                    deps.clock.now() + delay,
                   );
-                  continue;
                 }
-                if (err instanceof PermanentDeliveryError) {
-                  metrics.outboxFailures.inc({ kind: message.kind });
-                  deps.logger.error(
-                    { outboxId: message.id, kind: message.kind, error: err.message },
-                    "outbox message cannot be delivered; dropped",
-                  );
-                  await markDropped(deps.store.db, message.id, owner, err.message, deps.clock.now());
-                  continue;
-                }
-                const asked = retryAfterOf(err);
-                const delay = Math.max(asked, backoffMs(message.attempts, retryBaseMs, retryMaxMs));
-                metrics.outboxFailures.inc({ kind: message.kind });
-                deps.logger.warn(
-                  {
-                    outboxId: message.id,
-                    kind: message.kind,
-                    attempts: message.attempts + 1,
-                    error: messageOf(err),
-                  },
-                  "outbox delivery failed; will retry",
-                );
-                await markFailed(deps.store.db, message.id, owner, messageOf(err), deps.clock.now() + delay);
               }
-            }
-          }),
-        );
+            }),
+          );
+        } finally {
+          clearInterval(heartbeat);
+        }
         await markDelivered(deps.store.db, delivered, owner, deps.clock.now());
       }
     } while (again);

@@ -115,6 +115,16 @@ export async function markFailed(
     .execute();
 }
 
+/** Extends this owner's leases on the messages it is still working on. */
+export async function renewOutboxLeases(db: Kysely<Database>, owner: string, until: number): Promise<void> {
+  await db
+    .updateTable("outbox")
+    .set({ lease_until: until })
+    .where("lease_owner", "=", owner)
+    .where("delivered_at", "is", null)
+    .execute();
+}
+
 /** Gives up on a message that can never be delivered: it is kept, marked delivered, with the reason. */
 export async function markDropped(
   db: Kysely<Database>,
