@@ -45,6 +45,10 @@ export const errorCatalogue = {
   SLACK_REPLAYED: 401,
   SLACK_BODY_INVALID: 400,
   SLACK_USER_UNKNOWN: 403,
+  SESSION_INVALID: 401,
+  CSRF_INVALID: 403,
+  AUTH_MODE_UNAVAILABLE: 404,
+  SIGN_IN_FAILED: 400,
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

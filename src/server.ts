@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { type Logger, pino } from "pino";
 import { createApi } from "./channels/api/app.ts";
+import { eventStreamOf } from "./channels/api/stream.ts";
 import { createSlackChannel, type SlackChannel } from "./channels/slack/slack-channel.ts";
 import { type LoadedConfig, loadConfig } from "./config/loader.ts";
 import { type Clock, systemClock } from "./engine/clock.ts";
@@ -72,7 +73,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const port =
     options.port ?? (process.env.PORT ? Number(process.env.PORT) : (config.config.server.port ?? 8080));
-  const host = options.host ?? process.env.HOST ?? config.config.server.host ?? "127.0.0.1";
+  let host = options.host ?? process.env.HOST ?? config.config.server.host ?? "127.0.0.1";
+  if (config.config.web?.auth === "dev" && !["127.0.0.1", "localhost", "::1"].includes(host)) {
+    // Anyone who can reach a dev sign-in can be anyone: it never listens beyond this machine.
+    logger.warn({ host }, 'web.auth is "dev": listening on 127.0.0.1 only, not on the configured host');
+    host = "127.0.0.1";
+  }
   const server = serve({ fetch: app.fetch, port, hostname: host });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
@@ -114,6 +120,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     scheduler,
     outbox,
     async close() {
+      // First: open event streams would keep server.close() waiting for ever.
+      await eventStreamOf(deps).close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await scheduler.stop();
       await outbox.stop();

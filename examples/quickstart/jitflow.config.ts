@@ -3,6 +3,8 @@ import { defineConfig } from "jitflow";
 
 export default defineConfig({
   users: { admins: ["admin@example.com"], memberDomains: ["example.com"] },
+  // Sign in to the web app by typing any email: for trying jitflow on this machine only.
+  web: { auth: "dev" },
   targets: {
     staging_db: { type: "custom", label: "Staging database (demo)" },
     admin_console: { type: "custom", label: "Admin console (demo)" },

@@ -162,6 +162,7 @@ export async function loadConfig(
     checkSecrets(w, `notify.webhooks[${i}]`, environment, problems);
   }
   if (config.slack) checkSecrets(config.slack, "slack", environment, problems);
+  if (config.web?.oidc) checkSecrets(config.web.oidc, "web.oidc", environment, problems);
   const slack = slackSettings(config, environment);
 
   const flows = new Map<string, LoadedFlow>();

@@ -189,6 +189,45 @@ const slack = z.strictObject({
   expiryWarning: z.union([z.literal(0), duration]).default(600),
 });
 
+const web = z
+  .strictObject({
+    /**
+     * How people sign in to the web app: "oidc" (single sign-on), or "dev" (type any email; for trying
+     * jitflow on your own machine: the server then binds to 127.0.0.1 only).
+     */
+    auth: z.enum(["oidc", "dev"]),
+    oidc: z
+      .strictObject({
+        /** The provider's issuer URL; its /.well-known/openid-configuration is read at start. */
+        issuer: z.url(),
+        clientId: z.string().min(1),
+        clientSecret: secretRef,
+        /** Scopes asked for; the email must come back verified. */
+        scopes: z.array(z.string()).default(["openid", "email", "profile"]),
+      })
+      .optional(),
+    /** The URL people open (https://jitflow.example.com): the OIDC redirect URI is built from it. */
+    publicUrl: z.url().optional(),
+    /** How long a sign-in lasts. */
+    sessionTtl: duration.default(12 * 3600),
+  })
+  .superRefine((w, ctx) => {
+    if (w.auth === "oidc" && !w.oidc) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["oidc"],
+        message: 'auth: "oidc" needs oidc: { issuer, clientId, clientSecret }',
+      });
+    }
+    if (w.auth === "oidc" && !w.publicUrl) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["publicUrl"],
+        message: 'auth: "oidc" needs publicUrl, to build the redirect URI',
+      });
+    }
+  });
+
 export const configSchema = z
   .strictObject({
     users: z
@@ -254,7 +293,7 @@ export const configSchema = z
       })
       .default({ webhooks: [], retainDelivered: 7 * 86400 }),
     slack: slack.optional(),
-    web: z.looseObject({}).optional(),
+    web: web.optional(),
     integrations: z.record(name, integration).default({}),
     targets: z.record(name, target).default({}),
     flows: z.array(flow).default([]),

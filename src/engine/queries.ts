@@ -1,13 +1,57 @@
-// Read-side operations: one request, lists, the flows a person may request, and prefetched field options.
+// Read-side operations: requests and what awaits a person, flows, prefetched options, the audit log.
 
-import { JitflowError } from "../errors.ts";
-import type { Person, PrefetchOption, RequestState, Source } from "../sdk/types.ts";
-import { type AuditEvent, listEvents } from "../store/audit-log.ts";
-import { getDecisions, listRequests, type RequestRow } from "../store/requests.ts";
-import { decidersOf, type EngineDeps, loadWithDecisions, mustGetFlow } from "./engine.ts";
+import { Worker } from "node:worker_threads";
+import type { ConfigProblem, LoadedFlow } from "../config/loader.ts";
+import { JitflowError, messageOf } from "../errors.ts";
+import type { Person, PrefetchOption, RequestState, Role, Source } from "../sdk/types.ts";
+import {
+  type AuditEntry,
+  type AuditEvent,
+  type AuditFilter,
+  eventsOfRequest,
+  findEvents,
+  lastSeq,
+  type VerifyResult,
+  verifyChain,
+} from "../store/audit-log.ts";
+import {
+  countByFlowAndState,
+  type DecisionRow,
+  getDecisions,
+  getDecisionsOf,
+  listRequests,
+  type RequestRow,
+} from "../store/requests.ts";
+import { decidersOf, type EngineDeps, flowOf, loadWithDecisions, mustGetFlow } from "./engine.ts";
 import { withTimeLimit } from "./hooks.ts";
-import { assertMayRequest, isDecider, mayRequest } from "./policy.ts";
+import { states } from "./lifecycle.ts";
+import { assertGuestMayAct, assertMayRequest, isDecider, mayRequest } from "./policy.ts";
 import { type RequestView, toView } from "./views.ts";
+
+const privileged = (actor: Person) => actor.role === "admin" || actor.role === "bot";
+
+/** Flows whose `approvers.users` name this person. */
+function approverFlowsOf(deps: EngineDeps, email: string): string[] {
+  return [...deps.config.flows.values()]
+    .filter((f) => f.config.approvers?.users.includes(email))
+    .map((f) => f.config.name);
+}
+
+export interface Me {
+  email: string;
+  name: string;
+  role: Role;
+  approverOf: string[];
+}
+
+export function meFor(deps: EngineDeps, actor: Person): Me {
+  return {
+    email: actor.email,
+    name: actor.name,
+    role: actor.role,
+    approverOf: approverFlowsOf(deps, actor.email),
+  };
+}
 
 /** Admins and bots see everything; others see their own requests and those they may decide. */
 export async function getRequestFor(deps: EngineDeps, id: string, actor: Person): Promise<RequestView> {
@@ -27,6 +71,8 @@ export interface ListInput {
   state?: RequestState[] | undefined;
   flow?: string | undefined;
   mine?: boolean | undefined;
+  /** Only pending requests this person may decide, did not make and has not decided yet. */
+  awaiting?: boolean | undefined;
   cursor?: string | undefined;
   limit: number;
 }
@@ -50,15 +96,16 @@ export async function listRequestsFor(
   deps: EngineDeps,
   input: ListInput,
 ): Promise<{ items: RequestView[]; nextCursor: string | null }> {
-  const privileged = input.actor.role === "admin" || input.actor.role === "bot";
-  const approverOf = [...deps.config.flows.values()]
-    .filter((f) => f.config.approvers?.users.includes(input.actor.email))
-    .map((f) => f.config.name);
+  if (input.awaiting) return awaitingFor(deps, input);
+  const seesAll = privileged(input.actor);
   const rows = await listRequests(deps.store.db, {
     state: input.state,
     flow: input.flow,
     requester: input.mine ? input.actor.email : undefined,
-    visibleTo: privileged || input.mine ? undefined : { email: input.actor.email, flows: approverOf },
+    visibleTo:
+      seesAll || input.mine
+        ? undefined
+        : { email: input.actor.email, flows: approverFlowsOf(deps, input.actor.email) },
     before: input.cursor ? decodeCursor(input.cursor) : undefined,
     limit: input.limit + 1,
   });
@@ -66,6 +113,105 @@ export async function listRequestsFor(
   const items = await Promise.all(page.map(async (r) => toView(r, await getDecisions(deps.store.db, r.id))));
   const last = page.at(-1);
   return { items, nextCursor: rows.length > input.limit && last ? encodeCursor(last) : null };
+}
+
+/** At most this many pending requests are looked at per call of `awaiting=me` (each may run reducers). */
+const awaitingScanLimit = 500;
+const awaitingScanPage = 100;
+
+/**
+ * Pending requests this person may decide by the same rules as approving (admins, approvers, reducers,
+ * guests only where allowed), newest first. Each call looks at no more than `awaitingScanLimit` pending
+ * rows: a page can be short, or empty, with a `nextCursor` to go on from.
+ */
+async function awaitingFor(
+  deps: EngineDeps,
+  input: ListInput,
+): Promise<{ items: RequestView[]; nextCursor: string | null }> {
+  const { actor } = input;
+  if (input.mine || input.state?.some((s) => s !== "pending")) {
+    throw new JitflowError(
+      "VALIDATION_FAILED",
+      "awaiting=me lists pending requests of others: it cannot be combined with mine or another state",
+    );
+  }
+  // Bots never decide (policy.isDecider): nothing can await them.
+  if (actor.role === "bot") return { items: [], nextCursor: null };
+  const found: { row: RequestRow; view: RequestView }[] = [];
+  let before = input.cursor ? decodeCursor(input.cursor) : undefined;
+  let scanned = 0;
+  let lastScanned: RequestRow | undefined;
+  let reachedEnd = false;
+  while (found.length <= input.limit && scanned < awaitingScanLimit) {
+    const take = Math.min(awaitingScanPage, awaitingScanLimit - scanned);
+    const rows = await listRequests(deps.store.db, {
+      state: ["pending"],
+      flow: input.flow,
+      notRequester: actor.email,
+      notDecidedBy: actor.email,
+      before,
+      limit: take,
+    });
+    scanned += rows.length;
+    const decisions = groupDecisions(
+      await getDecisionsOf(
+        deps.store.db,
+        rows.map((r) => r.id),
+      ),
+    );
+    const decides = await Promise.all(
+      rows.map((row) => mayDecide(deps, actor, row, decisions.get(row.id) ?? [])),
+    );
+    for (const [i, row] of rows.entries()) {
+      if (found.length > input.limit) break;
+      lastScanned = row;
+      if (decides[i]) found.push({ row, view: toView(row, decisions.get(row.id) ?? []) });
+    }
+    const tail = rows.at(-1);
+    if (rows.length < take || !tail) {
+      reachedEnd = true;
+      break;
+    }
+    before = { createdAt: tail.created_at, id: tail.id };
+  }
+  const page = found.slice(0, input.limit);
+  const last = page.at(-1);
+  // More matches than fit: go on after the last one shown. Stopped by the scan limit: after the last row looked at.
+  if (found.length > input.limit && last) {
+    return { items: page.map((f) => f.view), nextCursor: encodeCursor(last.row) };
+  }
+  return {
+    items: page.map((f) => f.view),
+    nextCursor: !reachedEnd && lastScanned ? encodeCursor(lastScanned) : null,
+  };
+}
+
+function groupDecisions(rows: DecisionRow[]): Map<string, DecisionRow[]> {
+  const byRequest = new Map<string, DecisionRow[]>();
+  for (const d of rows) byRequest.set(d.request_id, [...(byRequest.get(d.request_id) ?? []), d]);
+  return byRequest;
+}
+
+/** Would approving this request pass the approver checks of decide.ts for this person? */
+async function mayDecide(
+  deps: EngineDeps,
+  actor: Person,
+  row: RequestRow,
+  decisions: DecisionRow[],
+): Promise<boolean> {
+  if (!isDecider(actor, (await decidersOf(deps, row, decisions, actor)).rules)) return false;
+  try {
+    assertGuestMayAct(actor, flowOf(deps, row.flow));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A request's audit events, for whoever may see the request (404 REQUEST_NOT_FOUND otherwise). */
+export async function requestEventsFor(deps: EngineDeps, id: string, actor: Person): Promise<AuditEvent[]> {
+  await getRequestFor(deps, id, actor);
+  return eventsOfRequest(deps.store.db, id);
 }
 
 export interface FlowView {
@@ -94,37 +240,118 @@ export interface FlowView {
 export function flowsFor(deps: EngineDeps, actor: Person, source: Source): FlowView[] {
   return [...deps.config.flows.values()]
     .filter((f) => mayRequest(actor.role === "bot" ? { ...actor, role: "member" } : actor, f, source))
-    .map((f) => ({
-      name: f.config.name,
-      label: f.label,
-      description: f.config.description ?? null,
-      targets: f.config.targets.map((t) => {
-        const info = deps.config.targets.get(t)?.info;
-        return { name: t, label: info?.label ?? t, type: info?.type ?? "unknown" };
-      }),
-      durations: f.config.durations,
-      maxDuration: f.maxDuration,
-      fields: f.config.fields.map((fd) => ({
-        name: fd.name,
-        label: fd.label ?? fd.name,
-        type: fd.type,
-        required: fd.required,
-        default: fd.default ?? null,
-        allowedValues: fd.allowedValues ?? null,
-        prefetch: fd.prefetch,
-        visible: fd.visible,
-        description: fd.description ?? null,
-      })),
-      approvers: f.config.approvers
+    .map((f) => flowView(deps, f));
+}
+
+function flowView(deps: EngineDeps, f: LoadedFlow): FlowView {
+  return {
+    name: f.config.name,
+    label: f.label,
+    description: f.config.description ?? null,
+    targets: f.config.targets.map((t) => {
+      const info = deps.config.targets.get(t)?.info;
+      return { name: t, label: info?.label ?? t, type: info?.type ?? "unknown" };
+    }),
+    durations: f.config.durations,
+    maxDuration: f.maxDuration,
+    fields: f.config.fields.map((fd) => ({
+      name: fd.name,
+      label: fd.label ?? fd.name,
+      type: fd.type,
+      required: fd.required,
+      default: fd.default ?? null,
+      allowedValues: fd.allowedValues ?? null,
+      prefetch: fd.prefetch,
+      visible: fd.visible,
+      description: fd.description ?? null,
+    })),
+    approvers: f.config.approvers
+      ? {
+          users: f.config.approvers.users,
+          minApprovals: f.config.approvers.minApprovals,
+          allowSelfApproval: f.config.approvers.allowSelfApproval,
+        }
+      : null,
+    allowRevoke: f.config.allowRevoke,
+    allowedSources: f.config.allowedSources,
+  };
+}
+
+export interface AdminFlowView extends Omit<FlowView, "approvers"> {
+  approvers: {
+    users: string[];
+    channel: string | null;
+    minApprovals: number;
+    allowSelfApproval: boolean;
+  } | null;
+  /** Requests of this flow in each state, every state present. */
+  counts: Record<RequestState, number>;
+}
+
+/**
+ * Every flow with its approvers and request counts, and what is wrong with the config file as it is on
+ * disk now (it may have been edited since the server started): admins only.
+ */
+export async function adminFlowsFor(
+  deps: EngineDeps,
+  actor: Person,
+): Promise<{ items: AdminFlowView[]; configProblems: ConfigProblem[] }> {
+  if (actor.role !== "admin") throw new JitflowError("FORBIDDEN", "only admins may see every flow");
+  const [counted, configProblems] = await Promise.all([
+    countByFlowAndState(deps.store.db),
+    configProblemsOf(deps.config.file),
+  ]);
+  const items = [...deps.config.flows.values()].map((f): AdminFlowView => {
+    const counts = Object.fromEntries(states.map((s) => [s, 0])) as Record<RequestState, number>;
+    for (const c of counted) if (c.flow === f.config.name) counts[c.state as RequestState] = c.count;
+    const approvers = f.config.approvers;
+    return {
+      ...flowView(deps, f),
+      approvers: approvers
         ? {
-            users: f.config.approvers.users,
-            minApprovals: f.config.approvers.minApprovals,
-            allowSelfApproval: f.config.approvers.allowSelfApproval,
+            users: approvers.users,
+            channel: approvers.channel ?? null,
+            minApprovals: approvers.minApprovals,
+            allowSelfApproval: approvers.allowSelfApproval,
           }
         : null,
-      allowRevoke: f.config.allowRevoke,
-      allowedSources: f.config.allowedSources,
-    }));
+      counts,
+    };
+  });
+  return { items, configProblems };
+}
+
+const loaderUrl = new URL("../config/loader.ts", import.meta.url).href;
+// A worker has its own module cache: importing the config again in this thread would return the module
+// loaded at start, not the file as it is now. The flow modules it names are loaded (and run) again too.
+const checkConfigSource = `
+const { parentPort, workerData } = require("node:worker_threads");
+import(workerData.loaderUrl)
+  .then((m) => m.loadConfig(workerData.file).then(
+    () => [],
+    (err) => err instanceof m.ConfigError ? err.problems : [{ path: "", message: String(err?.message ?? err) }],
+  ))
+  .catch((err) => [{ path: "", message: String(err?.message ?? err) }])
+  .then((problems) => parentPort.postMessage(problems));
+`;
+
+/** What loading the config file now reports: [] when it is valid. Gives up after `timeoutMs`. */
+export function configProblemsOf(file: string, timeoutMs = 10_000): Promise<ConfigProblem[]> {
+  return new Promise((resolve) => {
+    const worker = new Worker(checkConfigSource, { eval: true, workerData: { loaderUrl, file } });
+    const done = (problems: ConfigProblem[]) => {
+      clearTimeout(timer);
+      resolve(problems);
+      void worker.terminate();
+    };
+    const timer = setTimeout(
+      () => done([{ path: "", message: `loading it did not finish within ${timeoutMs} ms` }]),
+      timeoutMs,
+    );
+    worker.once("message", (problems: ConfigProblem[]) => done(problems));
+    worker.once("error", (err) => done([{ path: "", message: messageOf(err) }]));
+    worker.once("exit", (code) => done([{ path: "", message: `loading it stopped (exit code ${code})` }]));
+  });
 }
 
 /** Options for a prefetched field, filtered by the query, at most 100. */
@@ -168,14 +395,121 @@ export async function prefetchOptions(
     .map((o) => ({ value: o.value, label: String(o.label) }));
 }
 
-/** The audit log, in order: for admins and bots only. */
+function assertMayReadAudit(actor: Person): void {
+  if (!privileged(actor)) throw new JitflowError("FORBIDDEN", "only admins and bots may read the audit log");
+}
+
+/** Emails are stored in lower case; actors such as `hook:onRequest` are matched as given. */
+function normalised(filter: AuditFilter): AuditFilter {
+  const lower = (v: string | undefined) => (v?.includes("@") ? v.toLowerCase() : v);
+  return { ...filter, requester: lower(filter.requester), actor: lower(filter.actor) };
+}
+
+/** A page of the audit log, in order, with filters: for admins and bots only. */
 export async function auditFor(
   deps: EngineDeps,
   actor: Person,
-  options: { after?: number | undefined; limit: number; requestId?: string | undefined },
+  filter: AuditFilter & { limit: number },
 ): Promise<AuditEvent[]> {
-  if (actor.role !== "admin" && actor.role !== "bot") {
-    throw new JitflowError("FORBIDDEN", "only admins and bots may read the audit log");
+  assertMayReadAudit(actor);
+  return (await findEvents(deps.store.db, normalised(filter), filter.limit)).map((e) => e.event);
+}
+
+/**
+ * The whole filtered audit log, page by page, for admins and bots only. The check is made at the call,
+ * before anything is read; the pages are read as they are consumed.
+ */
+export function auditExportFor(
+  deps: EngineDeps,
+  actor: Person,
+  filter: AuditFilter,
+  pageSize = 1000,
+): AsyncGenerator<AuditEntry[]> {
+  assertMayReadAudit(actor);
+  const wanted = normalised(filter);
+  return (async function* () {
+    let after = wanted.after ?? 0;
+    for (;;) {
+      const page = await findEvents(deps.store.db, { ...wanted, after }, pageSize);
+      if (page.length) yield page;
+      const last = page.at(-1);
+      if (page.length < pageSize || !last) return;
+      after = last.event.seq;
+    }
+  })();
+}
+
+/** Walks the audit log's hash chain: for admins and bots only. */
+export async function verifyAuditFor(deps: EngineDeps, actor: Person): Promise<VerifyResult> {
+  assertMayReadAudit(actor);
+  return verifyChain(deps.store.db);
+}
+
+/** What the live stream knows about a change, to decide who is told. */
+export interface WatchedChange {
+  requester: string;
+  flow: string;
+  /** Who has approved or denied the request. */
+  deciders: readonly string[];
+}
+
+/** A change to a request, as the live stream tells it. */
+export interface RequestChange {
+  seq: number;
+  requestId: string;
+  type: string;
+  /** The request's state now (it may have moved on since this event). */
+  state: string;
+  at: string;
+  watched: WatchedChange;
+}
+
+/** The seq the live stream starts after: the newest event's. */
+export function lastChangeSeq(deps: EngineDeps): Promise<number> {
+  return lastSeq(deps.store.db);
+}
+
+/** Audit events of requests after this seq, in order, at most `limit` events read. */
+export async function requestChangesAfter(
+  deps: EngineDeps,
+  after: number,
+  limit: number,
+): Promise<{ changes: RequestChange[]; lastSeq: number; full: boolean }> {
+  const entries = await findEvents(deps.store.db, { after }, limit);
+  const ids = [
+    ...new Set(entries.flatMap((e) => (e.request && e.event.requestId ? [e.event.requestId] : []))),
+  ];
+  const deciders = new Map<string, string[]>();
+  for (const d of await getDecisionsOf(deps.store.db, ids)) {
+    deciders.set(d.request_id, [...(deciders.get(d.request_id) ?? []), d.actor]);
   }
-  return listEvents(deps.store.db, options);
+  const changes: RequestChange[] = [];
+  for (const { event, request } of entries) {
+    if (!request || !event.requestId) continue;
+    changes.push({
+      seq: event.seq,
+      requestId: event.requestId,
+      type: event.type,
+      state: request.state,
+      at: event.at,
+      watched: {
+        requester: request.requester,
+        flow: request.flow,
+        deciders: deciders.get(event.requestId) ?? [],
+      },
+    });
+  }
+  return { changes, lastSeq: entries.at(-1)?.event.seq ?? after, full: entries.length === limit };
+}
+
+/**
+ * Who hears of a change on the live stream. Cheaper than getRequestFor (no reducers run per event): admins
+ * and bots hear of every request; others of their own, those of flows whose approvers.users name them,
+ * and those they decided.
+ */
+export function streamAudienceOf(deps: EngineDeps, actor: Person): (change: WatchedChange) => boolean {
+  if (privileged(actor)) return () => true;
+  const flows = new Set(approverFlowsOf(deps, actor.email));
+  return (change) =>
+    change.requester === actor.email || flows.has(change.flow) || change.deciders.includes(actor.email);
 }

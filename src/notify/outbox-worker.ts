@@ -19,6 +19,7 @@ import {
   renewOutboxLeases,
 } from "../store/outbox.ts";
 import type { OutboxRow } from "../store/schema.ts";
+import { pruneSessions } from "../store/sessions.ts";
 import { postSigned, WebhookError } from "../targets/webhook.ts";
 
 export interface OutboxWorker {
@@ -109,7 +110,7 @@ export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWor
   }
 
   let prunedAt = Number.NEGATIVE_INFINITY;
-  /** At most hourly: delete messages delivered longer ago than notify.retainDelivered. */
+  /** At most hourly: delete messages delivered longer ago than notify.retainDelivered, and expired sessions. */
   async function pruneNow(): Promise<void> {
     const now = deps.clock.now();
     if (now - prunedAt < 3_600_000) return;
@@ -119,6 +120,8 @@ export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWor
       now - deps.config.config.notify.retainDelivered * 1000,
     );
     if (deleted > 0) deps.logger.info({ deleted }, "pruned delivered outbox messages");
+    // Expired web sessions and abandoned sign-ins go the same way, on the same hourly beat.
+    await pruneSessions(deps.store.db, now);
   }
 
   async function loop(): Promise<void> {

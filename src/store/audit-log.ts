@@ -1,4 +1,4 @@
-// The hash-chained audit log: append inside a transaction, page through it, and verify the chain.
+// The hash-chained audit log: append inside a transaction, page and filter it, and verify the chain.
 
 import { createHash } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
@@ -104,19 +104,90 @@ export function toAuditEvent(row: AuditEventsTable): AuditEvent {
   };
 }
 
+export interface AuditFilter {
+  /** Only events whose seq is greater than this. */
+  after?: number | undefined;
+  requestId?: string | undefined;
+  /** The request's flow, target, requester and current state (events without a request never match). */
+  flow?: string | undefined;
+  target?: string | undefined;
+  requester?: string | undefined;
+  states?: string[] | undefined;
+  actor?: string | undefined;
+  types?: string[] | undefined;
+  /** Epoch milliseconds: from ≤ at < to. */
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
+/** An event with the request it belongs to, as that request is now. */
+export interface AuditEntry {
+  event: AuditEvent;
+  request: { flow: string; target: string | null; requester: string; state: string } | null;
+}
+
+/** Events matching the filter, in seq order, each joined with its request. */
+export async function findEvents(
+  db: Kysely<Database>,
+  filter: AuditFilter,
+  limit: number,
+): Promise<AuditEntry[]> {
+  let q = db
+    .selectFrom("audit_events as e")
+    .leftJoin("requests as r", "r.id", "e.request_id")
+    .selectAll("e")
+    .select(["r.id as r_id", "r.flow as r_flow", "r.target as r_target", "r.requester as r_requester"])
+    .select("r.state as r_state")
+    .where("e.seq", ">", filter.after ?? 0);
+  if (filter.requestId !== undefined) q = q.where("e.request_id", "=", filter.requestId);
+  if (filter.flow !== undefined) q = q.where("r.flow", "=", filter.flow);
+  if (filter.target !== undefined) q = q.where("r.target", "=", filter.target);
+  if (filter.requester !== undefined) q = q.where("r.requester", "=", filter.requester);
+  if (filter.states?.length) q = q.where("r.state", "in", filter.states);
+  if (filter.actor !== undefined) q = q.where("e.actor", "=", filter.actor);
+  if (filter.types?.length) q = q.where("e.type", "in", filter.types);
+  if (filter.from !== undefined) q = q.where("e.at", ">=", filter.from);
+  if (filter.to !== undefined) q = q.where("e.at", "<", filter.to);
+  const rows = await q.orderBy("e.seq").limit(limit).execute();
+  return rows.map(({ r_id, r_flow, r_target, r_requester, r_state, ...row }) => ({
+    event: toAuditEvent(row),
+    request:
+      r_id === null
+        ? null
+        : {
+            flow: r_flow as string,
+            target: r_target,
+            requester: r_requester as string,
+            state: r_state as string,
+          },
+  }));
+}
+
 export async function listEvents(
   db: Kysely<Database>,
   options: { after?: number; limit: number; requestId?: string },
 ): Promise<AuditEvent[]> {
+  return (await findEvents(db, options, options.limit)).map((e) => e.event);
+}
+
+/** Every event of one request, in order. */
+export async function eventsOfRequest(db: Kysely<Database>, requestId: string): Promise<AuditEvent[]> {
   const rows = await db
     .selectFrom("audit_events")
     .selectAll()
-    .where("seq", ">", options.after ?? 0)
-    .$if(options.requestId !== undefined, (q) => q.where("request_id", "=", options.requestId as string))
+    .where("request_id", "=", requestId)
     .orderBy("seq")
-    .limit(options.limit)
     .execute();
   return rows.map(toAuditEvent);
+}
+
+/** The seq of the newest event (0 when there is none). */
+export async function lastSeq(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom("audit_events")
+    .select((eb) => eb.fn.max("seq").as("seq"))
+    .executeTakeFirst();
+  return row?.seq == null ? 0 : Number(row.seq);
 }
 
 export interface VerifyProblem {

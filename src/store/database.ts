@@ -8,6 +8,7 @@ import pg from "pg";
 import { GroupCommit } from "./group-commit.ts";
 import * as m001 from "./migrations/001-initial.ts";
 import * as m002 from "./migrations/002-slack.ts";
+import * as m003 from "./migrations/003-web.ts";
 import { nodeSqliteDatabase } from "./node-sqlite-database.ts";
 import type { Database } from "./schema.ts";
 
@@ -21,7 +22,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-const migrations: Record<string, Migration> = { "001-initial": m001, "002-slack": m002 };
+const migrations: Record<string, Migration> = { "001-initial": m001, "002-slack": m002, "003-web": m003 };
 
 export const defaultDatabaseUrl = "sqlite:./.jitflow/jitflow.db";
 

@@ -50,6 +50,10 @@ export interface ListFilter {
   state?: RequestState[];
   flow?: string;
   requester?: string;
+  /** Leave out requests made by this person. */
+  notRequester?: string;
+  /** Leave out requests this person has approved or denied. */
+  notDecidedBy?: string;
   /** Only requests these people may see: their own, or these flows. */
   visibleTo?: { email: string; flows: string[] };
   before?: { createdAt: number; id: string };
@@ -61,6 +65,21 @@ export async function listRequests(db: Executor, filter: ListFilter): Promise<Re
   if (filter.state?.length) q = q.where("state", "in", filter.state);
   if (filter.flow) q = q.where("flow", "=", filter.flow);
   if (filter.requester) q = q.where("requester", "=", filter.requester);
+  if (filter.notRequester) q = q.where("requester", "!=", filter.notRequester);
+  if (filter.notDecidedBy) {
+    const email = filter.notDecidedBy;
+    q = q.where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom("decisions")
+            .select("decisions.actor")
+            .whereRef("decisions.request_id", "=", "requests.id")
+            .where("decisions.actor", "=", email),
+        ),
+      ),
+    );
+  }
   if (filter.visibleTo) {
     const { email, flows } = filter.visibleTo;
     q = q.where((eb) =>
@@ -87,6 +106,18 @@ export async function listRequests(db: Executor, filter: ListFilter): Promise<Re
     );
   }
   return q.orderBy("created_at", "desc").orderBy("id", "desc").limit(filter.limit).execute();
+}
+
+/** How many requests each flow has in each state (only pairs that occur). */
+export async function countByFlowAndState(
+  db: Executor,
+): Promise<{ flow: string; state: string; count: number }[]> {
+  const rows = await db
+    .selectFrom("requests")
+    .select(["flow", "state", (eb) => eb.fn.countAll().as("count")])
+    .groupBy(["flow", "state"])
+    .execute();
+  return rows.map((r) => ({ flow: r.flow, state: r.state, count: Number(r.count) }));
 }
 
 /** Leases up to `limit` rows whose due instant has come, for `owner`, until now + leaseMs. */

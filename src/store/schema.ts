@@ -82,6 +82,23 @@ export interface SlackMessagesTable {
   created_at: number;
 }
 
+export interface SessionsTable {
+  id_hash: string;
+  email: string;
+  name: string;
+  csrf: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface LoginAttemptsTable {
+  state: string;
+  code_verifier: string;
+  nonce: string;
+  next: string;
+  created_at: number;
+}
+
 export interface SlackSeenTable {
   signature: string;
   seen_at: number;
@@ -118,4 +135,6 @@ export interface Database {
   api_events: ApiEventsTable;
   slack_messages: SlackMessagesTable;
   slack_seen: SlackSeenTable;
+  sessions: SessionsTable;
+  login_attempts: LoginAttemptsTable;
 }

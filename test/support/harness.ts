@@ -42,6 +42,10 @@ export interface TestServerOptions {
   clock?: Clock;
   /** Run the scheduler and outbox worker on their own (default true). */
   background?: boolean;
+  /** Port to listen on (default: any free one), for configs that must name their own URL. */
+  port?: number;
+  /** Host to listen on (default 127.0.0.1). */
+  host?: string;
 }
 
 export interface TestServer {
@@ -97,8 +101,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const server = await startServer({
     config: join(dir, "jitflow.config.ts"),
     databaseUrl: database.url,
-    port: 0,
-    host: "127.0.0.1",
+    port: options.port ?? 0,
+    host: options.host ?? "127.0.0.1",
     logger: pino({ level: "silent" }),
     clock: options.clock,
     background: options.background,

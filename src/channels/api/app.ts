@@ -8,6 +8,8 @@ import { JitflowError } from "../../errors.ts";
 import { registry } from "../../metrics.ts";
 import { maxSlackBodyBytes } from "../slack/receiver.ts";
 import type { SlackChannel } from "../slack/slack-channel.ts";
+import { registerAuthRoutes } from "../web/auth-routes.ts";
+import { compression, registerWebApp } from "../web/static.ts";
 import { type ApiEnv, authenticate } from "./auth.ts";
 import { registerRoutes } from "./routes.ts";
 import { registerSymRoutes } from "./sym-routes.ts";
@@ -60,6 +62,7 @@ export function createApi(deps: EngineDeps, slack?: SlackChannel): OpenAPIHono<A
     c.json(new JitflowError("ROUTE_NOT_FOUND", `no route ${c.req.method} ${c.req.path}`).toJSON(), 404),
   );
 
+  app.use("*", compression());
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/metrics", async (c) =>
     c.text(await registry.metrics(), 200, { "content-type": registry.contentType }),
@@ -87,7 +90,9 @@ export function createApi(deps: EngineDeps, slack?: SlackChannel): OpenAPIHono<A
       throw new JitflowError("VALIDATION_FAILED", "text may not contain NUL characters");
     }
     if (c.req.path === "/api/v1/openapi.json") return next();
-    c.set("actor", await authenticate(deps, c.req.header("authorization")));
+    const { actor, source } = await authenticate(deps, c);
+    c.set("actor", actor);
+    c.set("source", source);
     return next();
   });
   registerRoutes(app, deps);
@@ -114,5 +119,8 @@ export function createApi(deps: EngineDeps, slack?: SlackChannel): OpenAPIHono<A
     }
     return slack.handle(c);
   });
+  registerAuthRoutes(app, deps);
+  // Last: every other GET path is a page of the web app.
+  registerWebApp(app);
   return app;
 }

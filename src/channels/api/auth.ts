@@ -1,16 +1,46 @@
-// Bearer-token authentication: the token's hash is looked up; revoked and expired tokens are refused.
+// Who is calling: a bearer token (its hash is looked up; revoked and expired tokens are refused) or a web
+// session cookie, which must also carry its CSRF token on anything that changes state.
 
+import { timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
 import type { EngineDeps } from "../../engine/engine.ts";
 import { personOf } from "../../engine/policy.ts";
 import { JitflowError } from "../../errors.ts";
-import type { Person } from "../../sdk/types.ts";
+import type { Person, Source } from "../../sdk/types.ts";
+import { findSession } from "../../store/sessions.ts";
 import { findToken, touchToken } from "../../store/tokens.ts";
 
-export type ApiEnv = { Variables: { actor: Person } };
+/** The web app's session cookie. */
+export const sessionCookie = "jitflow_session";
+const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** Resolves the caller of an API request, or throws 401. */
-export async function authenticate(deps: EngineDeps, header: string | undefined): Promise<Person> {
+/** The caller, and where they call from: "web" with a session cookie (the web app), "api" with a token. */
+export type ApiEnv = { Variables: { actor: Person; source: Source } };
+
+/** Resolves the caller of an API request (token first, then session cookie), or throws 401/403. */
+export async function authenticate(deps: EngineDeps, c: Context): Promise<{ actor: Person; source: Source }> {
+  const header = c.req.header("authorization");
+  const cookie = getCookie(c, sessionCookie);
+  if (!header && cookie) return { actor: await sessionPerson(deps, c, cookie), source: "web" };
+  return { actor: await tokenPerson(deps, header), source: "api" };
+}
+
+async function sessionPerson(deps: EngineDeps, c: Context, cookie: string): Promise<Person> {
+  const session = await findSession(deps.store.db, cookie, deps.clock.now());
+  if (!session) throw new JitflowError("SESSION_INVALID", "your sign-in has expired; sign in again");
+  if (!safeMethods.has(c.req.method)) {
+    // A form on another site can make the browser send the cookie, but cannot read the token to send with it.
+    const given = Buffer.from(c.req.header("x-csrf-token") ?? "");
+    const expected = Buffer.from(session.csrf);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new JitflowError("CSRF_INVALID", "send the X-CSRF-Token header from GET /auth/session");
+    }
+  }
+  return { ...personOf(session.email, deps.config.config.users), name: session.name };
+}
+
+async function tokenPerson(deps: EngineDeps, header: string | undefined): Promise<Person> {
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   if (!match) {
     throw new JitflowError(
@@ -36,4 +66,8 @@ export async function authenticate(deps: EngineDeps, header: string | undefined)
 
 export function actorOf(c: Context<ApiEnv>): Person {
   return c.get("actor");
+}
+
+export function sourceOf(c: Context<ApiEnv>): Source {
+  return c.get("source");
 }

@@ -1,48 +1,45 @@
-// The jitflow API routes: flows, requests and their actions, and the audit log. Each one calls the engine.
+// The jitflow API routes: the caller, flows, requests and their actions. Each one calls the engine.
 
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { cancel, extend, revoke } from "../../engine/actions.ts";
 import { approve, deny } from "../../engine/decide.ts";
 import type { EngineDeps } from "../../engine/engine.ts";
 import { states } from "../../engine/lifecycle.ts";
-import { auditFor, flowsFor, getRequestFor, listRequestsFor, prefetchOptions } from "../../engine/queries.ts";
+import { flowsFor, getRequestFor, listRequestsFor, meFor, prefetchOptions } from "../../engine/queries.ts";
 import { submit } from "../../engine/submit.ts";
 import { JitflowError } from "../../errors.ts";
 import type { RequestState } from "../../sdk/types.ts";
-import { type ApiEnv, actorOf } from "./auth.ts";
+import { registerAdminRoutes } from "./admin-routes.ts";
+import { registerAuditRoutes } from "./audit-routes.ts";
+import { type ApiEnv, actorOf, sourceOf } from "./auth.ts";
+import { errors, json } from "./openapi-responses.ts";
 import {
   ActionBody,
-  AuditList,
-  AuditQuery,
   CreatedRequest,
   CreateRequestBody,
-  ErrorBody,
   ExtendBody,
   FlowList,
   IdParam,
   ListQuery,
+  listOf,
+  Me,
   OptionList,
   Request,
   RequestList,
 } from "./schemas.ts";
-
-const errors = {
-  400: { description: "Invalid input", content: { "application/json": { schema: ErrorBody } } },
-  401: {
-    description: "Missing, unknown, revoked or expired token",
-    content: { "application/json": { schema: ErrorBody } },
-  },
-  403: { description: "Not allowed", content: { "application/json": { schema: ErrorBody } } },
-  404: { description: "Not found", content: { "application/json": { schema: ErrorBody } } },
-  409: {
-    description: "Not possible in the request's state",
-    content: { "application/json": { schema: ErrorBody } },
-  },
-} as const;
-
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+import { eventStreamOf } from "./stream.ts";
 
 export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): void {
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/v1/me",
+      summary: "Who the caller is, and which flows name them as an approver",
+      responses: { 200: { description: "The caller", ...json(Me) }, ...errors },
+    }),
+    (c) => c.json(meFor(deps, actorOf(c)), 200),
+  );
+
   app.openapi(
     createRoute({
       method: "get",
@@ -50,7 +47,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): void
       summary: "Flows the caller may request",
       responses: { 200: { description: "Flows", ...json(FlowList) }, ...errors },
     }),
-    (c) => c.json({ items: flowsFor(deps, actorOf(c), "api") }, 200),
+    (c) => c.json({ items: flowsFor(deps, actorOf(c), sourceOf(c)) }, 200),
   );
 
   app.openapi(
@@ -71,7 +68,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): void
         field,
         actor: actorOf(c),
         query: c.req.valid("query").q ?? "",
-        source: "api",
+        source: sourceOf(c),
       });
       return c.json({ items }, 200);
     },
@@ -87,7 +84,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): void
     }),
     async (c) => {
       const body = c.req.valid("json");
-      const { request, overlaps } = await submit(deps, { ...body, actor: actorOf(c), source: "api" });
+      const { request, overlaps } = await submit(deps, { ...body, actor: actorOf(c), source: sourceOf(c) });
       return c.json({ ...request, overlaps }, 201);
     },
   );
@@ -102,10 +99,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): void
     }),
     async (c) => {
       const query = c.req.valid("query");
-      const wanted = query.state
-        ?.split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
+      const wanted = listOf(query.state);
       const unknown = wanted?.find((s) => !(states as readonly string[]).includes(s));
       if (unknown) {
         throw new JitflowError(
@@ -118,6 +112,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): void
         state: wanted as RequestState[] | undefined,
         flow: query.flow,
         mine: query.mine === "true",
+        awaiting: query.awaiting === "me",
         cursor: query.cursor,
         limit: query.limit ?? 50,
       });
@@ -177,24 +172,7 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): void
     },
   );
 
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/api/v1/audit",
-      summary: "Audit events in order (admins and bots)",
-      request: { query: AuditQuery },
-      responses: { 200: { description: "A page of events", ...json(AuditList) }, ...errors },
-    }),
-    async (c) => {
-      const query = c.req.valid("query");
-      const limit = query.limit ?? 100;
-      const items = await auditFor(deps, actorOf(c), {
-        after: query.after,
-        limit,
-        requestId: query.requestId,
-      });
-      const last = items.at(-1);
-      return c.json({ items, nextCursor: items.length === limit && last ? String(last.seq) : null }, 200);
-    },
-  );
+  registerAuditRoutes(app, deps);
+  registerAdminRoutes(app, deps);
+  app.get("/api/v1/stream", (c) => eventStreamOf(deps).handle(c));
 }

@@ -2,6 +2,7 @@
 
 import { z } from "@hono/zod-openapi";
 import { states } from "../../engine/lifecycle.ts";
+import type { RequestState as RequestStateName } from "../../sdk/types.ts";
 
 export const ErrorBody = z
   .object({
@@ -85,6 +86,10 @@ export const ListQuery = z.object({
   state: z.string().optional().openapi({ description: "One state or several separated by commas" }),
   flow: z.string().optional(),
   mine: z.enum(["true", "false"]).optional(),
+  awaiting: z.enum(["me"]).optional().openapi({
+    description:
+      "me: pending requests the caller may decide, did not make and has not decided (looks at 500 pending requests per call)",
+  }),
   cursor: z.string().max(500).optional(),
   limit: z.coerce.number().int().min(1).max(200).optional(),
 });
@@ -138,20 +143,103 @@ export const AuditEvent = z
   })
   .openapi("AuditEvent");
 
-export const AuditQuery = z.object({
+/** A comma-separated list, with blanks dropped. */
+export const listOf = (value: string | undefined): string[] | undefined =>
+  value
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const StateList = z
+  .string()
+  .max(500)
+  .refine((v) => (listOf(v) ?? []).every((s) => (states as readonly string[]).includes(s)), {
+    message: `unknown state (states: ${states.join(", ")})`,
+  });
+
+const Instant = z.iso.datetime({ offset: true }).openapi({ example: "2026-11-24T06:35:58.784Z" });
+
+export const AuditFilterQuery = z.object({
   after: z.coerce
     .number()
     .int()
     .min(0)
     .optional()
     .openapi({ description: "Return events with seq greater than this" }),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
   requestId: z.string().max(100).optional(),
+  flow: z.string().max(200).optional().openapi({ description: "The request's flow" }),
+  target: z.string().max(200).optional().openapi({ description: "The request's target" }),
+  requester: z.string().max(320).optional().openapi({ description: "The request's requester (email)" }),
+  actor: z
+    .string()
+    .max(320)
+    .optional()
+    .openapi({ description: "Who did it: an email, hook:<name> or jitflow" }),
+  type: z.string().max(1000).optional().openapi({ description: "Event types, separated by commas" }),
+  state: StateList.optional().openapi({ description: "The request's current state(s), separated by commas" }),
+  from: Instant.optional().openapi({ description: "Events at or after this instant" }),
+  to: Instant.optional().openapi({ description: "Events before this instant" }),
+});
+
+export const AuditQuery = AuditFilterQuery.extend({
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+export const AuditExportQuery = AuditFilterQuery.extend({
+  format: z.enum(["csv", "json"]).optional().openapi({ description: "csv (the default) or json" }),
 });
 
 export const AuditList = z
   .object({ items: z.array(AuditEvent), nextCursor: z.string().nullable() })
   .openapi("AuditList");
+
+export const AuditExportItem = AuditEvent.extend({
+  flow: z.string().nullable(),
+  target: z.string().nullable(),
+  requester: z.string().nullable(),
+}).openapi("AuditExportItem");
+
+export const RequestEvents = z.object({ items: z.array(AuditEvent) }).openapi("RequestEvents");
+
+export const AuditVerification = z
+  .object({
+    ok: z.boolean(),
+    events: z.number(),
+    problems: z.array(z.object({ seq: z.number(), problem: z.string() })),
+  })
+  .openapi("AuditVerification");
+
+export const Me = z
+  .object({
+    email: z.string(),
+    name: z.string(),
+    role: z.enum(["admin", "member", "bot", "guest"]),
+    approverOf: z.array(z.string()).openapi({ description: "Flows whose approvers.users name the caller" }),
+  })
+  .openapi("Me");
+
+export const AdminFlow = Flow.extend({
+  approvers: z
+    .object({
+      users: z.array(z.string()),
+      channel: z.string().nullable(),
+      minApprovals: z.number(),
+      allowSelfApproval: z.boolean(),
+    })
+    .nullable(),
+  counts: z
+    .object(Object.fromEntries(states.map((s) => [s, z.number()])) as Record<RequestStateName, z.ZodNumber>)
+    .openapi({ description: "Requests of this flow in each state" }),
+}).openapi("AdminFlow");
+
+export const AdminFlowList = z
+  .object({
+    items: z.array(AdminFlow),
+    configProblems: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .openapi({ description: "What is wrong with the config file as it is on disk now" }),
+  })
+  .openapi("AdminFlowList");
 
 export const IdParam = z.object({ id: z.string().min(1).max(100) });
 
