@@ -2,102 +2,24 @@
 // and session expiry.
 
 import assert from "node:assert/strict";
-import { generateKeyPairSync } from "node:crypto";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
-import Provider from "oidc-provider";
 import { FakeClock } from "../src/engine/clock.ts";
 import { importJitflow, startTestServer, type TestServer } from "./support/harness.ts";
+import { freePort, type OidcAccount, startOidcProvider } from "./support/oidc-provider.ts";
 
 const clientSecret = "provider-client-secret";
 const sessionTtlMs = 3600_000;
 
 /** People the provider knows, by the login name typed into its form. */
-const accounts: Record<string, { email: string; email_verified: boolean; name?: string }> = {
+const accounts: Record<string, OidcAccount> = {
   alice: { email: "Alice@example.com", email_verified: true, name: "Alice Liddell" },
   admin: { email: "admin@example.com", email_verified: true },
   mallory: { email: "bob@example.com", email_verified: false, name: "Not Bob" },
 };
 
-// Generated here so the provider does not fall back to its development keys (and warn about it).
-const signingKey = {
-  ...generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "jwk" }),
-  kid: "test",
-  use: "sig",
-  alg: "RS256",
-};
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** A real OpenID provider on 127.0.0.1 with jitflow as its one client and the built-in login form. */
-async function startProvider(
-  port: number,
-  publicUrl: string,
-  { emailInIdToken = false } = {},
-): Promise<{ issuer: string; close(): Promise<void> }> {
-  const issuer = `http://127.0.0.1:${port}`;
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: "jitflow",
-        client_secret: clientSecret,
-        redirect_uris: [`${publicUrl}/auth/callback`],
-        grant_types: ["authorization_code"],
-        response_types: ["code"],
-        token_endpoint_auth_method: "client_secret_basic",
-      },
-    ],
-    async findAccount(_ctx, sub) {
-      const account = accounts[sub];
-      if (!account) return undefined;
-      // The name says where the claims were read, so a test can tell the ID token from userinfo.
-      return {
-        accountId: sub,
-        claims: async (use: string) => ({
-          sub,
-          ...account,
-          name: account.name && `${account.name} (${use})`,
-        }),
-      };
-    },
-    claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"] },
-    pkce: { required: () => true },
-    // By default scope claims go to userinfo only, whenever an access token is issued with the ID token.
-    conformIdTokenClaims: !emailInIdToken,
-    features: { devInteractions: { enabled: true } },
-    cookies: { keys: ["test-cookie-key"] },
-    jwks: { keys: [signingKey] },
-    ttl: {
-      AccessToken: 600,
-      AuthorizationCode: 60,
-      Grant: 3600,
-      IdToken: 600,
-      Interaction: 600,
-      Session: 3600,
-    },
-  });
-  const server: Server = provider.listen(port, "127.0.0.1");
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
-  return {
-    issuer,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
+const startProvider = (port: number, publicUrl: string, { emailInIdToken = false } = {}) =>
+  startOidcProvider({ port, publicUrl, accounts, clientSecret, emailInIdToken });
 
 function oidcConfig(publicUrl: string, issuer: string): string {
   return `${importJitflow}

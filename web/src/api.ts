@@ -158,6 +158,8 @@ export interface AuditFilters {
   target?: string;
   actor?: string;
   requester?: string;
+  /** The state the event's request is in now. */
+  state?: string;
   type?: string;
   /** ISO 8601 times. */
   from?: string;

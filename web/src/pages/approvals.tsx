@@ -1,7 +1,7 @@
 // Approvals: requests waiting for this person's decision, with everything needed to decide, and Approve or
 // Deny with a note.
 
-import { useCallback, useId, useState } from "react";
+import { useCallback, useEffect, useId, useState } from "react";
 import { api, describeError, type RequestAction } from "../api.ts";
 import { EmptyState, ErrorNotice, Loading } from "../components/notice.tsx";
 import { Page } from "../components/page.tsx";
@@ -10,6 +10,9 @@ import { useLiveUpdates } from "../live.tsx";
 import type { AccessRequest, Flow } from "../types.ts";
 import { usePaged } from "../use-paged.ts";
 import { useResource } from "../use-resource.ts";
+
+/** How often the list is fetched again even when the stream said nothing. */
+const recheckMs = 30_000;
 
 export function ApprovalsPage() {
   const [message, setMessage] = useState("");
@@ -24,6 +27,14 @@ export function ApprovalsPage() {
     200,
   );
   useLiveUpdates(waiting.reload);
+  // The stream tells approvers named only by getApprovers or getPermissions of nothing until they have
+  // decided (docs/api.md#get-apiv1stream): without looking again now and then, their list would stay stale.
+  useEffect(() => {
+    const timer = window.setInterval(() => {
+      if (document.visibilityState === "visible") waiting.reload();
+    }, recheckMs);
+    return () => window.clearInterval(timer);
+  }, [waiting.reload]);
   const flowOf = (name: string) => flows.data?.find((f) => f.name === name);
 
   return (

@@ -1,20 +1,31 @@
-// Audit: every recorded event, filtered by flow, target, person, type and dates, exported as CSV or JSON,
-// with whether the hash chain verifies.
+// Audit: every recorded event, filtered by flow, target, person, request state, type and dates, exported as
+// CSV or JSON, with whether the hash chain verifies.
 
 import { type FormEvent, useCallback, useId, useMemo } from "react";
 import { type AuditFilters, api, isApiError, withQuery } from "../api.ts";
 import { EmptyState, ErrorNotice, Loading } from "../components/notice.tsx";
 import { Page } from "../components/page.tsx";
 import { ScrollRegion } from "../components/scroll-region.tsx";
+import { stateLabel } from "../components/state-badge.tsx";
 import { actorText, describeEvent, eventTypes } from "../event-text.ts";
 import { dayBoundary, formatDateTime, formatFull, formatValue } from "../format.ts";
 import { useLiveUpdates } from "../live.tsx";
 import { Link, navigate, useLocation } from "../router.tsx";
-import type { AuditEvent } from "../types.ts";
+import { type AuditEvent, requestStates } from "../types.ts";
 import { usePaged } from "../use-paged.ts";
 import { useResource } from "../use-resource.ts";
 
-const filterNames = ["flow", "target", "requester", "actor", "type", "from", "to", "requestId"] as const;
+const filterNames = [
+  "flow",
+  "target",
+  "requester",
+  "actor",
+  "state",
+  "type",
+  "from",
+  "to",
+  "requestId",
+] as const;
 type FilterName = (typeof filterNames)[number];
 
 /** The URL's filters (dates as typed, "2026-11-24") as the API wants them (ISO times). */
@@ -24,6 +35,7 @@ function apiFilters(values: Record<FilterName, string>): AuditFilters {
     target: values.target || undefined,
     requester: values.requester || undefined,
     actor: values.actor || undefined,
+    state: values.state || undefined,
     type: values.type || undefined,
     from: dayBoundary(values.from, "start"),
     to: dayBoundary(values.to, "end"),
@@ -185,6 +197,17 @@ function Filters({
       {field("target", "Target")}
       {field("requester", "Requester (email)", "email")}
       {field("actor", "Done by (email)", "text")}
+      <div className="field">
+        <label htmlFor={`${id}-state`}>Request's state now</label>
+        <select id={`${id}-state`} name="state" defaultValue={values.state}>
+          <option value="">Any</option>
+          {requestStates.map((s) => (
+            <option key={s} value={s}>
+              {stateLabel(s)}
+            </option>
+          ))}
+        </select>
+      </div>
       <div className="field">
         <label htmlFor={`${id}-type`}>Event type</label>
         <select id={`${id}-type`} name="type" defaultValue={values.type}>

@@ -2,7 +2,7 @@
 // the person was going.
 
 import { type FormEvent, useState } from "react";
-import { api } from "../api.ts";
+import { api, isApiError } from "../api.ts";
 import { ErrorNotice, Notice } from "../components/notice.tsx";
 import { Page } from "../components/page.tsx";
 import { navigate, safeNext, useLocation } from "../router.tsx";
@@ -65,7 +65,11 @@ function DevSignIn({ next }: { next: string }) {
       await signedIn(await api.devSignIn(email.trim()));
       navigate(next, { replace: true });
     } catch (caught) {
-      setError(caught);
+      // The server's refusal of a malformed address is worded for scripts ('send { "email": … }').
+      const malformed = isApiError(caught) && caught.code === "VALIDATION_FAILED";
+      setError(
+        malformed ? new Error("That is not an email address; type one such as alice@example.com.") : caught,
+      );
       setSending(false);
     }
   };
