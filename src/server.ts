@@ -5,7 +5,7 @@ import { serve } from "@hono/node-server";
 import { type Logger, pino } from "pino";
 import { createApi } from "./channels/api/app.ts";
 import { eventStreamOf } from "./channels/api/stream.ts";
-import { createSlackChannel, type SlackChannel } from "./channels/slack/slack-channel.ts";
+import type { SlackChannel } from "./channels/slack/slack-channel.ts";
 import { type LoadedConfig, loadConfig } from "./config/loader.ts";
 import { type Clock, systemClock } from "./engine/clock.ts";
 import type { EngineDeps } from "./engine/engine.ts";
@@ -46,7 +46,7 @@ export function createRuntime(
   config: LoadedConfig,
   logger: Logger,
   clock: Clock = systemClock,
-): { deps: EngineDeps; scheduler: Scheduler; outbox: OutboxWorker; slack: SlackChannel | undefined } {
+): { deps: EngineDeps; scheduler: Scheduler; outbox: OutboxWorker; senders: Map<string, Sender> } {
   const senders = new Map<string, Sender>();
   const outbox = createOutboxWorker({ store, config, clock, logger, senders });
   const scheduler = createScheduler({ store, config, clock, logger, notify: () => outbox.wake() });
@@ -58,9 +58,19 @@ export function createRuntime(
     wake: (at) => scheduler.wake(at),
     notify: () => outbox.wake(),
   };
-  const slack = config.slack ? createSlackChannel(deps, config.slack) : undefined;
-  for (const [kind, sender] of slack?.senders ?? []) senders.set(kind, sender);
-  return { deps, scheduler, outbox, slack };
+  return { deps, scheduler, outbox, senders };
+}
+
+/** The Slack channel when Slack is on; Bolt and the Web API client are loaded only then. */
+async function slackChannelOf(
+  deps: EngineDeps,
+  senders: Map<string, Sender>,
+): Promise<SlackChannel | undefined> {
+  if (!deps.config.slack) return undefined;
+  const { createSlackChannel } = await import("./channels/slack/slack-channel.ts");
+  const slack = createSlackChannel(deps, deps.config.slack);
+  for (const [kind, sender] of slack.senders) senders.set(kind, sender);
+  return slack;
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
@@ -68,7 +78,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const config = typeof options.config === "object" ? options.config : await loadConfig(options.config);
   const store = openStore(databaseUrlOf(config, options.databaseUrl));
   await migrate(store);
-  const { deps, scheduler, outbox, slack } = createRuntime(store, config, logger, options.clock);
+  const { deps, scheduler, outbox, senders } = createRuntime(store, config, logger, options.clock);
+  const slack = await slackChannelOf(deps, senders);
   const app = createApi(deps, slack);
 
   const port =
