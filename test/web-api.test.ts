@@ -655,7 +655,10 @@ for (const db of await dialects()) {
         await next();
       });
       app.get("/stream", (c) => stream.handle(c));
-      const res = await app.request("/stream");
+      // The stream re-checks the caller's credentials at each ping: a real token, as the API would have.
+      const res = await app.request("/stream", {
+        headers: { authorization: `Bearer ${t.as("alice@example.com").token}` },
+      });
       const reader = (res.body as ReadableStream<Uint8Array>).getReader();
       const decoder = new TextDecoder();
       let text = "";

@@ -1,5 +1,6 @@
 // Read-side operations: requests and what awaits a person, flows, prefetched options, the audit log.
 
+import { statSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import type { ConfigProblem, LoadedFlow } from "../config/loader.ts";
 import { JitflowError, messageOf } from "../errors.ts";
@@ -118,6 +119,7 @@ export async function listRequestsFor(
 /** At most this many pending requests are looked at per call of `awaiting=me` (each may run reducers). */
 const awaitingScanLimit = 500;
 const awaitingScanPage = 100;
+const reducersAtOnce = 8;
 
 /**
  * Pending requests this person may decide by the same rules as approving (admins, approvers, reducers,
@@ -159,9 +161,14 @@ async function awaitingFor(
         rows.map((r) => r.id),
       ),
     );
-    const decides = await Promise.all(
-      rows.map((row) => mayDecide(deps, actor, row, decisions.get(row.id) ?? [])),
-    );
+    // Reducers (getApprovers, getPermissions) may call other systems: a few at a time, not a page at once.
+    const decides: boolean[] = [];
+    for (let i = 0; i < rows.length; i += reducersAtOnce) {
+      const slice = rows.slice(i, i + reducersAtOnce);
+      decides.push(
+        ...(await Promise.all(slice.map((row) => mayDecide(deps, actor, row, decisions.get(row.id) ?? [])))),
+      );
+    }
     for (const [i, row] of rows.entries()) {
       if (found.length > input.limit) break;
       lastScanned = row;
@@ -299,7 +306,7 @@ export async function adminFlowsFor(
   if (actor.role !== "admin") throw new JitflowError("FORBIDDEN", "only admins may see every flow");
   const [counted, configProblems] = await Promise.all([
     countByFlowAndState(deps.store.db),
-    configProblemsOf(deps.config.file),
+    sharedConfigCheck(deps.config.file),
   ]);
   const items = [...deps.config.flows.values()].map((f): AdminFlowView => {
     const counts = Object.fromEntries(states.map((s) => [s, 0])) as Record<RequestState, number>;
@@ -335,10 +342,43 @@ import(workerData.loaderUrl)
   .then((problems) => parentPort.postMessage(problems));
 `;
 
+/** How long one check of the config file answers every caller (the Flows page re-asks on each change). */
+const configCheckReuseMs = 5000;
+const configChecks = new Map<
+  string,
+  { mtimeMs: number; settledAt: number | undefined; problems: Promise<ConfigProblem[]> }
+>();
+
+/**
+ * One check at a time per file, reused for a few seconds while the file is unchanged: each check loads
+ * (and runs) the flow modules again, and the Flows page asks on every change.
+ */
+function sharedConfigCheck(file: string): Promise<ConfigProblem[]> {
+  let mtimeMs = -1;
+  try {
+    mtimeMs = statSync(file).mtimeMs;
+  } catch {
+    // Gone: the check itself says so.
+  }
+  const recent = configChecks.get(file);
+  const fresh = recent?.settledAt === undefined || performance.now() - recent.settledAt < configCheckReuseMs;
+  if (recent && recent.mtimeMs === mtimeMs && fresh) return recent.problems;
+  const entry = { mtimeMs, settledAt: undefined as number | undefined, problems: configProblemsOf(file) };
+  configChecks.set(file, entry);
+  void entry.problems.then(() => {
+    entry.settledAt = performance.now();
+  });
+  return entry.problems;
+}
+
 /** What loading the config file now reports: [] when it is valid. Gives up after `timeoutMs`. */
 export function configProblemsOf(file: string, timeoutMs = 10_000): Promise<ConfigProblem[]> {
   return new Promise((resolve) => {
-    const worker = new Worker(checkConfigSource, { eval: true, workerData: { loaderUrl, file } });
+    const worker = new Worker(checkConfigSource, {
+      eval: true,
+      workerData: { loaderUrl, file },
+      resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 32 },
+    });
     const done = (problems: ConfigProblem[]) => {
       clearTimeout(timer);
       resolve(problems);

@@ -9,7 +9,7 @@ import { registry } from "../../metrics.ts";
 import { maxSlackBodyBytes } from "../slack/receiver.ts";
 import type { SlackChannel } from "../slack/slack-channel.ts";
 import { registerAuthRoutes } from "../web/auth-routes.ts";
-import { compression, registerWebApp } from "../web/static.ts";
+import { compression, loopbackOnly, registerWebApp, securityHeaders } from "../web/static.ts";
 import { type ApiEnv, authenticate } from "./auth.ts";
 import { registerRoutes } from "./routes.ts";
 import { registerSymRoutes } from "./sym-routes.ts";
@@ -62,7 +62,18 @@ export function createApi(deps: EngineDeps, slack?: SlackChannel): OpenAPIHono<A
     c.json(new JitflowError("ROUTE_NOT_FOUND", `no route ${c.req.method} ${c.req.path}`).toJSON(), 404),
   );
 
+  if (deps.config.config.web?.auth === "dev") app.use("*", loopbackOnly());
+  app.use("*", securityHeaders());
   app.use("*", compression());
+  app.use(
+    "/auth/*",
+    bodyLimit({
+      maxSize: 16 * 1024,
+      onError: () => {
+        throw new JitflowError("BODY_TOO_LARGE", "the request body is larger than 16384 bytes");
+      },
+    }),
+  );
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/metrics", async (c) =>
     c.text(await registry.metrics(), 200, { "content-type": registry.contentType }),

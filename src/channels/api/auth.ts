@@ -71,3 +71,22 @@ export function actorOf(c: Context<ApiEnv>): Person {
 export function sourceOf(c: Context<ApiEnv>): Source {
   return c.get("source");
 }
+
+/**
+ * A check, to repeat later, that the credentials of this call still hold: the session not ended or
+ * expired, the token not revoked or expired. Long-lived answers (the event stream) ask it now and then.
+ */
+export function credentialsCheck(deps: EngineDeps, c: Context): () => Promise<boolean> {
+  const header = c.req.header("authorization");
+  const cookie = getCookie(c, sessionCookie);
+  return async () => {
+    try {
+      if (!header && cookie)
+        return (await findSession(deps.store.db, cookie, deps.clock.now())) !== undefined;
+      await tokenPerson(deps, header);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}

@@ -9,7 +9,7 @@ import {
   streamAudienceOf,
   type WatchedChange,
 } from "../../engine/queries.ts";
-import { type ApiEnv, actorOf } from "./auth.ts";
+import { type ApiEnv, actorOf, credentialsCheck } from "./auth.ts";
 
 export interface EventStreamOptions {
   /** How often the audit log is read while a client is connected (real time, not the engine's clock). */
@@ -32,8 +32,13 @@ export interface EventStream {
 interface Client {
   sees(change: WatchedChange): boolean;
   send(event: "request" | "ping", data: unknown): void;
+  /** Are the caller's credentials still good (not signed out, not revoked), and the stream not too old? */
+  stillValid(): Promise<boolean>;
   end(): void;
 }
+
+/** A stream is closed after this long; EventSource reconnects by itself, authenticating again. */
+const maxStreamMs = 60 * 60_000;
 
 /**
  * One poller per process, whatever the number of clients: while at least one is connected it reads the
@@ -103,7 +108,11 @@ export function createEventStream(deps: EngineDeps, options: EventStreamOptions 
       }
       if (performance.now() - lastPing >= pingMs) {
         lastPing = performance.now();
-        for (const client of clients) client.send("ping", { at: now() });
+        for (const client of clients) {
+          // Signed out, session expired, token revoked: the feed stops with the sign-in.
+          if (await client.stillValid()) client.send("ping", { at: now() });
+          else client.end();
+        }
       }
     }
   }
@@ -122,7 +131,15 @@ export function createEventStream(deps: EngineDeps, options: EventStreamOptions 
   }
 
   async function handle(c: Context<ApiEnv>): Promise<Response> {
+    // HEAD gets the headers only: a stream nobody reads must not be registered.
+    if (c.req.method !== "GET") {
+      return new Response(null, {
+        headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
+      });
+    }
     const sees = streamAudienceOf(deps, actorOf(c));
+    const credentialsValid = credentialsCheck(deps, c);
+    const openedAt = performance.now();
     let sse: SSEStreamingApi | undefined;
     let writes = Promise.resolve();
     let backlog = 0;
@@ -133,6 +150,9 @@ export function createEventStream(deps: EngineDeps, options: EventStreamOptions 
     });
     const client: Client = {
       sees,
+      async stillValid() {
+        return performance.now() - openedAt < maxStreamMs && (await credentialsValid());
+      },
       send(event, data) {
         const stream = sse;
         if (ended || !stream) return;

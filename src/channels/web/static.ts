@@ -1,7 +1,7 @@
 // Serves the built web app (web/dist): hashed assets cached for a year, index.html for every page path,
 // everything compressed.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { serveStatic } from "@hono/node-server/serve-static";
 import type { Hono, MiddlewareHandler } from "hono";
@@ -11,6 +11,31 @@ export const webDist = fileURLToPath(new URL("../../../web/dist/", import.meta.u
 
 /** Paths that belong to the server, never to the web app's pages. */
 const serverPaths = /^\/(api|auth|slack|healthz|metrics)(\/|$)/;
+
+/**
+ * Headers for every answer: no framing by other sites (the Approve button is not to be clickjacked), no
+ * content-type sniffing, no referrer sent elsewhere.
+ */
+export function securityHeaders(): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    c.header("Content-Security-Policy", "frame-ancestors 'none'");
+    c.header("X-Frame-Options", "DENY");
+    c.header("X-Content-Type-Options", "nosniff");
+    c.header("Referrer-Policy", "same-origin");
+  };
+}
+
+/** In dev sign-in mode, only requests addressed to this machine: a proxy in front must not expose it. */
+export function loopbackOnly(): MiddlewareHandler {
+  return async (c, next) => {
+    const host = (c.req.header("host") ?? "").replace(/:\d+$/, "").toLowerCase();
+    if (!["localhost", "127.0.0.1", "[::1]"].includes(host)) {
+      return c.text('web.auth is "dev": this server answers only requests addressed to localhost', 403);
+    }
+    return next();
+  };
+}
 
 /** Compresses every answer but the event stream, which must reach the browser as it is written. */
 export function compression(): MiddlewareHandler {
@@ -38,9 +63,12 @@ export function registerWebApp(app: Hono<any>, dist = webDist): void {
       },
     }),
   );
+  // Files at the top of dist (favicon.svg) are served as they are; every other page path is the app, whose
+  // router reads it (a flow name may contain a dot: /request/db.prod is a page, not a file).
+  const topFiles = new Set(readdirSync(dist).filter((f) => f !== "index.html" && f !== "assets"));
   app.get("*", async (c, next) => {
     if (serverPaths.test(c.req.path)) return next();
-    if (/\.[a-z0-9]+$/i.test(c.req.path)) {
+    if (topFiles.has(c.req.path.slice(1))) {
       return serveStatic({
         root: dist,
         onFound: (_path, ctx) => {
@@ -48,6 +76,7 @@ export function registerWebApp(app: Hono<any>, dist = webDist): void {
         },
       })(c, next);
     }
+    // Never cached as is: after an upgrade it names the new build's assets.
     c.header("Cache-Control", "no-cache");
     return c.html(html);
   });
