@@ -12,6 +12,7 @@ import { createEventStream, eventStreamOf } from "../src/channels/api/stream.ts"
 import { states } from "../src/engine/lifecycle.ts";
 import { appendEvents } from "../src/store/audit-log.ts";
 import { createToken, type TokenRole } from "../src/store/tokens.ts";
+import { parseCsv } from "./support/csv.ts";
 import { dialects, type TestDatabase } from "./support/databases.ts";
 import {
   type Client,
@@ -116,36 +117,6 @@ async function openStream(url: string, token: string): Promise<Stream> {
     close: () => abort.abort(),
   };
   return stream;
-}
-
-/** Minimal RFC 4180 reader for the export's checks. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i] as string;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") {
-      row.push(cell);
-      cell = "";
-    } else if (ch === "\r" && text[i + 1] === "\n") {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = "";
-      i++;
-    } else cell += ch;
-  }
-  assert.equal(cell + row.join(""), "", "the file ends with CRLF");
-  return rows;
 }
 
 for (const db of await dialects()) {

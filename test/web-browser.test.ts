@@ -19,6 +19,7 @@ import {
   tabTo,
   unnamedControls,
 } from "./support/browser.ts";
+import { parseCsv } from "./support/csv.ts";
 import { FakeSlack, type FakeSlackUser } from "./support/fake-slack.ts";
 import { importJitflow, startTestServer, type TestServer, waitForState } from "./support/harness.ts";
 import { freePort, type OidcProvider, startOidcProvider } from "./support/oidc-provider.ts";
@@ -139,36 +140,6 @@ const markDocument = (page: Page) =>
   });
 const stillSameDocument = (page: Page) =>
   page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true);
-
-/** RFC 4180: quoted cells, doubled quotes, CRLF line ends. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") {
-      row.push(cell);
-      cell = "";
-    } else if (ch === "\r" && text[i + 1] === "\n") {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = "";
-      i++;
-    } else cell += ch;
-  }
-  if (cell !== "" || row.length > 0) rows.push([...row, cell]);
-  return rows;
-}
 
 let browser: Browser;
 before(async () => {
