@@ -69,6 +69,9 @@ const commits = (commitsA.perSecond + commitsB.perSecond + commitsC.perSecond) /
 step("expiry: 10,000 grants expiring within a few seconds (creating them first takes a while)");
 const expiry = await run("expiry", [10_000, Math.min(engine.perSecond, 1000)]);
 
+step("drift: a target holding 10,000 active grants compared with jitflow's, then 100 strangers reported");
+const drift = await run("drift", [10_000]);
+
 step("memory: 100,000 active grants, then a fresh process over them");
 const memDir = tempDir();
 let created: any;
@@ -163,6 +166,22 @@ const rows: Row[] = [
     "",
     `${fmt(commits)} commits/s`,
     (expiry.perSecond / commits).toFixed(2),
+  ],
+  [
+    `Drift check, ms: one target, ${fmt(drift.grants)} active grants, list() of the same (no differences)`,
+    `${fmt(drift.compareMs, 1)} ms`,
+    "",
+    "",
+    `plain read of the grants ${fmt(drift.plainReadMs, 1)} ms`,
+    (drift.compareMs / drift.plainReadMs).toFixed(2),
+  ],
+  [
+    `Drift reconciliation, ms: ${fmt(drift.strangers)} strangers found and reported (audit, findings), then again`,
+    `${fmt(drift.reportMs, 1)} / ${fmt(drift.againMs, 1)} ms`,
+    "",
+    "",
+    `plain read of the grants ${fmt(drift.plainReadMs, 1)} ms`,
+    (drift.reportMs / drift.plainReadMs).toFixed(2),
   ],
   [
     "Peak RSS: process creating and holding 100,000 active grants",

@@ -1,6 +1,6 @@
 // Prometheus metrics: what operators alert on (failing targets, late revocations, undelivered messages).
 
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: "jitflow_process_" });
@@ -28,6 +28,24 @@ export const metrics = {
     name: "jitflow_outbox_failures_total",
     help: "Failed outbox deliveries (each is retried), by kind",
     labelNames: ["kind"],
+    registers: [registry],
+  }),
+  driftChecks: new Counter({
+    name: "jitflow_drift_checks_total",
+    help: "Drift checks of a target, by result (ok, error: the target could not be listed)",
+    labelNames: ["target", "result"],
+    registers: [registry],
+  }),
+  driftFindings: new Gauge({
+    name: "jitflow_drift_findings",
+    help: "Differences between a target and jitflow's grants at the last check, by kind (missing, unmanaged, outlived)",
+    labelNames: ["target", "kind"],
+    registers: [registry],
+  }),
+  driftRevocations: new Counter({
+    name: "jitflow_drift_revocations_total",
+    help: "Access taken away by drift detection (outlived grants; unmanaged access in drift mode revoke)",
+    labelNames: ["target"],
     registers: [registry],
   }),
 };

@@ -8,8 +8,10 @@ import { eventStreamOf } from "./channels/api/stream.ts";
 import type { SlackChannel } from "./channels/slack/slack-channel.ts";
 import { type LoadedConfig, loadConfig } from "./config/loader.ts";
 import { type Clock, systemClock } from "./engine/clock.ts";
+import { createDriftReconciler, type DriftReconciler } from "./engine/drift.ts";
 import type { EngineDeps } from "./engine/engine.ts";
 import { createScheduler, type Scheduler } from "./engine/scheduler.ts";
+import { targetExpirySender } from "./engine/target-expiry.ts";
 import { createOutboxWorker, type OutboxWorker, type Sender } from "./notify/outbox-worker.ts";
 import { defaultDatabaseUrl, migrate, openStore, type Store } from "./store/database.ts";
 
@@ -29,6 +31,7 @@ export interface RunningServer {
   deps: EngineDeps;
   scheduler: Scheduler;
   outbox: OutboxWorker;
+  drift: DriftReconciler;
   close(): Promise<void>;
 }
 
@@ -58,6 +61,7 @@ export function createRuntime(
     wake: (at) => scheduler.wake(at),
     notify: () => outbox.wake(),
   };
+  senders.set("target.expiry", targetExpirySender(deps));
   return { deps, scheduler, outbox, senders };
 }
 
@@ -111,9 +115,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       .where("lease_owner", "is not", null)
       .execute();
   }
+  const drift = createDriftReconciler(deps);
   if (options.background !== false) {
     scheduler.start();
     outbox.start();
+    drift.start();
   }
   logger.info(
     { url, config: config.file, database: store.dialect, flows: config.flows.size, slack: Boolean(slack) },
@@ -130,13 +136,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     deps,
     scheduler,
     outbox,
+    drift,
     async close() {
       // First: open event streams would keep server.close() waiting for ever.
       await eventStreamOf(deps).close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await drift.stop();
       await scheduler.stop();
       await outbox.stop();
       await store.close();
+      for (const target of config.targets.values()) {
+        await target.connector
+          .close?.()
+          .catch((err: unknown) => logger.warn({ err }, "a target's connections did not close"));
+      }
     },
   };
 }

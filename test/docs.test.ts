@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -23,6 +24,7 @@ import { registerCheck } from "../src/cli/check.ts";
 import { registerClientCommands } from "../src/cli/client-commands.ts";
 import { registerMigrate } from "../src/cli/migrate.ts";
 import { registerServe } from "../src/cli/serve.ts";
+import { registerTargetCommands } from "../src/cli/target-commands.ts";
 import { registerTokens } from "../src/cli/tokens.ts";
 import { ConfigError, loadConfig } from "../src/config/loader.ts";
 import { configSchema } from "../src/config/schema.ts";
@@ -32,6 +34,7 @@ import { errorCatalogue } from "../src/errors.ts";
 import { signBody } from "../src/notify/signature.ts";
 import { toldToErrorChannel, toldToRequester } from "../src/notify/slack-messages.ts";
 import { createToken, type TokenRole } from "../src/store/tokens.ts";
+import { connectorTypes } from "../src/targets/registry.ts";
 import { createSqliteDatabase, type TestDatabase } from "./support/databases.ts";
 import {
   type Client,
@@ -202,10 +205,10 @@ describe("docs/examples/jitflow.config.ts loads as documented", () => {
         );
       const missing = await problems("integrations.config.ts", {});
       assert.deepEqual(missing, [
-        "integrations.inventory.token: environment variable INVENTORY_TOKEN is not set",
+        "integrations.directory.bindPassword: environment variable LDAP_BIND_PASSWORD is not set",
       ]);
       assert.ok(doc.includes(`\`${missing[0]}\``), "the message docs/configuration.md quotes");
-      assert.deepEqual(await problems("integrations.config.ts", { INVENTORY_TOKEN: "t" }), []);
+      assert.deepEqual(await problems("integrations.config.ts", { LDAP_BIND_PASSWORD: "p" }), []);
       const lease = await problems("lease.config.ts", {});
       assert.equal(lease.length, 1);
       assert.ok(doc.includes(`\`${lease[0]}\``), `docs/configuration.md quotes ${lease[0]}`);
@@ -961,6 +964,7 @@ describe("the docs cannot fall behind", () => {
       registerTokens,
       registerAudit,
       registerClientCommands,
+      registerTargetCommands,
     ])
       register(program);
     const cli = read("docs/cli.md");
@@ -1026,6 +1030,32 @@ describe("the docs cannot fall behind", () => {
       }
     for (const e of events) assert.ok(api.includes(`\`${e}\``), `event type ${e} is not in docs/api.md`);
   });
+});
+
+test("docs/examples/targets.config.ts loads, and docs/targets.md has a section for every connector", async () => {
+  const env = {
+    JITFLOW_CREDENTIALS_KEY: randomBytes(32).toString("base64"),
+    PROD_DB_ADMIN_URL: "postgres://jitflow:secret@db.example.com:5432/prod",
+    ANALYTICS_DB_ADMIN_URL: "postgres://jitflow:secret@analytics.example.com:5432/analytics",
+    REPORTING_DB_ADMIN_URL: "mysql://jitflow:secret@reporting.example.com:3306/reporting",
+    LDAP_BIND_PASSWORD: "secret",
+    OKTA_API_TOKEN: "secret",
+    GITHUB_TOKEN: "secret",
+  };
+  const loaded = await loadConfig(join(root, "docs/examples/targets.config.ts"), env);
+  const types = new Set([...loaded.targets.values()].map((t) => t.info.type));
+  const doc = read("docs/targets.md");
+  for (const type of connectorTypes.keys()) {
+    assert.match(doc, new RegExp(`^## \`${type}\`$`, "m"), `docs/targets.md has no section for ${type}`);
+    if (type !== "webhook" && type !== "custom")
+      assert.ok(types.has(type), `no ${type} target in the example`);
+  }
+  // Without the key, a createUser target is refused, as docs/configuration.md says.
+  await assert.rejects(
+    loadConfig(join(root, "docs/examples/targets.config.ts"), { ...env, JITFLOW_CREDENTIALS_KEY: "short" }),
+    (err: unknown) =>
+      err instanceof ConfigError && err.problems.some((p) => p.path === "credentials.encryptionKey"),
+  );
 });
 
 test("the signed call shown in docs/targets.md verifies with the docs' receiver code", () => {
@@ -1390,6 +1420,7 @@ describe("the Slack app: slack-app-manifest.yaml and docs/slack.md", () => {
           { ...active, state: "ended", endedReason: "revoked", endedAt: iso(at + 900_000) },
         ],
         [event("request.failed", "jitflow", { error: failed.error }), failed],
+        [event("grant.missing", "jitflow", { target: "deploy_gate", identity: "alice" }), active],
       ];
       assert.deepEqual(
         cases.map(([e]) => e.type),

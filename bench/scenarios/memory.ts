@@ -45,7 +45,8 @@ try {
                  t.flow, t.target, 'user' || i || '@example.com', 'user' || i, t.requester_role, 'active',
                  t.duration, t.fields, t.context, t.source, ${now}, ${now}, ${now}, ${now},
                  ${now + day} + (i * 2654435761) % ${6 * day}, null, null, null, 1, null,
-                 ${now + day} + (i * 2654435761) % ${6 * day}, null, null, 2
+                 ${now + day} + (i * 2654435761) % ${6 * day}, null, null, 2,
+                 t.grant_key, 'user' || i || '@example.com'
           from seq, requests t where t.id = ${template.id}`.execute(trx);
         await sql`
           insert into decisions (request_id, actor, decision, reason, at)

@@ -7,6 +7,7 @@ import { registerClientCommands } from "./client-commands.ts";
 import { registerMigrate } from "./migrate.ts";
 import { fail } from "./output.ts";
 import { registerServe } from "./serve.ts";
+import { registerTargetCommands } from "./target-commands.ts";
 import { registerTokens } from "./tokens.ts";
 
 const program = new Command()
@@ -20,5 +21,6 @@ registerMigrate(program);
 registerTokens(program);
 registerAudit(program);
 registerClientCommands(program);
+registerTargetCommands(program);
 
 program.parseAsync(process.argv).catch(fail);

@@ -295,7 +295,8 @@ describe("loadConfig: problems, each with its path", () => {
         [
           {
             path: "flows[0].fields[1].prefetch",
-            message: 'field "team" has prefetch: true but the implementation exports no prefetch.team',
+            message:
+              'field "team" has prefetch: true but the implementation exports no prefetch.team (and no target of the flow binds it to a setting it can list)',
           },
         ],
       ],
@@ -309,7 +310,8 @@ describe("loadConfig: problems, each with its path", () => {
         [
           {
             path: "flows[0].fields[0].prefetch",
-            message: 'field "team" has prefetch: true but the implementation exports no prefetch.team',
+            message:
+              'field "team" has prefetch: true but the implementation exports no prefetch.team (and no target of the flow binds it to a setting it can list)',
           },
         ],
       ],

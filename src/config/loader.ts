@@ -4,12 +4,12 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
 import { parseDuration } from "../duration.ts";
-import type { FlowModule, TargetInfo } from "../sdk/types.ts";
-import { connectorTypes } from "../targets/registry.ts";
-import type { TargetConnector } from "../targets/target.ts";
+import type { FlowModule } from "../sdk/types.ts";
+import { parseKey } from "../store/credentials.ts";
+import { type LoadedTarget, loadTargets } from "../targets/load.ts";
 import { fileUrl, installModuleHooks } from "./module-hooks.ts";
 import { configSchema, type FlowConfig, type ParsedConfig, type SecretRef } from "./schema.ts";
-import { isSecretRef, redactSecrets } from "./secrets.ts";
+import { isSecretRef } from "./secrets.ts";
 
 export interface ConfigProblem {
   /** Where in the config, e.g. `flows[1].durations[0]`; empty for the file as a whole. */
@@ -38,10 +38,7 @@ export interface LoadedFlow {
   maxDuration: number;
 }
 
-export interface LoadedTarget {
-  info: TargetInfo;
-  connector: TargetConnector;
-}
+export type { LoadedTarget };
 
 export interface LoadedConfig {
   file: string;
@@ -78,6 +75,7 @@ const hookExports = [
   "afterDeescalate",
   "getApprovers",
   "getPermissions",
+  "getIdentity",
   "escalate",
   "deescalate",
   "list",
@@ -135,26 +133,9 @@ export async function loadConfig(
   const config = parsed.data;
   const problems: ConfigProblem[] = [];
 
-  const targets = new Map<string, LoadedTarget>();
-  for (const [name, raw] of Object.entries(config.targets)) {
-    const { type, label, ...rest } = raw;
-    const connectorType = connectorTypes.get(type);
-    if (!connectorType) {
-      problems.push({
-        path: `targets.${name}.type`,
-        message: `unknown target type "${type}" (known: ${[...connectorTypes.keys()].join(", ")})`,
-      });
-      continue;
-    }
-    const settings = connectorType.settings.safeParse(rest);
-    if (!settings.success) {
-      problems.push(...zodProblems(settings.error, ["targets", name]));
-      continue;
-    }
-    checkSecrets(rest, `targets.${name}`, environment, problems);
-    const info: TargetInfo = { name, type, label: label ?? name, settings: redactSecrets(rest) };
-    targets.set(name, { info, connector: connectorType.create(info, settings.data) });
-  }
+  const targets = loadTargets(config, problems, zodProblems, (name, settings) =>
+    checkSecrets(settings, `targets.${name}`, environment, problems),
+  );
   for (const [name, integration] of Object.entries(config.integrations)) {
     checkSecrets(integration, `integrations.${name}`, environment, problems);
   }
@@ -162,6 +143,25 @@ export async function loadConfig(
     checkSecrets(w, `notify.webhooks[${i}]`, environment, problems);
   }
   if (config.slack) checkSecrets(config.slack, "slack", environment, problems);
+  if (config.credentials) {
+    checkSecrets(config.credentials, "credentials", environment, problems);
+    const text = environment[config.credentials.encryptionKey.env];
+    if (text && !parseKey(text)) {
+      problems.push({
+        path: "credentials.encryptionKey",
+        message: `${config.credentials.encryptionKey.env} must hold 32 bytes as base64 or hex (openssl rand -base64 32)`,
+      });
+    }
+  }
+  for (const [name, t] of targets) {
+    if (t.perRequest && !config.credentials) {
+      problems.push({
+        path: `targets.${name}`,
+        message:
+          'creates a login per request, whose password must be sealed until its requester reads it: set credentials.encryptionKey (env("NAME") of 32 random bytes, base64)',
+      });
+    }
+  }
   if (config.web?.oidc) checkSecrets(config.web.oidc, "web.oidc", environment, problems);
   const slack = slackSettings(config, environment);
 
@@ -191,10 +191,14 @@ export async function loadConfig(
       }
     }
     flow.fields.forEach((f, i) => {
-      if (f.prefetch && !module?.prefetch?.[f.name]) {
+      const listed = flow.targets.some((t) => {
+        const target = targets.get(t);
+        return target?.bindings.includes(f.name) && target.connector.options !== undefined;
+      });
+      if (f.prefetch && !module?.prefetch?.[f.name] && !listed) {
         problems.push({
           path: `${at}.fields[${i}].prefetch`,
-          message: `field "${f.name}" has prefetch: true but the implementation exports no prefetch.${f.name}`,
+          message: `field "${f.name}" has prefetch: true but the implementation exports no prefetch.${f.name} (and no target of the flow binds it to a setting it can list)`,
         });
       }
       if (f.default !== undefined) {
@@ -209,6 +213,15 @@ export async function loadConfig(
           path: `${at}.targets[${i}]`,
           message: `"${t}" is a custom target: the flow's implementation must export escalate() and deescalate()`,
         });
+      }
+      for (const key of targets.get(t)?.bindings ?? []) {
+        const field = flow.fields.find((f) => f.name === key);
+        if (field?.type !== "string" || !field.required) {
+          problems.push({
+            path: `${at}.targets[${i}]`,
+            message: `target "${t}" takes its ${key} from the request: the flow needs a required string field named "${key}"${field ? ` (it is ${field.required ? "" : "optional and "}of type ${field.type})` : ""}`,
+          });
+        }
       }
     });
     flows.set(flow.name, {

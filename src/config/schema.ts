@@ -160,12 +160,42 @@ const flow = z
   });
 export type FlowConfig = z.output<typeof flow>;
 
+/** Per-user identities: email → the person's name in the target (a login, a user name, a DN). */
+const identities = z.record(
+  z.email({ error: "identities are keyed by the person's email" }).transform((e) => e.toLowerCase()),
+  z.string().min(1).max(512),
+);
+
+const drift = z.strictObject({
+  /**
+   * What to do with access the target reports and jitflow did not grant: "report" it (audit log,
+   * metrics, error channel), "revoke" it as well, or "off" (no reconciliation of this target).
+   */
+  mode: z.enum(["report", "revoke", "off"]).default("report"),
+  /** How often the target is compared with jitflow's grants. */
+  interval: duration.default(15 * 60),
+  /** Identities (as the target lists them) that hold the access permanently: never reported, never revoked. */
+  standing: z.array(z.string().min(1)).default([]),
+});
+export type DriftConfig = z.output<typeof drift>;
+
 const target = z.looseObject({
   type: z.string().min(1),
   label: z.string().min(1).max(200).optional(),
+  /** The integration (credentials, connection) the connector uses, by name. */
+  integration: z.string().min(1).optional(),
+  /** Settings whose value comes from the request field of the same name (e.g. the repository). */
+  fieldBindings: z.array(z.string().min(1)).default([]),
+  identities: identities.default({}),
+  drift: drift.default({ mode: "report", interval: 15 * 60, standing: [] }),
 });
+export type TargetConfig = z.output<typeof target>;
 
-const integration = z.looseObject({ type: z.string().min(1) });
+const integration = z.looseObject({
+  type: z.string().min(1),
+  /** Per-user identities shared by every target of this integration. */
+  identities: identities.default({}),
+});
 
 const webhookNotify = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
@@ -295,6 +325,13 @@ export const configSchema = z
     slack: slack.optional(),
     web: web.optional(),
     integrations: z.record(name, integration).default({}),
+    /** Where temporary logins' passwords are sealed until their requester reads them. */
+    credentials: z
+      .strictObject({
+        /** 32 bytes, base64 or hex (`openssl rand -base64 32`), from the environment. */
+        encryptionKey: secretRef,
+      })
+      .optional(),
     targets: z.record(name, target).default({}),
     flows: z.array(flow).default([]),
   })

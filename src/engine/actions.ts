@@ -137,13 +137,25 @@ export async function extend(deps: EngineDeps, input: ExtendInput): Promise<Requ
       );
     }
     const scheduled = flow?.config.scheduleDeescalation ?? true;
-    return changes.apply(
+    const extended = await changes.apply(
       current,
       "extend",
       input.actor.email,
       { expires_at: expiresAt, due_at: scheduled ? expiresAt : null },
       { by: seconds, expiresAt: new Date(expiresAt).toISOString() },
     );
+    // Targets that enforce the end themselves (a login's VALID UNTIL) are told the new one, through
+    // the outbox so a crash cannot lose it.
+    const target = current.target === null ? undefined : deps.config.targets.get(current.target);
+    if (scheduled && target?.connector.setExpiry) {
+      changes.messages.push({
+        kind: "target.expiry",
+        payload: { requestId: current.id },
+        requestId: current.id,
+        orderKey: `target.expiry:${current.id}`,
+      });
+    }
+    return extended;
   });
   if (saved.due_at !== null) deps.wake(saved.due_at);
   return view(deps, saved);

@@ -151,6 +151,32 @@ export class ChangeSet {
     }
   }
 
+  /**
+   * An event of the system rather than of one request (drift found in a target): audit log, log,
+   * outgoing webhooks, and, given a notice, the Slack error channel.
+   */
+  noteSystem(type: string, actor: string, data: Record<string, unknown>, notice?: string): void {
+    const id = uuidv7(this.now);
+    this.events.push({ id, requestId: null, type, actor, at: this.now, data });
+    const payload = { id, type, requestId: null, actor, at: new Date(this.now).toISOString(), data };
+    this.#logLines.push(payload);
+    const channel = this.#config.slack?.errorChannel;
+    if (notice && channel) {
+      const op: SlackOp = { op: "notice", text: notice };
+      this.messages.push({
+        kind: "slack",
+        payload: op,
+        requestId: null,
+        orderKey: `slack:channel:${channel}`,
+      });
+    }
+    for (const hook of this.#config.config.notify.webhooks) {
+      if (!hook.events || hook.events.includes(type)) {
+        this.messages.push({ kind: "webhook", payload: { url: hook.url, event: payload }, requestId: null });
+      }
+    }
+  }
+
   /** Writes the collected events and messages; call once, last, inside the transaction. */
   async flush(): Promise<void> {
     // One log message per transaction: a batch of 500 expiries is one outbox row, not 500.

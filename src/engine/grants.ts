@@ -2,6 +2,7 @@
 
 import { messageOf } from "../errors.ts";
 import { metrics } from "../metrics.ts";
+import { deleteCredentials, parseKey, seal, storeCredentials } from "../store/credentials.ts";
 import {
   type DecisionRow,
   getDecisions,
@@ -11,17 +12,18 @@ import {
   sameGrant,
   updateRequest,
 } from "../store/requests.ts";
-import { PermanentTargetError } from "../targets/target.ts";
+import { type GrantCredentials, PermanentTargetError, RetryLaterError } from "../targets/target.ts";
 import { WebhookError } from "../targets/webhook.ts";
 import { backoffMs } from "./backoff.ts";
 import { ConflictError } from "./changes.ts";
 import { type EngineDeps, flowOf, inTransaction, reportAfterHook } from "./engine.ts";
 import { runAfterHook, runOnHook } from "./hooks.ts";
+import { prepareCall } from "./target-calls.ts";
 import { systemActor, toEvent } from "./views.ts";
 
 type Outcome =
-  | { kind: "escalated"; row: RequestRow }
-  | { kind: "deescalated"; row: RequestRow; sharedWith: string[] }
+  | { kind: "escalated"; row: RequestRow; identity: string; credentials?: GrantCredentials | undefined }
+  | { kind: "deescalated"; row: RequestRow; sharedWith: string[]; standing?: boolean }
   | { kind: "failed"; row: RequestRow; error: string }
   | { kind: "retry"; row: RequestRow; error: string; deferMs?: number; retryAfterMs?: number | undefined }
   | { kind: "skip"; row: RequestRow };
@@ -152,7 +154,11 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
           .set({ due_at: now })
           .where("state", "=", "escalating")
           .where((eb) =>
-            eb.or(chunk.map((r) => eb.and([eb("requester", "=", r.requester), eb("target", "=", r.target)]))),
+            eb.or(
+              chunk.map((r) =>
+                eb.and([eb("requester", "=", r.requester), eb("grant_key", "=", r.grant_key)]),
+              ),
+            ),
           )
           .execute();
       }
@@ -176,6 +182,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
         const flow = flowOf(deps, row.flow);
         const expiresAt = row.expires_at ?? now + Number(row.duration) * 1000;
         const scheduled = flow?.config.scheduleDeescalation ?? true;
+        if (outcome.credentials) await keepCredentials(deps, changes.trx, row, outcome.credentials, now);
         await changes.apply(
           row,
           "escalated",
@@ -186,8 +193,14 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
             expires_at: expiresAt,
             due_at: scheduled ? expiresAt : null,
             last_error: null,
+            grant_identity: outcome.identity,
           },
-          { expiresAt: new Date(expiresAt).toISOString(), attempts: row.attempts + 1 },
+          {
+            expiresAt: new Date(expiresAt).toISOString(),
+            attempts: row.attempts + 1,
+            // A temporary login's name (never its password): the requester is told where to read it.
+            ...(outcome.credentials ? { login: outcome.credentials.username } : {}),
+          },
         );
         done.push(outcome);
       } else if (outcome.kind === "deescalated") {
@@ -202,8 +215,10 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
           {
             endedReason: row.ended_reason,
             ...(outcome.sharedWith.length ? { stillGrantedBy: outcome.sharedWith } : {}),
+            ...(outcome.standing ? { standing: true } : {}),
           },
         );
+        await deleteCredentials(changes.trx, [row.id]);
         if (row.target !== null) revoked.push(row);
         done.push(outcome);
       } else if (outcome.kind === "failed") {
@@ -278,7 +293,28 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
 const failingAfter = 3;
 
 function retryAfterOf(err: unknown): number | undefined {
+  if (err instanceof RetryLaterError) return err.retryAfterMs;
   return err instanceof WebhookError ? err.retryAfterMs : undefined;
+}
+
+/** Seals a temporary login's credentials for its requester (the config check makes sure there is a key). */
+async function keepCredentials(
+  deps: EngineDeps,
+  trx: Parameters<typeof storeCredentials>[0],
+  row: RequestRow,
+  credentials: GrantCredentials,
+  now: number,
+): Promise<void> {
+  const ref = deps.config.config.credentials?.encryptionKey;
+  const key = ref ? parseKey(process.env[ref.env] ?? "") : undefined;
+  if (!key) {
+    deps.logger.error(
+      { requestId: row.id },
+      "credentials.encryptionKey is not usable: the login's password is not kept",
+    );
+    return;
+  }
+  await storeCredentials(trx, row.id, seal(key, row.id, credentials), now);
 }
 
 function isDeferral(outcome: Outcome): boolean {
@@ -307,7 +343,8 @@ interface Batch {
   live: Map<string, Map<string, RequestRow>>;
 }
 
-const grantKey = (row: Pick<RequestRow, "requester" | "target">) => `${row.requester}\u0000${row.target}`;
+const grantKey = (row: Pick<RequestRow, "requester" | "grant_key">) =>
+  `${row.requester}\u0000${row.grant_key}`;
 
 async function readBatch(deps: EngineDeps, rows: RequestRow[]): Promise<Batch> {
   const decisions = new Map<string, DecisionRow[]>(rows.map((r) => [r.id, []]));
@@ -320,14 +357,14 @@ async function readBatch(deps: EngineDeps, rows: RequestRow[]): Promise<Batch> {
     )) {
       decisions.get(d.request_id)?.push(d);
     }
-    const targets = [...new Set(chunk.map((r) => r.target).filter((t): t is string => t !== null))];
-    if (targets.length === 0) continue;
+    const keys = [...new Set(chunk.map((r) => r.grant_key).filter((t): t is string => t !== null))];
+    if (keys.length === 0) continue;
     const found = await deps.store.db
       .selectFrom("requests")
       .selectAll()
       .where("state", "in", ["escalating", "active", "deescalating"])
       .where("requester", "in", [...new Set(chunk.map((r) => r.requester))])
-      .where("target", "in", targets)
+      .where("grant_key", "in", keys)
       .execute();
     for (const r of found) {
       const key = grantKey(r);
@@ -361,13 +398,28 @@ async function escalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): Pro
     const why = hook.value.kind === "ignore" ? hook.value.message : (hook.value.reason ?? "refused");
     return { kind: "failed", row, error: `onEscalate: ${why}` };
   }
+  const prepared = await prepareCall(target, evt, flow?.module, ms);
+  if (!prepared.ok) {
+    return prepared.permanent
+      ? { kind: "failed", row, error: prepared.error }
+      : { kind: "retry", row, error: prepared.error };
+  }
+  const scheduled = flow?.config.scheduleDeescalation ?? true;
   try {
-    await target.connector.escalate({
+    const result = await target.connector.escalate({
       evt: { ...evt, name: "escalate" },
       module: flow?.module,
       signal: AbortSignal.timeout(deps.config.config.scheduler.targetTimeoutMs),
+      identity: prepared.identity,
+      settings: prepared.settings,
+      expiresAt: scheduled && row.expires_at !== null ? new Date(row.expires_at) : null,
     });
-    return { kind: "escalated", row };
+    return {
+      kind: "escalated",
+      row,
+      identity: result?.identity ?? prepared.identity,
+      credentials: result?.credentials,
+    };
   } catch (err) {
     if (err instanceof PermanentTargetError) return { kind: "failed", row, error: err.message };
     return { kind: "retry", row, error: messageOf(err), retryAfterMs: retryAfterOf(err) };
@@ -387,11 +439,32 @@ async function deescalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): P
   const hook = await runOnHook(flow?.module, "onDeescalate", evt, deps.config.config.hooks.timeoutMs);
   if (!hook.ok)
     deps.logger.error({ requestId: row.id, error: hook.error }, "hook failed; deescalating anyway");
+  // The identity granted to (stored when escalate returned); resolved again only if the grant's
+  // recording was cut short by a crash.
+  const prepared = await prepareCall(
+    target,
+    evt,
+    flow?.module,
+    deps.config.config.hooks.timeoutMs,
+    row.grant_identity,
+  );
+  if (!prepared.ok) {
+    // Settings the target refuses (a bound field) were never granted: there is nothing to take away.
+    if (prepared.permanent) return { kind: "deescalated", row, sharedWith: [] };
+    return { kind: "retry", row, error: prepared.error };
+  }
+  // Standing members keep their access: jitflow never removes what it was told is permanent.
+  if (target.drift.standing.includes(prepared.identity)) {
+    return { kind: "deescalated", row, sharedWith: [], standing: true };
+  }
   try {
     await target.connector.deescalate({
       evt: { ...evt, name: "deescalate" },
       module: flow?.module,
       signal: AbortSignal.timeout(deps.config.config.scheduler.targetTimeoutMs),
+      identity: prepared.identity,
+      settings: prepared.settings,
+      expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
     });
     return { kind: "deescalated", row, sharedWith: [] };
   } catch (err) {

@@ -409,17 +409,22 @@ export async function prefetchOptions(
   const field = flow.config.fields.find((f) => f.name === input.field);
   if (!field) throw new JitflowError("FIELD_NOT_FOUND", `flow "${input.flow}" has no field "${input.field}"`);
   const fn = flow.module?.prefetch?.[field.name];
-  if (!field.prefetch || !fn) {
+  // Without a prefetch of the module's own, a target whose setting is bound to the field lists its values.
+  const lister = fn ? undefined : boundLister(deps, flow.config.targets, field.name);
+  if (!field.prefetch || (!fn && !lister)) {
     throw new JitflowError("PREFETCH_NOT_AVAILABLE", `field "${input.field}" has no prefetched options`);
   }
-  const outcome = await withTimeLimit(`prefetch.${field.name}`, deps.config.config.hooks.timeoutMs, () =>
-    fn({
-      name: `prefetch.${field.name}`,
-      actor: input.actor,
-      flow: { name: flow.config.name, label: flow.label, vars: structuredClone(flow.config.vars) },
-      field: field.name,
-      query: input.query,
-    }),
+  const timeoutMs = deps.config.config.hooks.timeoutMs;
+  const outcome = await withTimeLimit(`prefetch.${field.name}`, timeoutMs, () =>
+    fn
+      ? fn({
+          name: `prefetch.${field.name}`,
+          actor: input.actor,
+          flow: { name: flow.config.name, label: flow.label, vars: structuredClone(flow.config.vars) },
+          field: field.name,
+          query: input.query,
+        })
+      : (lister as NonNullable<typeof lister>)(input.query, AbortSignal.timeout(timeoutMs)),
   );
   if (!outcome.ok) throw new JitflowError("HOOK_FAILED", outcome.error);
   if (!Array.isArray(outcome.value))
@@ -433,6 +438,21 @@ export async function prefetchOptions(
     )
     .slice(0, 100)
     .map((o) => ({ value: o.value, label: String(o.label) }));
+}
+
+/** The first of the flow's targets that binds this field and can list its values, as a prefetch. */
+export function boundLister(
+  deps: Pick<EngineDeps, "config">,
+  targets: string[],
+  field: string,
+): ((query: string, signal: AbortSignal) => Promise<PrefetchOption[]>) | undefined {
+  for (const name of targets) {
+    const target = deps.config.targets.get(name);
+    const options = target?.connector.options?.bind(target.connector);
+    if (!target || !options || !target.bindings.includes(field)) continue;
+    return (query, signal) => options({ key: field, settings: target.fixedSettings, query, signal });
+  }
+  return undefined;
 }
 
 function assertMayReadAudit(actor: Person): void {

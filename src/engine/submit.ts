@@ -113,7 +113,38 @@ export function prepareSubmission(deps: EngineDeps, input: SubmitInput): Prepare
     duration = seconds;
   }
   const fields = validateFields(flow, input.fields ?? {});
+  if (target !== null) {
+    // A target that takes settings from the request (fieldBindings) must accept the values given.
+    const loaded = deps.config.targets.get(target);
+    const settings = loaded?.settingsFor(fields);
+    if (loaded && settings && !settings.ok) {
+      const field =
+        loaded.bindings.find((k) => settings.error.startsWith(`field "${k}"`)) ?? loaded.bindings[0];
+      throw new JitflowError("FIELD_INVALID", settings.error, {
+        details: { fields: [{ field, code: "FIELD_INVALID", message: settings.error }] },
+      });
+    }
+  }
   return { flow, requester, target, duration, fields };
+}
+
+/**
+ * Which grant a request gives: its target, plus the values of the target's bound fields, plus the
+ * request itself when the target creates a login per request. Two live requests of one person with
+ * the same key are one grant in the target.
+ */
+export function grantKeyOf(
+  deps: EngineDeps,
+  id: string,
+  target: string | null,
+  fields: Record<string, unknown>,
+): string | null {
+  if (target === null) return null;
+  const loaded = deps.config.targets.get(target);
+  if (!loaded) return target;
+  if (loaded.perRequest) return `${target}\u0000request:${id}`;
+  if (loaded.bindings.length === 0) return target;
+  return `${target}\u0000${JSON.stringify(loaded.bindings.map((k) => fields[k]))}`;
 }
 
 export async function submit(deps: EngineDeps, input: SubmitInput): Promise<SubmitResult> {
@@ -155,7 +186,10 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
     lease_owner: null,
     lease_until: null,
     version: 0,
+    grant_key: null,
+    grant_identity: null,
   };
+  row.grant_key = grantKeyOf(deps, row.id, target, fields);
 
   const ms = deps.config.config.hooks.timeoutMs;
   const module = flow.module;

@@ -43,6 +43,8 @@ const row = (over: Partial<RequestRow> = {}): RequestRow => ({
   flow: "chan",
   target: null,
   requester: "alice@example.com",
+  grant_key: null,
+  grant_identity: null,
   requester_name: "Alice",
   requester_role: "member",
   state: "active",

@@ -10,7 +10,9 @@ export type SlackOp =
   | { op: "approval.update"; requestId: string }
   | { op: "dm"; requestId: string; to: string; event: SlackEventInfo }
   | { op: "expiring"; requestId: string; to: string; expiresAt: number }
-  | { op: "error"; requestId: string; event: SlackEventInfo };
+  | { op: "error"; requestId: string; event: SlackEventInfo }
+  /** Plain text for the error channel, about no single request (drift in a target). */
+  | { op: "notice"; text: string };
 
 export interface SlackEventInfo {
   id: string;
@@ -47,6 +49,8 @@ export const toldToRequester = new Set([
   "grant.ended",
   // A failed grant says so once, when it is over (grant.escalation_failed goes to the error channel).
   "request.failed",
+  // Drift detection found the access gone from the target: someone removed it by hand.
+  "grant.missing",
 ]);
 
 /** Events posted to slack.errorChannel. */
@@ -55,6 +59,7 @@ export const toldToErrorChannel = new Set([
   "grant.retrying",
   "grant.escalation_failed",
   "request.failed",
+  "grant.missing",
 ]);
 
 /** The order key of a request's approval messages: its channel's when it has one, so a channel's posts stay in order. */

@@ -150,6 +150,12 @@ export interface FlowModule<Fields extends Record<string, unknown> = Record<stri
   /** Emails of the people who may decide this request (admins always may). */
   getApprovers?: (evt: FlowEvent<Fields>) => Promise<string[]>;
   getPermissions?: (evt: FlowEvent<Fields>) => Promise<Permissions>;
+  /**
+   * The requester's identity in `evt.target` (a database user, a GitHub login, a DN), when it is not
+   * derived from their email. Return undefined to fall back to the target's `identities` mapping,
+   * then to the connector's default.
+   */
+  getIdentity?: (evt: FlowEvent<Fields>) => Promise<string | undefined>;
   prefetch?: Record<string, (evt: PrefetchEvent) => Promise<PrefetchOption[]>>;
   /** For `custom` targets: grant access. Must be idempotent. */
   escalate?: (evt: FlowEvent<Fields>, options: TargetCallOptions) => Promise<unknown>;

@@ -9,6 +9,7 @@ import { GroupCommit } from "./group-commit.ts";
 import * as m001 from "./migrations/001-initial.ts";
 import * as m002 from "./migrations/002-slack.ts";
 import * as m003 from "./migrations/003-web.ts";
+import * as m004 from "./migrations/004-targets.ts";
 import { nodeSqliteDatabase } from "./node-sqlite-database.ts";
 import type { Database } from "./schema.ts";
 
@@ -22,7 +23,12 @@ export interface Store {
   close(): Promise<void>;
 }
 
-const migrations: Record<string, Migration> = { "001-initial": m001, "002-slack": m002, "003-web": m003 };
+const migrations: Record<string, Migration> = {
+  "001-initial": m001,
+  "002-slack": m002,
+  "003-web": m003,
+  "004-targets": m004,
+};
 
 export const defaultDatabaseUrl = "sqlite:./.jitflow/jitflow.db";
 

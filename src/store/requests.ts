@@ -7,7 +7,7 @@ import type { Database, DecisionsTable, RequestsTable } from "./schema.ts";
 
 export type RequestRow = RequestsTable;
 export type DecisionRow = DecisionsTable;
-type Executor = Kysely<Database> | Transaction<Database>;
+export type Executor = Kysely<Database> | Transaction<Database>;
 
 export async function insertRequest(trx: Executor, row: RequestRow): Promise<void> {
   await trx.insertInto("requests").values(row).execute();
@@ -185,18 +185,18 @@ export async function nextDue(db: Kysely<Database>, now: number): Promise<number
   return row?.due == null ? undefined : Number(row.due);
 }
 
-/** Other requests of the same person for the same target in the given states. */
+/** Other requests of the same person for the same grant (target and bound fields) in the given states. */
 export async function sameGrant(
   db: Executor,
-  row: Pick<RequestRow, "id" | "requester" | "target">,
+  row: Pick<RequestRow, "id" | "requester" | "grant_key">,
   states: RequestState[],
 ): Promise<RequestRow[]> {
-  if (row.target === null) return [];
+  if (row.grant_key === null) return [];
   return db
     .selectFrom("requests")
     .selectAll()
     .where("requester", "=", row.requester)
-    .where("target", "=", row.target)
+    .where("grant_key", "=", row.grant_key)
     .where("state", "in", states)
     .where("id", "!=", row.id)
     .execute();

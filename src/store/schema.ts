@@ -28,6 +28,10 @@ export interface RequestsTable {
   lease_owner: string | null;
   lease_until: number | null;
   version: number;
+  /** The grant this request gives (target, bound field values, or the request for per-request logins). */
+  grant_key: string | null;
+  /** Who the target granted it to, in the connector's canonical form; set when escalate returns. */
+  grant_identity: string | null;
 }
 
 export interface DecisionsTable {
@@ -125,6 +129,29 @@ export interface ApiEventsTable {
 
 export type OutboxRow = Selectable<OutboxTable>;
 
+export interface GrantCredentialsTable {
+  request_id: string;
+  sealed: string;
+  created_at: number;
+}
+
+export interface DriftFindingsTable {
+  target: string;
+  identity: string;
+  /** "missing" (granted, not in the target), "unmanaged" (in the target, not granted), "outlived" (kept past its end). */
+  kind: string;
+  request_id: string | null;
+  first_seen: number;
+  last_seen: number;
+}
+
+export interface DriftRunsTable {
+  target: string;
+  last_run_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+}
+
 export interface Database {
   requests: RequestsTable;
   decisions: DecisionsTable;
@@ -137,4 +164,7 @@ export interface Database {
   slack_seen: SlackSeenTable;
   sessions: SessionsTable;
   login_attempts: LoginAttemptsTable;
+  grant_credentials: GrantCredentialsTable;
+  drift_findings: DriftFindingsTable;
+  drift_runs: DriftRunsTable;
 }

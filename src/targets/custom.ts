@@ -25,12 +25,13 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal, what: string): P
 
 export const customTarget: ConnectorType<Record<string, unknown>> = {
   type: "custom",
-  settings: z.record(z.string(), z.unknown()),
+  settings: z.looseObject({}),
   create(info) {
     return {
       async escalate({ evt, module, signal }) {
         if (!module?.escalate) throw new PermanentTargetError("the flow module does not export escalate()");
         await untilAborted(module.escalate(evt, { signal }), signal, "escalate()");
+        return undefined;
       },
       async deescalate({ evt, module, signal }) {
         if (!module?.deescalate) {
@@ -39,6 +40,7 @@ export const customTarget: ConnectorType<Record<string, unknown>> = {
         await untilAborted(module.deescalate(evt, { signal }), signal, "deescalate()");
       },
       async list({ module }) {
+        // A custom target's identities are what its module says: the email unless getIdentity() maps it.
         if (!module?.list) throw new PermanentTargetError("the flow module does not export list()");
         return module.list(info);
       },

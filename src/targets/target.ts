@@ -4,27 +4,108 @@ import type { z } from "zod";
 import type { FlowEvent, FlowModule, TargetInfo } from "../sdk/types.ts";
 
 /** One call to a target, for one request. */
-export interface TargetCall {
+export interface TargetCall<Settings = unknown> {
   evt: FlowEvent;
   /** The flow's implementation module (custom targets call into it). */
   module: FlowModule | undefined;
   signal: AbortSignal;
+  /**
+   * The person as the target knows them. On escalate: the flow's getIdentity() answer, else the
+   * per-user mapping (`identities`), else the connector's `identityFor(email)`. On deescalate: the
+   * identity escalate returned (stored with the grant), so the access granted is the access taken away.
+   */
+  identity: string;
+  /** The target's settings with its field bindings filled in from the request's fields (validated). */
+  settings: Settings;
+  /** When the grant ends, for targets that can enforce an expiry themselves (a login's VALID UNTIL); null if never. */
+  expiresAt: Date | null;
+  /**
+   * Set on a deescalate by drift detection, taking away access jitflow did not grant: `identity` is
+   * exactly as list() reported it, and `evt.request` is not the request that created it (there is
+   * none). A connector with a login per request takes `identity` as that login's name.
+   */
+  listed?: boolean;
 }
 
-export interface TargetConnector {
+export interface EscalateResult {
+  /**
+   * The identity in its canonical form, as list() reports it (a DN, a login, a user name). It is
+   * stored with the grant, used to take the access away, and compared with list() for drift.
+   */
+  identity?: string;
+  /** Credentials created for this grant only (a temporary login), delivered to the requester privately. */
+  credentials?: GrantCredentials;
+}
+
+export interface GrantCredentials {
+  username: string;
+  password: string;
+  /** Where to connect, for the requester's convenience (no secrets). */
+  host?: string;
+  port?: number;
+  database?: string;
+}
+
+export interface ListCall<Settings = unknown> {
+  module: FlowModule | undefined;
+  signal: AbortSignal;
+  settings: Settings;
+}
+
+export interface OptionsCall<Settings = unknown> {
+  /** The bound setting whose values are wanted (a key of the settings, e.g. "repo"). */
+  key: string;
+  /** The target's configured settings; the bound keys are absent. */
+  settings: Partial<Settings>;
+  /** What the person typed so far ("" for everything); the connector may filter on it or leave it to jitflow. */
+  query: string;
+  signal: AbortSignal;
+}
+
+export interface TargetOption {
+  value: string;
+  label: string;
+}
+
+export interface TargetConnector<Settings = unknown> {
   /** Grants access. Granting what already exists is success. */
-  escalate(call: TargetCall): Promise<void>;
+  escalate(call: TargetCall<Settings>): Promise<EscalateResult | undefined>;
   /** Removes access. Removing what is already gone is success. */
-  deescalate(call: TargetCall): Promise<void>;
-  /** Who holds the target now (identities as the target knows them), when the target can tell. */
-  list?(ctx: { module: FlowModule | undefined; signal: AbortSignal }): Promise<string[]>;
+  deescalate(call: TargetCall<Settings>): Promise<void>;
+  /** Who holds the target now, in the canonical form escalate returns, when the target can tell. */
+  list?(call: ListCall<Settings>): Promise<string[]>;
+  /** The identity to use when neither getIdentity() nor a mapping gives one. Default: the email. */
+  identityFor?(email: string, settings: Settings): string;
+  /** True when each request gets its own grant (a temporary login), so overlapping requests are not one grant. */
+  perRequest?(settings: Settings): boolean;
+  /** The grant's expiry moved (an extension): tell targets that enforce it themselves. Idempotent. */
+  setExpiry?(call: TargetCall<Settings>): Promise<void>;
+  /**
+   * The values a bound setting can take (the repositories, groups or roles that exist), offered as
+   * the field's options when it has `prefetch: true` and the flow module has no prefetch of its own.
+   * At most a few hundred; jitflow filters by the query and keeps the first 100.
+   */
+  options?(call: OptionsCall<Settings>): Promise<TargetOption[]>;
+  /** Releases connections (pools, sockets) when the server stops. */
+  close?(): Promise<void>;
 }
 
-export interface ConnectorType<Settings> {
+export interface ConnectorType<Settings, Integration = unknown> {
   type: string;
-  /** Validates the target's settings at config load (the `type` and `label` keys are removed first). */
-  settings: z.ZodType<Settings>;
-  create(info: TargetInfo, settings: Settings): TargetConnector;
+  /**
+   * Validates the target's settings at config load (the common keys `type`, `label`,
+   * `integration`, `fieldBindings`, `identities` and `drift` are removed first). Must be a zod object:
+   * keys named in `fieldBindings` are optional at load and checked again when a request fills them in.
+   */
+  settings: z.ZodObject<z.ZodRawShape> & z.ZodType<Settings>;
+  /** The integration type this connector needs; the target names one with `integration: "NAME"`. */
+  integration?: { type: string; settings: z.ZodType<Integration> };
+  /**
+   * Checks across settings a zod object cannot express (one of two forms), at config load.
+   * `bound` names the keys a request fills in. Returns the problem, or undefined.
+   */
+  check?(settings: Settings, bound: string[]): string | undefined;
+  create(info: TargetInfo, settings: Settings, integration: Integration): TargetConnector<Settings>;
 }
 
 /** The target refuses for good (unknown group, permission denied): retrying will not help. */
@@ -32,5 +113,15 @@ export class PermanentTargetError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "PermanentTargetError";
+  }
+}
+
+/** A transient failure that asked to be retried no sooner than this (throttling with Retry-After). */
+export class RetryLaterError extends Error {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "RetryLaterError";
+    this.retryAfterMs = retryAfterMs;
   }
 }

@@ -39,7 +39,10 @@ export const webhookTarget: ConnectorType<z.output<typeof settings>> = {
   type: "webhook",
   settings,
   create(info, s) {
-    async function send(action: "escalate" | "deescalate", { evt, signal }: TargetCall): Promise<void> {
+    async function send(
+      action: "escalate" | "deescalate",
+      { evt, signal }: TargetCall<unknown>,
+    ): Promise<undefined> {
       const body = JSON.stringify({
         action,
         requestId: evt.request.id,
@@ -53,10 +56,13 @@ export const webhookTarget: ConnectorType<z.output<typeof settings>> = {
         body,
         AbortSignal.any([signal, AbortSignal.timeout(s.timeoutMs)]),
       );
+      return undefined;
     }
     return {
       escalate: (call) => send("escalate", call),
-      deescalate: (call) => send("deescalate", call),
+      deescalate: async (call) => {
+        await send("deescalate", call);
+      },
     };
   },
 };

@@ -1,11 +1,13 @@
-// Admin routes: every flow with its approvers and request counts, and the config file's problems.
+// Admin routes: every flow with its approvers and request counts, the config file's problems, and drift.
 
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { compareTarget } from "../../engine/drift.ts";
 import type { EngineDeps } from "../../engine/engine.ts";
 import { adminFlowsFor } from "../../engine/queries.ts";
+import { JitflowError } from "../../errors.ts";
 import { type ApiEnv, actorOf } from "./auth.ts";
 import { errors, json } from "./openapi-responses.ts";
-import { AdminFlowList } from "./schemas.ts";
+import { AdminFlowList, DriftQuery, DriftReportList } from "./schemas.ts";
 
 export function registerAdminRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): void {
   app.openapi(
@@ -16,5 +18,30 @@ export function registerAdminRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps):
       responses: { 200: { description: "Flows and config problems", ...json(AdminFlowList) }, ...errors },
     }),
     async (c) => c.json(await adminFlowsFor(deps, actorOf(c)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/v1/admin/drift",
+      summary:
+        "Differences between what each target reports and jitflow's grants, now (admins; changes nothing)",
+      request: { query: DriftQuery },
+      responses: { 200: { description: "One report per target", ...json(DriftReportList) }, ...errors },
+    }),
+    async (c) => {
+      if (actorOf(c).role !== "admin") throw new JitflowError("FORBIDDEN", "only admins may look for drift");
+      const wanted = c.req.valid("query").target;
+      if (wanted !== undefined && !deps.config.targets.has(wanted)) {
+        throw new JitflowError(
+          "TARGET_NOT_FOUND",
+          `no target "${wanted}" (targets: ${[...deps.config.targets.keys()].join(", ") || "none"})`,
+        );
+      }
+      const names = wanted === undefined ? [...deps.config.targets.keys()] : [wanted];
+      const items = [];
+      for (const name of names) items.push(await compareTarget(deps, name));
+      return c.json({ items }, 200);
+    },
   );
 }

@@ -2,6 +2,7 @@
 
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { cancel, extend, revoke } from "../../engine/actions.ts";
+import { credentialsFor } from "../../engine/credentials.ts";
 import { approve, deny } from "../../engine/decide.ts";
 import type { EngineDeps } from "../../engine/engine.ts";
 import { states } from "../../engine/lifecycle.ts";
@@ -17,6 +18,7 @@ import {
   ActionBody,
   CreatedRequest,
   CreateRequestBody,
+  Credentials,
   ExtendBody,
   FlowList,
   IdParam,
@@ -129,6 +131,21 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): void
       responses: { 200: { description: "The request", ...json(Request) }, ...errors },
     }),
     async (c) => c.json(await getRequestFor(deps, c.req.valid("param").id, actorOf(c)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/v1/requests/{id}/credentials",
+      summary: "The temporary login a grant created (createUser targets): its requester only, while active",
+      request: { params: IdParam },
+      responses: { 200: { description: "The login", ...json(Credentials) }, ...errors },
+    }),
+    async (c) => {
+      const credentials = await credentialsFor(deps, c.req.valid("param").id, actorOf(c));
+      c.header("Cache-Control", "no-store");
+      return c.json(credentials, 200);
+    },
   );
 
   const actions = [

@@ -277,3 +277,48 @@ export const SymEvent = z
     error: z.string().optional(),
   })
   .openapi("SymEvent");
+
+const DriftEntry = z
+  .object({
+    identity: z
+      .string()
+      .openapi({ description: "The person as the target lists them (a login, a DN, a user name)" }),
+    scope: Json.optional().openapi({ description: "The bound field values of this part of the target" }),
+    requestId: z.string().optional(),
+    requester: z.string().optional(),
+    stillActive: z.boolean().optional(),
+  })
+  .openapi("DriftEntry");
+
+export const DriftReport = z
+  .object({
+    target: z.string(),
+    type: z.string(),
+    checkedAt: z.string(),
+    skipped: z.string().optional().openapi({ description: "Why the target was not compared" }),
+    error: z.string().optional().openapi({ description: "Why the target could not be listed" }),
+    missing: z.array(DriftEntry).openapi({ description: "Granted by jitflow, not in the target" }),
+    unmanaged: z
+      .array(DriftEntry)
+      .openapi({ description: "In the target, not granted by jitflow, not standing" }),
+    outlived: z.array(DriftEntry).openapi({ description: "Still there after the grant ended" }),
+    standing: z.array(z.string()).openapi({ description: "Standing members present (drift.standing)" }),
+  })
+  .openapi("DriftReport");
+
+export const DriftReportList = z.object({ items: z.array(DriftReport) }).openapi("DriftReportList");
+
+export const DriftQuery = z.object({
+  target: z.string().min(1).max(200).optional().openapi({ description: "Only this target" }),
+});
+
+export const Credentials = z
+  .object({
+    username: z.string(),
+    password: z.string(),
+    host: z.string().optional(),
+    port: z.number().int().optional(),
+    database: z.string().optional(),
+    expiresAt: z.string().nullable(),
+  })
+  .openapi("Credentials");

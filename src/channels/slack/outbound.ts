@@ -10,7 +10,7 @@ import type { SlackOp } from "../../notify/slack-messages.ts";
 import { getDecisions, getRequest } from "../../store/requests.ts";
 import type { SlackMessage } from "./blocks/build.ts";
 import type { SlackPeople } from "./people.ts";
-import { errorNotice, expiringNotice, requesterNotice } from "./render/notices.ts";
+import { errorNotice, expiringNotice, requesterNotice, systemNotice } from "./render/notices.ts";
 import { type ApprovalOptions, approvalMessage, labelsOf } from "./render/request-message.ts";
 import { maxAttempts, type SlackApi } from "./slack-api.ts";
 
@@ -217,6 +217,11 @@ export function createSlackSender(
         // Extended, revoked or ended since the warning was scheduled: the warning would be wrong.
         if (loaded?.row.state !== "active" || loaded.row.expires_at !== op.expiresAt) return;
         await dm(op.to, expiringNotice(loaded.view, loaded.labels, deps.clock.now(), settings.command));
+        return;
+      }
+      case "notice": {
+        if (!settings.errorChannel) return;
+        await post(settings.errorChannel, systemNotice(op.text));
         return;
       }
       case "error": {

@@ -11,6 +11,7 @@ import type { FlowView } from "../../../engine/queries.ts";
 import type { RequestView } from "../../../engine/views.ts";
 import type { SlackEventInfo } from "../../../notify/slack-messages.ts";
 import type { RequestState } from "../../../sdk/types.ts";
+import { fixedTarget } from "../../../targets/load.ts";
 import type { TargetConnector } from "../../../targets/target.ts";
 import { homeTab, listMessage } from "../render/lists.ts";
 import { errorNotice, expiringNotice, requesterNotice } from "../render/notices.ts";
@@ -424,10 +425,10 @@ function extremeConfig(): LoadedConfig {
     targets: new Map([
       [
         "t0",
-        {
-          info: { name: "t0", type: "postgres", label: label200, settings: {} },
-          connector: undefined as unknown as TargetConnector,
-        },
+        fixedTarget(
+          { name: "t0", type: "postgres", label: label200, settings: {} },
+          undefined as unknown as TargetConnector,
+        ),
       ],
     ]),
   };

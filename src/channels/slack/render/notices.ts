@@ -35,6 +35,10 @@ export function requesterNotice(
       break;
     case "grant.active":
       text = `:large_green_circle: You now have ${ask.replace(/ for \*[^*]+\*$/, "")} until ${slackDate(Date.parse(String(event.data.expiresAt ?? view.expiresAt)))}.`;
+      if (typeof event.data.login === "string") {
+        // The password never goes through Slack: the requester reads it from jitflow, signed in.
+        text += ` Your temporary login is \`${escapeMrkdwn(event.data.login)}\`; its password is shown by \`jitflow credentials ${view.id}\`.`;
+      }
       break;
     case "grant.extended":
       text = `:arrows_counterclockwise: Your access to ${ask.replace(/ for \*[^*]+\*$/, "")} was extended until ${slackDate(Date.parse(view.expiresAt ?? view.updatedAt))}.`;
@@ -44,6 +48,9 @@ export function requesterNotice(
       text = `:white_circle: Your access to ${ask.replace(/ for \*[^*]+\*$/, "")} has ended: ${how}.`;
       break;
     }
+    case "grant.missing":
+      text = `:grey_question: Your access to ${ask.replace(/ for \*[^*]+\*$/, "")} is gone: someone removed it in the target by hand. jitflow's grant runs until ${slackDate(Date.parse(view.expiresAt ?? view.updatedAt))} all the same; ask again if you need the access back.`;
+      break;
     case "request.failed":
       text = `:x: Your request for ${ask} failed: ${escapeMrkdwn(String(event.data.error ?? view.error ?? "the target refused"))}.`;
       break;
@@ -73,7 +80,13 @@ const errorTitles: Record<string, string> = {
   "grant.escalation_failed": "Granting access failed",
   "request.failed": "A request failed",
   "slack.undeliverable": "Approvers could not be told",
+  "grant.missing": "Access removed by hand",
 };
+
+/** A system notice for the error channel (drift in a target), already worded. */
+export function systemNotice(text: string): SlackMessage {
+  return message(text.replace(/\*|:[a-z_]+: /g, ""), [section(text)]);
+}
 
 export function errorNotice(event: SlackEventInfo, view: RequestView, labels: Labels): SlackMessage {
   const error = String(event.data.error ?? view.error ?? "unknown error");

@@ -10,6 +10,7 @@ import type { FlowView } from "../../../engine/queries.ts";
 import type { RequestView } from "../../../engine/views.ts";
 import type { SlackEventInfo } from "../../../notify/slack-messages.ts";
 import type { RequestState } from "../../../sdk/types.ts";
+import { fixedTarget } from "../../../targets/load.ts";
 import type { TargetConnector } from "../../../targets/target.ts";
 import { slackDate } from "../blocks/text.ts";
 import { type FormState, readForm } from "../form-values.ts";
@@ -602,10 +603,10 @@ describe("showValue, what and labelsOf", () => {
       targets: new Map([
         [
           "prod",
-          {
-            info: { name: "prod", type: "postgres", label: "Prod DB", settings: {} },
-            connector: undefined as unknown as TargetConnector,
-          },
+          fixedTarget(
+            { name: "prod", type: "postgres", label: "Prod DB", settings: {} },
+            undefined as unknown as TargetConnector,
+          ),
         ],
       ]),
     } satisfies LoadedConfig;

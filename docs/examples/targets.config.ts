@@ -1,0 +1,152 @@
+// The connector examples of docs/targets.md: one target of each built-in type, with the integrations they use.
+import { defineConfig, env } from "jitflow";
+
+export default defineConfig({
+  // postgres_role and mysql_role with createUser seal each temporary login's password with this key.
+  credentials: { encryptionKey: env("JITFLOW_CREDENTIALS_KEY") },
+  integrations: {
+    prod_db: {
+      type: "postgres",
+      url: env("PROD_DB_ADMIN_URL"),
+      ssl: true,
+      maxConnections: 4,
+    },
+    analytics_db: {
+      type: "postgres",
+      url: env("ANALYTICS_DB_ADMIN_URL"),
+    },
+    reporting_db: {
+      type: "mysql",
+      url: env("REPORTING_DB_ADMIN_URL"),
+      maxConnections: 4,
+    },
+    directory: {
+      type: "ldap",
+      url: "ldaps://ldap.example.com:636",
+      bindDn: "cn=jitflow,ou=services,dc=example,dc=com",
+      bindPassword: env("LDAP_BIND_PASSWORD"),
+      tls: { rejectUnauthorized: true },
+      timeoutMs: 10_000,
+    },
+    aws: {
+      type: "aws",
+      region: "eu-west-1",
+      maxAttempts: 3,
+      timeoutMs: 10_000,
+    },
+    okta: {
+      type: "okta",
+      orgUrl: "https://example.okta.com",
+      token: env("OKTA_API_TOKEN"),
+      timeoutMs: 10_000,
+    },
+    github: {
+      type: "github",
+      token: env("GITHUB_TOKEN"),
+      baseUrl: "https://api.github.com",
+      timeoutMs: 10_000,
+      identities: {
+        "alice@example.com": "alice-gh",
+        "bob@example.com": "bobthebuilder",
+      },
+    },
+  },
+  targets: {
+    prod_readonly: {
+      type: "postgres_role",
+      label: "Production database, read-only",
+      integration: "prod_db",
+      role: "readonly",
+    },
+    analytics_temp: {
+      type: "postgres_role",
+      label: "Analytics database, temporary login",
+      integration: "analytics_db",
+      role: "analyst",
+      createUser: true,
+      userPrefix: "jit_",
+      connectionLimit: 2,
+      host: "analytics.db.example.com",
+    },
+    reporting: {
+      type: "mysql_role",
+      label: "Reporting database",
+      integration: "reporting_db",
+      role: "reporting_read",
+      host: "%",
+      setDefaultRole: true,
+    },
+    ops_ldap: {
+      type: "ldap_group",
+      label: "Ops group",
+      integration: "directory",
+      groupDn: "cn=ops,ou=groups,dc=example,dc=com",
+      memberAttribute: "member",
+      userSearchBase: "ou=people,dc=example,dc=com",
+      userFilter: "(mail={email})",
+      drift: { mode: "report", standing: ["uid=ops-oncall,ou=people,dc=example,dc=com"] },
+    },
+    aws_admin: {
+      type: "aws_sso",
+      label: "AWS production account, administrator",
+      integration: "aws",
+      instanceArn: "arn:aws:sso:::instance/ssoins-1234567890abcdef",
+      identityStoreId: "d-1234567890",
+      permissionSetArn: "arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-1234567890abcdef",
+      accountId: "123456789012",
+    },
+    aws_deployers: {
+      type: "aws_iam_group",
+      label: "AWS Deployers group",
+      integration: "aws",
+      groupName: "Deployers",
+    },
+    okta_support: {
+      type: "okta_group",
+      label: "Okta Support group",
+      integration: "okta",
+      groupId: "00g1emaKYZTWRYYRRTSK",
+    },
+    github_repo_write: {
+      type: "github_repo",
+      label: "Write on a repository",
+      integration: "github",
+      owner: "example-org",
+      permission: "push",
+      fieldBindings: ["repo"],
+    },
+    github_oncall_team: {
+      type: "github_team",
+      label: "GitHub on-call team",
+      integration: "github",
+      org: "example-org",
+      teamSlug: "oncall",
+      role: "member",
+    },
+  },
+  flows: [
+    {
+      name: "databases",
+      label: "Database access",
+      targets: ["prod_readonly", "analytics_temp", "reporting"],
+      durations: ["1h", "4h"],
+      fields: [{ name: "reason", label: "Why?", type: "text" }],
+      approvers: { users: ["dba-lead@example.com"] },
+    },
+    {
+      name: "cloud",
+      label: "Cloud and directory access",
+      targets: ["ops_ldap", "aws_admin", "aws_deployers", "okta_support", "github_oncall_team"],
+      durations: ["30m", "2h", "8h"],
+      fields: [{ name: "reason", label: "Why?", type: "text" }],
+      approvers: { users: ["sre-lead@example.com"] },
+    },
+    {
+      name: "repo_write",
+      label: "Write on a repository",
+      targets: ["github_repo_write"],
+      durations: ["1h", "4h"],
+      fields: [{ name: "repo", label: "Repository", type: "string", required: true, prefetch: true }],
+    },
+  ],
+});

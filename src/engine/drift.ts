@@ -1,0 +1,413 @@
+// Drift detection: compares who a target says holds it with the grants jitflow holds, reports the
+// differences once each, and takes away what must not be there.
+
+import { randomUUID } from "node:crypto";
+import { messageOf } from "../errors.ts";
+import { metrics } from "../metrics.ts";
+import type { FlowEvent } from "../sdk/types.ts";
+import type { RequestRow } from "../store/requests.ts";
+import type { LoadedTarget } from "../targets/load.ts";
+import { type EngineDeps, inTransaction } from "./engine.ts";
+import { systemActor } from "./views.ts";
+
+export interface DriftEntry {
+  identity: string;
+  /** The bound field values this part of the target is for (fieldBindings), e.g. { repo: "api" }. */
+  scope?: Record<string, unknown>;
+  requestId?: string;
+  requester?: string;
+  /** An outlived grant that jitflow still counts as active (its revocation is late): the scheduler takes it away. */
+  stillActive?: boolean;
+}
+
+export interface DriftReport {
+  target: string;
+  type: string;
+  checkedAt: string;
+  /** Why the target was not compared (cannot list, drift off), or the error listing it. */
+  skipped?: string;
+  error?: string;
+  /** Granted by jitflow and active, but the target does not have it: removed by hand. */
+  missing: DriftEntry[];
+  /** In the target, not granted by jitflow and not standing: added by hand. */
+  unmanaged: DriftEntry[];
+  /** Still in the target (or still active in jitflow) after the grant's end: taken away at once. */
+  outlived: DriftEntry[];
+  /** Standing members found in the target (the allow-list), for information. */
+  standing: string[];
+}
+
+const live = ["escalating", "active", "deescalating"];
+
+/** How far back ended grants are looked at, to tell a grant that outlived its end from one added by hand. */
+const recentMs = 7 * 86_400_000;
+
+interface Scope {
+  values: Record<string, unknown>;
+  settings: unknown;
+}
+
+function scopeOf(target: LoadedTarget, fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(target.bindings.map((k) => [k, fields[k]]));
+}
+
+const sameScope = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+  JSON.stringify(a) === JSON.stringify(b);
+
+async function requestsOf(deps: EngineDeps, name: string, since: number): Promise<RequestRow[]> {
+  return deps.store.db
+    .selectFrom("requests")
+    .selectAll()
+    .where("target", "=", name)
+    .where((eb) =>
+      eb.or([
+        eb("state", "in", live),
+        eb.and([eb("ended_at", ">=", since), eb("grant_identity", "is not", null)]),
+      ]),
+    )
+    .execute();
+}
+
+/** Compares one target with jitflow's grants. Changes nothing. */
+export async function compareTarget(deps: EngineDeps, name: string): Promise<DriftReport> {
+  const target = deps.config.targets.get(name);
+  const now = deps.clock.now();
+  const report: DriftReport = {
+    target: name,
+    type: target?.info.type ?? "unknown",
+    checkedAt: new Date(now).toISOString(),
+    missing: [],
+    unmanaged: [],
+    outlived: [],
+    standing: [],
+  };
+  if (!target) return { ...report, skipped: "not configured" };
+  const list = target.connector.list?.bind(target.connector);
+  if (!list) return { ...report, skipped: `${target.info.type} targets cannot list who holds them` };
+
+  // Grants read before and after listing: only a grant live on both sides of the call can be called
+  // missing, and none live on either side can be called unmanaged.
+  const before = await requestsOf(deps, name, now - recentMs);
+  const scopes: Scope[] = [];
+  if (target.bindings.length === 0) {
+    const s = target.settingsFor({});
+    if (s.ok) scopes.push({ values: {}, settings: s.settings });
+  } else {
+    for (const r of before) {
+      const values = scopeOf(target, JSON.parse(r.fields) as Record<string, unknown>);
+      if (scopes.some((s) => sameScope(s.values, values))) continue;
+      const s = target.settingsFor(values);
+      if (s.ok) scopes.push({ values, settings: s.settings });
+    }
+  }
+  const listed: { scope: Scope; holders: Set<string> }[] = [];
+  try {
+    for (const scope of scopes) {
+      const holders = await list({
+        module: moduleFor(deps, name),
+        signal: AbortSignal.timeout(deps.config.config.scheduler.targetTimeoutMs),
+        settings: scope.settings,
+      });
+      listed.push({ scope, holders: new Set(holders) });
+    }
+  } catch (err) {
+    return { ...report, error: messageOf(err) };
+  }
+  const after = await requestsOf(deps, name, now - recentMs);
+  const afterById = new Map(after.map((r) => [r.id, r]));
+  const nowAfter = deps.clock.now();
+
+  for (const { scope, holders } of listed) {
+    const inScope = (r: RequestRow) =>
+      sameScope(scopeOf(target, JSON.parse(r.fields) as Record<string, unknown>), scope.values);
+    const scoped = (e: DriftEntry): DriftEntry =>
+      target.bindings.length > 0 ? { ...e, scope: scope.values } : e;
+    const liveIdentities = new Set(
+      [...before, ...after]
+        .filter((r) => live.includes(r.state) && inScope(r))
+        .map((r) => r.grant_identity)
+        .filter((i): i is string => i !== null),
+    );
+    // Live but unfinished grants with no identity yet may be anyone's: say nothing unmanaged about them.
+    for (const r of before) {
+      const a = afterById.get(r.id);
+      if (!inScope(r) || r.state !== "active" || a?.state !== "active" || r.grant_identity === null) continue;
+      if (a.expires_at !== null && a.due_at !== null && a.expires_at < nowAfter - 60_000) {
+        report.outlived.push(
+          scoped({ identity: r.grant_identity, requestId: r.id, requester: r.requester, stillActive: true }),
+        );
+      } else if (!holders.has(r.grant_identity)) {
+        report.missing.push(scoped({ identity: r.grant_identity, requestId: r.id, requester: r.requester }));
+      }
+    }
+    for (const identity of [...holders].sort()) {
+      if (liveIdentities.has(identity)) continue;
+      if (target.drift.standing.includes(identity)) {
+        report.standing.push(identity);
+        continue;
+      }
+      const ended = after
+        .filter((r) => inScope(r) && r.grant_identity === identity && !live.includes(r.state))
+        .sort((x, y) => (y.ended_at ?? 0) - (x.ended_at ?? 0))[0];
+      if (ended) {
+        report.outlived.push(scoped({ identity, requestId: ended.id, requester: ended.requester }));
+      } else {
+        report.unmanaged.push(scoped({ identity }));
+      }
+    }
+  }
+  return report;
+}
+
+/** The module of a flow that uses the target (custom targets list and revoke through it). */
+function moduleFor(deps: EngineDeps, name: string) {
+  for (const flow of deps.config.flows.values()) {
+    if (flow.config.targets.includes(name) && flow.module) return flow.module;
+  }
+  return undefined;
+}
+
+const findingKey = (e: DriftEntry) => (e.scope ? `${JSON.stringify(e.scope)} ${e.identity}` : e.identity);
+
+/**
+ * Compares the target and acts: new differences are reported once (audit log, metrics, error
+ * channel, the requester for access removed by hand); outlived access is taken away at once, and
+ * unmanaged access too when the target's drift mode is "revoke".
+ */
+export async function reconcileTarget(
+  deps: EngineDeps,
+  name: string,
+  options: { firstRun?: boolean } = {},
+): Promise<DriftReport> {
+  const report = await compareTarget(deps, name);
+  const target = deps.config.targets.get(name);
+  if (!target || report.skipped) return report;
+  if (report.error) {
+    metrics.driftChecks.inc({ target: name, result: "error" });
+    deps.logger.warn({ target: name, error: report.error }, "drift check could not list the target");
+    return report;
+  }
+  metrics.driftChecks.inc({ target: name, result: "ok" });
+  for (const kind of ["missing", "unmanaged", "outlived"] as const) {
+    metrics.driftFindings.set({ target: name, kind }, report[kind].length);
+  }
+
+  // Revocations happen outside the transaction; what they did is recorded with the findings.
+  const revoked = new Map<string, string | undefined>();
+  // The first check of a target only reports: a target connected for the first time is never mass-revoked,
+  // and its standing members can be added to the allow-list before the next check acts.
+  const revokeUnmanaged = target.drift.mode === "revoke" && !options.firstRun;
+  for (const entry of [
+    ...report.outlived.filter((e) => !e.stillActive),
+    ...(revokeUnmanaged ? report.unmanaged : []),
+  ]) {
+    revoked.set(findingKey(entry), await takeAway(deps, target, entry));
+  }
+
+  const seen = new Set<string>();
+  await inTransaction(deps, async (changes) => {
+    const known = await changes.trx
+      .selectFrom("drift_findings")
+      .selectAll()
+      .where("target", "=", name)
+      .execute();
+    const isNew = (kind: string, key: string) => !known.some((k) => k.kind === kind && k.identity === key);
+    for (const kind of ["missing", "unmanaged", "outlived"] as const) {
+      for (const entry of report[kind]) {
+        const key = findingKey(entry);
+        seen.add(`${kind}\u0000${key}`);
+        const outcome = revoked.get(key);
+        const acted = revoked.has(key);
+        const data = {
+          target: name,
+          identity: entry.identity,
+          ...(entry.scope ? { scope: entry.scope } : {}),
+          ...(entry.requestId ? { requestId: entry.requestId } : {}),
+          ...(acted ? (outcome ? { revokeError: outcome } : { revoked: true }) : {}),
+        };
+        if (kind === "outlived" && entry.requestId && !acted) {
+          // Still active in jitflow past its end: the scheduler takes it away now.
+          await changes.trx
+            .updateTable("requests")
+            .set({ due_at: changes.now })
+            .where("id", "=", entry.requestId)
+            .where("state", "=", "active")
+            .execute();
+        }
+        if (!isNew(kind, key) && !(acted && outcome === undefined)) {
+          await changes.trx
+            .updateTable("drift_findings")
+            .set({ last_seen: changes.now })
+            .where("target", "=", name)
+            .where("identity", "=", key)
+            .where("kind", "=", kind)
+            .execute();
+          continue;
+        }
+        if (isNew(kind, key)) {
+          await changes.trx
+            .insertInto("drift_findings")
+            .values({
+              target: name,
+              identity: key,
+              kind,
+              request_id: entry.requestId ?? null,
+              first_seen: changes.now,
+              last_seen: changes.now,
+            })
+            .execute();
+        }
+        if (kind === "missing" && entry.requestId) {
+          const row = await changes.trx
+            .selectFrom("requests")
+            .selectAll()
+            .where("id", "=", entry.requestId)
+            .executeTakeFirst();
+          if (row) changes.note(row, "grant.missing", "jitflow", data);
+          continue;
+        }
+        const label = target.info.label;
+        const where = entry.scope
+          ? ` (${Object.entries(entry.scope)
+              .map(([k, v]) => `${k} ${String(v)}`)
+              .join(", ")})`
+          : "";
+        const text =
+          kind === "outlived"
+            ? `:rotating_light: *Access outlived its grant* in *${label}*${where}: \`${entry.identity}\` still had it after the grant ended; ${outcome ? `taking it away failed: ${outcome}` : "it has been taken away"}.`
+            : `:rotating_light: *Access jitflow did not grant* in *${label}*${where}: \`${entry.identity}\`${acted ? (outcome ? `; taking it away failed: ${outcome}` : "; it has been taken away (drift mode revoke)") : ". Add it to drift.standing if it is meant to be there, or remove it."}`;
+        changes.noteSystem(`drift.${kind}`, "jitflow", data, text);
+      }
+    }
+    // Differences that went away are forgotten, so they are reported again if they come back.
+    for (const k of known) {
+      if (!seen.has(`${k.kind}\u0000${k.identity}`)) {
+        await changes.trx
+          .deleteFrom("drift_findings")
+          .where("target", "=", name)
+          .where("identity", "=", k.identity)
+          .where("kind", "=", k.kind)
+          .execute();
+      }
+    }
+  });
+  if (report.outlived.some((e) => e.stillActive)) deps.wake(deps.clock.now());
+  return report;
+}
+
+/** Removes access jitflow does not hold a grant for; returns the error, or undefined when done. */
+async function takeAway(
+  deps: EngineDeps,
+  target: LoadedTarget,
+  entry: DriftEntry,
+): Promise<string | undefined> {
+  const settings = target.settingsFor(entry.scope ?? {});
+  if (!settings.ok) return settings.error;
+  const evt: FlowEvent = {
+    name: "deescalate",
+    requester: { email: entry.requester ?? entry.identity, name: entry.identity, role: "member" },
+    actor: systemActor,
+    fields: entry.scope ?? {},
+    target: target.info,
+    duration: 0,
+    flow: { name: "drift", label: "Drift detection", vars: {} },
+    request: {
+      id: entry.requestId ?? randomUUID(),
+      state: "deescalating",
+      createdAt: new Date().toISOString(),
+      expiresAt: null,
+    },
+    source: "api",
+    context: { drift: true },
+    decisions: [],
+    reason: "drift",
+  };
+  try {
+    await target.connector.deescalate({
+      evt,
+      module: moduleFor(deps, target.info.name),
+      signal: AbortSignal.timeout(deps.config.config.scheduler.targetTimeoutMs),
+      identity: entry.identity,
+      settings: settings.settings,
+      expiresAt: null,
+      listed: true,
+    });
+    metrics.driftRevocations.inc({ target: target.info.name });
+    return undefined;
+  } catch (err) {
+    return messageOf(err);
+  }
+}
+
+export interface DriftReconciler {
+  start(): void;
+  stop(): Promise<void>;
+  /** Checks every target that is due now and waits for the checks (tests use it). */
+  runOnce(): Promise<void>;
+}
+
+/** Checks each target every `drift.interval`, one replica at a time per target (a lease in drift_runs). */
+export function createDriftReconciler(deps: EngineDeps): DriftReconciler {
+  const owner = `drift-${randomUUID()}`;
+  const targets = [...deps.config.targets.values()].filter((t) => t.drift.mode !== "off" && t.connector.list);
+  const shortest = Math.min(...targets.map((t) => t.drift.interval));
+  const tickMs = Math.min(30_000, Math.max(500, (shortest * 1000) / 4));
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+
+  async function runDue(): Promise<void> {
+    for (const target of targets) {
+      const name = target.info.name;
+      const now = deps.clock.now();
+      await deps.store.db
+        .insertInto("drift_runs")
+        .values({ target: name, last_run_at: 0, lease_owner: null, lease_until: null })
+        .onConflict((oc) => oc.column("target").doNothing())
+        .execute();
+      const claimed = await deps.store.db
+        .updateTable("drift_runs")
+        .set({ lease_owner: owner, lease_until: now + 10 * 60_000 })
+        .where("target", "=", name)
+        .where("last_run_at", "<=", now - target.drift.interval * 1000)
+        .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+        .returning("last_run_at")
+        .executeTakeFirst();
+      if (!claimed) continue;
+      try {
+        await reconcileTarget(deps, name, { firstRun: Number(claimed.last_run_at) === 0 });
+      } catch (err) {
+        deps.logger.error({ err, target: name }, "drift check failed");
+      } finally {
+        await deps.store.db
+          .updateTable("drift_runs")
+          .set({ last_run_at: deps.clock.now(), lease_owner: null, lease_until: null })
+          .where("target", "=", name)
+          .where("lease_owner", "=", owner)
+          .execute();
+      }
+    }
+  }
+
+  function runOnce(): Promise<void> {
+    running ??= runDue().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  return {
+    start() {
+      if (targets.length === 0 || timer) return;
+      timer = setInterval(() => {
+        void runOnce().catch((err: unknown) => deps.logger.error({ err }, "drift checks failed"));
+      }, tickMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      timer = undefined;
+      await running?.catch(() => {});
+    },
+    runOnce,
+  };
+}

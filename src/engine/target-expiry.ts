@@ -1,0 +1,48 @@
+// Delivers "target.expiry" outbox messages: tells a target that enforces a grant's end itself (a
+// login's VALID UNTIL) that the end moved, after an extension.
+
+import { PermanentDeliveryError, type Sender } from "../notify/outbox-worker.ts";
+import { getDecisions, getRequest } from "../store/requests.ts";
+import { PermanentTargetError } from "../targets/target.ts";
+import { type EngineDeps, flowOf } from "./engine.ts";
+import { prepareCall } from "./target-calls.ts";
+import { systemActor, toEvent } from "./views.ts";
+
+export function targetExpirySender(deps: EngineDeps): Sender {
+  return {
+    async deliver(payload) {
+      const row = await getRequest(deps.store.db, String(payload.requestId));
+      // Ended (or ending) since: the login is being dropped, and its end no longer matters.
+      if (row?.state !== "active" || row.expires_at === null || row.target === null) return;
+      const target = deps.config.targets.get(row.target);
+      if (!target?.connector.setExpiry) return;
+      const flow = flowOf(deps, row.flow);
+      const evt = toEvent(deps.config, row, await getDecisions(deps.store.db, row.id), systemActor);
+      const prepared = await prepareCall(
+        target,
+        evt,
+        flow?.module,
+        deps.config.config.hooks.timeoutMs,
+        row.grant_identity,
+      );
+      if (!prepared.ok) {
+        if (prepared.permanent) throw new PermanentDeliveryError(prepared.error);
+        throw new Error(prepared.error);
+      }
+      try {
+        await target.connector.setExpiry({
+          evt: { ...evt, name: "setExpiry" },
+          module: flow?.module,
+          signal: AbortSignal.timeout(deps.config.config.scheduler.targetTimeoutMs),
+          identity: prepared.identity,
+          settings: prepared.settings,
+          expiresAt: new Date(row.expires_at),
+        });
+      } catch (err) {
+        if (err instanceof PermanentTargetError)
+          throw new PermanentDeliveryError(err.message, { cause: err });
+        throw err;
+      }
+    },
+  };
+}
