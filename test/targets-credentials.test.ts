@@ -181,6 +181,8 @@ export async function onRequest() {
   });
 
   test("drift in revoke mode drops a temporary login someone made by hand, and nothing else", async () => {
+    // A first listing only reports; this one makes the target's scope known.
+    await reconcileTarget(t.server.deps, "temp");
     const stray = `jf_${suffix}_mallory_0badc0de`;
     const unrelated = `jf_other_${suffix}`;
     await admin.query(`create role ${stray} login in role ${role}`);

@@ -51,7 +51,8 @@ export default defineConfig({
       groupDn: "${groups.names}",
       userSearchBase: "${people}",
       identities: { "carol@example.com": "${dn("dave")}" },
-      drift: { mode: "revoke", interval: "1h", standing: ["${dn("erin")}"] },
+      // Written as a person would; compared in the form the directory lists it.
+      drift: { mode: "revoke", interval: "1h", standing: ["UID=erin, ou=people,${baseDn}"] },
     },
     any_group: {
       type: "ldap_group",
@@ -60,7 +61,7 @@ export default defineConfig({
       userSearchBase: "${people}",
       groupSearchBase: "ou=groups,${baseDn}",
       fieldBindings: ["groupDn"],
-      drift: { mode: "report", interval: "1h" },
+      drift: { mode: "revoke", interval: "1h" },
     },
   },
   flows: [
@@ -206,8 +207,8 @@ describe("real targets through the server", { skip }, () => {
           }),
         ]),
       );
-    // A baseline check: the first check of a target only reports.
-    await reconcileTarget(t.server.deps, "ops", { firstRun: true });
+    // A baseline check: the first listing of a target only reports.
+    await reconcileTarget(t.server.deps, "ops");
 
     const granted = await ask("alice@example.com", "ops");
     await remove("alice"); // removed by hand
@@ -276,6 +277,90 @@ describe("real targets through the server", { skip }, () => {
     });
     assert.equal(none.code, 0, none.stdout);
     assert.match(none.stdout, /No drift: 1 target\(s\)/);
+  });
+
+  test("drift in revoke mode: a group listed for the first time only reports; a grant being made is never taken away", async () => {
+    const db = t.server.deps.store.db;
+    await t.server.drift.stop(); // the test's own checks only
+    await db.deleteFrom("drift_scopes").where("target", "=", "any_group").execute();
+    const solo = () => groupMembers(slapd, groups.solo, "member");
+    const inSolo = (r: { unmanaged: { identity: string; scope?: unknown }[] }) =>
+      r.unmanaged
+        .filter((e) => (e.scope as { groupDn?: string })?.groupDn === groups.solo)
+        .map((e) => e.identity);
+    assert.ok((await solo()).includes(dn("carol")), "carol is in solo, not through jitflow");
+
+    // Alice asked for solo before (that grant ended) and asks again now.
+    const again = await ask("alice@example.com", "group", { groupDn: groups.solo });
+    const first = await reconcileTarget(t.server.deps, "any_group");
+    assert.deepEqual(inSolo(first), [dn("carol")]);
+    assert.ok((await solo()).includes(dn("carol")), "the first listing of a group revokes nothing");
+
+    // The new grant as it is while being made: granted in the directory, its identity not yet recorded.
+    await db.updateTable("requests").set({ grant_identity: null }).where("id", "=", again).execute();
+    const unsettled = await reconcileTarget(t.server.deps, "any_group");
+    assert.deepEqual(inSolo(unsettled), [], "nothing is called unmanaged while a grant has no identity yet");
+    assert.ok(
+      !unsettled.outlived.some((e) => e.identity === dn("alice")),
+      "alice's ended grant is not outlived while she has a live one",
+    );
+    assert.deepEqual((await solo()).sort(), [dn("alice"), dn("carol")].sort());
+
+    await db
+      .updateTable("requests")
+      .set({ grant_identity: dn("alice") })
+      .where("id", "=", again)
+      .execute();
+    const settled = await reconcileTarget(t.server.deps, "any_group");
+    assert.deepEqual(inSolo(settled), [dn("carol")]);
+    assert.deepEqual(
+      await solo(),
+      [dn("alice")],
+      "in a group listed before, access added by hand is revoked",
+    );
+
+    await t.as("alice@example.com").post(`/api/v1/requests/${again}/revoke`, {});
+    await waitForState(t.as("alice@example.com"), again, ["ended"]);
+    await asAdmin(slapd, (c) =>
+      c.modify(groups.solo, [
+        new Change({
+          operation: "add",
+          modification: new Attribute({ type: "member", values: [dn("carol")] }),
+        }),
+      ]),
+    );
+  });
+
+  test("a grant made to another identity (the mapping changed) is revoked even while a newer one lives", async () => {
+    const db = t.server.deps.store.db;
+    const has = async (uid: string) => (await members()).includes(dn(uid));
+    assert.ok(!(await has("alice")) && !(await has("bob")));
+    const older = await ask("alice@example.com", "ops");
+    // As if the older grant had been made to bob's entry under a mapping since changed.
+    await db
+      .updateTable("requests")
+      .set({ grant_identity: dn("bob") })
+      .where("id", "=", older)
+      .execute();
+    await asAdmin(slapd, (c) =>
+      c.modify(groups.names, [
+        new Change({
+          operation: "add",
+          modification: new Attribute({ type: "member", values: [dn("bob")] }),
+        }),
+      ]),
+    );
+    const newer = await ask("alice@example.com", "ops");
+    assert.ok((await has("alice")) && (await has("bob")));
+
+    await t.as("alice@example.com").post(`/api/v1/requests/${older}/revoke`, {});
+    await waitForState(t.as("alice@example.com"), older, ["ended"]);
+    assert.ok(!(await has("bob")), "bob's entry lost it");
+    assert.ok(await has("alice"), "alice's newer grant kept it");
+
+    await t.as("alice@example.com").post(`/api/v1/requests/${newer}/revoke`, {});
+    await waitForState(t.as("alice@example.com"), newer, ["ended"]);
+    assert.ok(!(await has("alice")));
   });
 
   test("the reconciler runs on its own, and only admins may look", async () => {

@@ -1,7 +1,8 @@
 // Drift detection: compares who a target says holds it with the grants jitflow holds, reports the
 // differences once each, and takes away what must not be there.
 
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
+import { escapeMrkdwn } from "../channels/slack/blocks/text.ts";
 import { messageOf } from "../errors.ts";
 import { metrics } from "../metrics.ts";
 import type { FlowEvent } from "../sdk/types.ts";
@@ -47,6 +48,14 @@ interface Scope {
   settings: unknown;
 }
 
+/**
+ * What one listing was of: the target's effective settings (its fixed settings with the bound values
+ * filled in). A scope seen for the first time (a new target, a new bound value, a changed group) is
+ * only reported on, never revoked in, until it has been listed once.
+ */
+const scopeKeyOf = (settings: unknown) =>
+  createHash("sha256").update(JSON.stringify(settings)).digest("base64url");
+
 function scopeOf(target: LoadedTarget, fields: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(target.bindings.map((k) => [k, fields[k]]));
 }
@@ -70,6 +79,11 @@ async function requestsOf(deps: EngineDeps, name: string, since: number): Promis
 
 /** Compares one target with jitflow's grants. Changes nothing. */
 export async function compareTarget(deps: EngineDeps, name: string): Promise<DriftReport> {
+  return (await compare(deps, name)).report;
+}
+
+/** The comparison, and the scopes (by key) that were listed for it. */
+async function compare(deps: EngineDeps, name: string): Promise<{ report: DriftReport; listed: string[] }> {
   const target = deps.config.targets.get(name);
   const now = deps.clock.now();
   const report: DriftReport = {
@@ -81,9 +95,14 @@ export async function compareTarget(deps: EngineDeps, name: string): Promise<Dri
     outlived: [],
     standing: [],
   };
-  if (!target) return { ...report, skipped: "not configured" };
+  if (!target) return { report: { ...report, skipped: "not configured" }, listed: [] };
   const list = target.connector.list?.bind(target.connector);
-  if (!list) return { ...report, skipped: `${target.info.type} targets cannot list who holds them` };
+  if (!list) {
+    return {
+      report: { ...report, skipped: `${target.info.type} targets cannot list who holds them` },
+      listed: [],
+    };
+  }
 
   // Grants read before and after listing: only a grant live on both sides of the call can be called
   // missing, and none live on either side can be called unmanaged.
@@ -111,7 +130,7 @@ export async function compareTarget(deps: EngineDeps, name: string): Promise<Dri
       listed.push({ scope, holders: new Set(holders) });
     }
   } catch (err) {
-    return { ...report, error: messageOf(err) };
+    return { report: { ...report, error: messageOf(err) }, listed: [] };
   }
   const after = await requestsOf(deps, name, now - recentMs);
   const afterById = new Map(after.map((r) => [r.id, r]));
@@ -122,13 +141,14 @@ export async function compareTarget(deps: EngineDeps, name: string): Promise<Dri
       sameScope(scopeOf(target, JSON.parse(r.fields) as Record<string, unknown>), scope.values);
     const scoped = (e: DriftEntry): DriftEntry =>
       target.bindings.length > 0 ? { ...e, scope: scope.values } : e;
+    const liveRows = [...before, ...after].filter((r) => live.includes(r.state) && inScope(r));
     const liveIdentities = new Set(
-      [...before, ...after]
-        .filter((r) => live.includes(r.state) && inScope(r))
-        .map((r) => r.grant_identity)
-        .filter((i): i is string => i !== null),
+      liveRows.map((r) => r.grant_identity).filter((i): i is string => i !== null),
     );
-    // Live but unfinished grants with no identity yet may be anyone's: say nothing unmanaged about them.
+    // A live grant with no identity yet (escalating, or interrupted before it was recorded) may have
+    // granted any of the holders: while there is one, nothing in this scope is called unmanaged.
+    const unsettled = liveRows.some((r) => r.grant_identity === null);
+    const liveRequesters = new Set(liveRows.map((r) => r.requester));
     for (const r of before) {
       const a = afterById.get(r.id);
       if (!inScope(r) || r.state !== "active" || a?.state !== "active" || r.grant_identity === null) continue;
@@ -150,13 +170,16 @@ export async function compareTarget(deps: EngineDeps, name: string): Promise<Dri
         .filter((r) => inScope(r) && r.grant_identity === identity && !live.includes(r.state))
         .sort((x, y) => (y.ended_at ?? 0) - (x.ended_at ?? 0))[0];
       if (ended) {
-        report.outlived.push(scoped({ identity, requestId: ended.id, requester: ended.requester }));
-      } else {
+        // The same person asking again may be granting it right now: not outlived while they have a live request.
+        if (!liveRequesters.has(ended.requester)) {
+          report.outlived.push(scoped({ identity, requestId: ended.id, requester: ended.requester }));
+        }
+      } else if (!unsettled) {
         report.unmanaged.push(scoped({ identity }));
       }
     }
   }
-  return report;
+  return { report, listed: listed.map((l) => scopeKeyOf(l.scope.settings)) };
 }
 
 /** The module of a flow that uses the target (custom targets list and revoke through it). */
@@ -174,12 +197,8 @@ const findingKey = (e: DriftEntry) => (e.scope ? `${JSON.stringify(e.scope)} ${e
  * channel, the requester for access removed by hand); outlived access is taken away at once, and
  * unmanaged access too when the target's drift mode is "revoke".
  */
-export async function reconcileTarget(
-  deps: EngineDeps,
-  name: string,
-  options: { firstRun?: boolean } = {},
-): Promise<DriftReport> {
-  const report = await compareTarget(deps, name);
+export async function reconcileTarget(deps: EngineDeps, name: string): Promise<DriftReport> {
+  const { report, listed } = await compare(deps, name);
   const target = deps.config.targets.get(name);
   if (!target || report.skipped) return report;
   if (report.error) {
@@ -194,13 +213,23 @@ export async function reconcileTarget(
 
   // Revocations happen outside the transaction; what they did is recorded with the findings.
   const revoked = new Map<string, string | undefined>();
-  // The first check of a target only reports: a target connected for the first time is never mass-revoked,
-  // and its standing members can be added to the allow-list before the next check acts.
-  const revokeUnmanaged = target.drift.mode === "revoke" && !options.firstRun;
+  // The first listing of a scope only reports: a target (or group, or repository) connected for the
+  // first time is never mass-revoked, and its standing members can be allowed before the next check acts.
+  const knownScopes = new Set(
+    (await deps.store.db.selectFrom("drift_scopes").select("scope").where("target", "=", name).execute()).map(
+      (r) => r.scope,
+    ),
+  );
+  const actedOn = (entry: DriftEntry) => {
+    const s = target.settingsFor(entry.scope ?? {});
+    return s.ok && knownScopes.has(scopeKeyOf(s.settings));
+  };
   for (const entry of [
     ...report.outlived.filter((e) => !e.stillActive),
-    ...(revokeUnmanaged ? report.unmanaged : []),
+    ...(target.drift.mode === "revoke" ? report.unmanaged.filter(actedOn) : []),
   ]) {
+    // Granted meanwhile (the scheduler runs on): then it is jitflow's again, and stays.
+    if (await claimedNow(deps, target, entry)) continue;
     revoked.set(findingKey(entry), await takeAway(deps, target, entry));
   }
 
@@ -266,18 +295,30 @@ export async function reconcileTarget(
           if (row) changes.note(row, "grant.missing", "jitflow", data);
           continue;
         }
-        const label = target.info.label;
+        // Names from the target and the request (a role, a DN, a repository) are escaped: Slack must
+        // not read "<!channel>" in a role name as a mention.
+        const label = escapeMrkdwn(target.info.label);
+        const identity = escapeMrkdwn(entry.identity);
+        const failed = outcome === undefined ? undefined : escapeMrkdwn(outcome);
         const where = entry.scope
           ? ` (${Object.entries(entry.scope)
-              .map(([k, v]) => `${k} ${String(v)}`)
+              .map(([k, v]) => `${escapeMrkdwn(k)} ${escapeMrkdwn(String(v))}`)
               .join(", ")})`
           : "";
         const text =
           kind === "outlived"
-            ? `:rotating_light: *Access outlived its grant* in *${label}*${where}: \`${entry.identity}\` still had it after the grant ended; ${outcome ? `taking it away failed: ${outcome}` : "it has been taken away"}.`
-            : `:rotating_light: *Access jitflow did not grant* in *${label}*${where}: \`${entry.identity}\`${acted ? (outcome ? `; taking it away failed: ${outcome}` : "; it has been taken away (drift mode revoke)") : ". Add it to drift.standing if it is meant to be there, or remove it."}`;
+            ? `:rotating_light: *Access outlived its grant* in *${label}*${where}: \`${identity}\` still had it after the grant ended; ${failed ? `taking it away failed: ${failed}` : "it has been taken away"}.`
+            : `:rotating_light: *Access jitflow did not grant* in *${label}*${where}: \`${identity}\`${acted ? (failed ? `; taking it away failed: ${failed}` : "; it has been taken away (drift mode revoke)") : ". Add it to drift.standing if it is meant to be there, or remove it."}`;
         changes.noteSystem(`drift.${kind}`, "jitflow", data, text);
       }
+    }
+    for (const scope of new Set(listed)) {
+      if (knownScopes.has(scope)) continue;
+      await changes.trx
+        .insertInto("drift_scopes")
+        .values({ target: name, scope, first_listed: changes.now })
+        .onConflict((oc) => oc.columns(["target", "scope"]).doNothing())
+        .execute();
     }
     // Differences that went away are forgotten, so they are reported again if they come back.
     for (const k of known) {
@@ -293,6 +334,20 @@ export async function reconcileTarget(
   });
   if (report.outlived.some((e) => e.stillActive)) deps.wake(deps.clock.now());
   return report;
+}
+
+/** True when a live grant of this scope now has this identity, or has none recorded yet (it may be this one). */
+async function claimedNow(deps: EngineDeps, target: LoadedTarget, entry: DriftEntry): Promise<boolean> {
+  const rows = await deps.store.db
+    .selectFrom("requests")
+    .selectAll()
+    .where("target", "=", target.info.name)
+    .where("state", "in", live)
+    .where((eb) => eb.or([eb("grant_identity", "=", entry.identity), eb("grant_identity", "is", null)]))
+    .execute();
+  return rows.some((r) =>
+    sameScope(scopeOf(target, JSON.parse(r.fields) as Record<string, unknown>), entry.scope ?? {}),
+  );
 }
 
 /** Removes access jitflow does not hold a grant for; returns the error, or undefined when done. */
@@ -374,7 +429,7 @@ export function createDriftReconciler(deps: EngineDeps): DriftReconciler {
         .executeTakeFirst();
       if (!claimed) continue;
       try {
-        await reconcileTarget(deps, name, { firstRun: Number(claimed.last_run_at) === 0 });
+        await reconcileTarget(deps, name);
       } catch (err) {
         deps.logger.error({ err, target: name }, "drift check failed");
       } finally {

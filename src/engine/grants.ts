@@ -297,7 +297,13 @@ function retryAfterOf(err: unknown): number | undefined {
   return err instanceof WebhookError ? err.retryAfterMs : undefined;
 }
 
-/** Seals a temporary login's credentials for its requester (the config check makes sure there is a key). */
+/** The key temporary logins' passwords are sealed with, when the environment holds a usable one. */
+function credentialsKey(deps: EngineDeps): Buffer | undefined {
+  const ref = deps.config.config.credentials?.encryptionKey;
+  return ref ? parseKey(process.env[ref.env] ?? "") : undefined;
+}
+
+/** Seals a temporary login's credentials for its requester (escalation checked the key beforehand). */
 async function keepCredentials(
   deps: EngineDeps,
   trx: Parameters<typeof storeCredentials>[0],
@@ -305,8 +311,7 @@ async function keepCredentials(
   credentials: GrantCredentials,
   now: number,
 ): Promise<void> {
-  const ref = deps.config.config.credentials?.encryptionKey;
-  const key = ref ? parseKey(process.env[ref.env] ?? "") : undefined;
+  const key = credentialsKey(deps);
   if (!key) {
     deps.logger.error(
       { requestId: row.id },
@@ -404,6 +409,14 @@ async function escalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): Pro
       ? { kind: "failed", row, error: prepared.error }
       : { kind: "retry", row, error: prepared.error };
   }
+  // A login whose password could not be kept for its requester is not worth creating: wait for the key.
+  if (target.connector.perRequest?.(prepared.settings) && !credentialsKey(deps)) {
+    return {
+      kind: "retry",
+      row,
+      error: `credentials.encryptionKey is not usable (${deps.config.config.credentials?.encryptionKey.env ?? "not configured"}): the temporary login's password could not be kept`,
+    };
+  }
   const scheduled = flow?.config.scheduleDeescalation ?? true;
   try {
     const result = await target.connector.escalate({
@@ -428,7 +441,12 @@ async function escalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): Pro
 
 async function deescalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): Promise<Outcome> {
   // Overlapping grants are counted: if another live request gives the same access, leave the target alone.
-  const others = sameGrantIn(batch, row, ["escalating", "active"]);
+  // Only a grant to the same identity is the same access: one made to another identity (the mapping
+  // or getIdentity changed in between) does not keep this one.
+  const others = sameGrantIn(batch, row, ["escalating", "active"]).filter(
+    (o) =>
+      row.grant_identity === null || o.grant_identity === null || o.grant_identity === row.grant_identity,
+  );
   if (others.length > 0) return { kind: "deescalated", row, sharedWith: others.map((o) => o.id) };
   const flow = flowOf(deps, row.flow);
   const target = row.target ? deps.config.targets.get(row.target) : undefined;
@@ -450,11 +468,15 @@ async function deescalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): P
   );
   if (!prepared.ok) {
     // Settings the target refuses (a bound field) were never granted: there is nothing to take away.
-    if (prepared.permanent) return { kind: "deescalated", row, sharedWith: [] };
+    // But a grant that was made (its identity is recorded) is never let go: the config changed under
+    // it, and the revocation waits (and alerts) until it can be made.
+    if (prepared.permanent && row.grant_identity === null)
+      return { kind: "deescalated", row, sharedWith: [] };
     return { kind: "retry", row, error: prepared.error };
   }
-  // Standing members keep their access: jitflow never removes what it was told is permanent.
-  if (target.drift.standing.includes(prepared.identity)) {
+  // Standing members keep their access: jitflow never removes what it was told is permanent. Only on
+  // a target without bindings: standing in one repository or group says nothing about another.
+  if (target.bindings.length === 0 && target.drift.standing.includes(prepared.identity)) {
     return { kind: "deescalated", row, sharedWith: [], standing: true };
   }
   try {

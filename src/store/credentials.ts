@@ -7,9 +7,11 @@ import type { Executor } from "./requests.ts";
 /** The 32-byte key from its base64 or hex text; undefined if it is neither. */
 export function parseKey(text: string): Buffer | undefined {
   const trimmed = text.trim();
-  const hex = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, "hex") : undefined;
-  const key = hex ?? Buffer.from(trimmed, "base64");
-  return key.length === 32 ? key : undefined;
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, "hex");
+  // Strict base64 of exactly 32 bytes: a 43-character passphrase is not a key.
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(trimmed)) return undefined;
+  const key = Buffer.from(trimmed, "base64");
+  return key.length === 32 && key.toString("base64") === trimmed ? key : undefined;
 }
 
 /** `v1.<iv>.<tag>.<ciphertext>`, base64url; the request id is bound in as additional data. */
@@ -27,9 +29,13 @@ export function unseal(key: Buffer, requestId: string, sealed: string): GrantCre
   const [version, iv, tag, body] = sealed.split(".");
   if (version !== "v1" || !iv || !tag || body === undefined)
     throw new Error("sealed credentials are malformed");
-  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
+  const ivBytes = Buffer.from(iv, "base64url");
+  const tagBytes = Buffer.from(tag, "base64url");
+  if (ivBytes.length !== 12 || tagBytes.length !== 16) throw new Error("sealed credentials are malformed");
+  // The full 16-byte tag only: a shortened one would be accepted otherwise.
+  const decipher = createDecipheriv("aes-256-gcm", key, ivBytes, { authTagLength: 16 });
   decipher.setAAD(Buffer.from(requestId));
-  decipher.setAuthTag(Buffer.from(tag, "base64url"));
+  decipher.setAuthTag(tagBytes);
   const text = Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]).toString(
     "utf8",
   );

@@ -152,6 +152,13 @@ export interface DriftRunsTable {
   lease_until: number | null;
 }
 
+export interface DriftScopesTable {
+  target: string;
+  /** SHA-256 (base64url) of the effective settings listed. */
+  scope: string;
+  first_listed: number;
+}
+
 export interface Database {
   requests: RequestsTable;
   decisions: DecisionsTable;
@@ -167,4 +174,5 @@ export interface Database {
   grant_credentials: GrantCredentialsTable;
   drift_findings: DriftFindingsTable;
   drift_runs: DriftRunsTable;
+  drift_scopes: DriftScopesTable;
 }

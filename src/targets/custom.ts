@@ -39,10 +39,10 @@ export const customTarget: ConnectorType<Record<string, unknown>> = {
         }
         await untilAborted(module.deescalate(evt, { signal }), signal, "deescalate()");
       },
-      async list({ module }) {
+      async list({ module, signal }) {
         // A custom target's identities are what its module says: the email unless getIdentity() maps it.
         if (!module?.list) throw new PermanentTargetError("the flow module does not export list()");
-        return module.list(info);
+        return untilAborted(module.list(info), signal, "list()");
       },
     };
   },

@@ -238,6 +238,7 @@ export const githubRepoTarget: ConnectorType<GitHubRepoSettings, GitHubIntegrati
 
     return {
       identityFor,
+      canonical: (identity) => identity.toLowerCase(),
 
       async escalate({ identity, settings: { owner, repo, permission }, signal }) {
         const login = loginOf(type, identity);
@@ -373,6 +374,7 @@ export const githubTeamTarget: ConnectorType<GitHubTeamSettings, GitHubIntegrati
 
     return {
       identityFor,
+      canonical: (identity) => identity.toLowerCase(),
 
       async escalate({ identity, settings: { org, teamSlug, role }, signal }) {
         const login = loginOf(type, identity);

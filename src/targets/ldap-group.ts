@@ -333,6 +333,7 @@ export const ldapGroupTarget: ConnectorType<LdapGroupSettings, LdapIntegration> 
 
     return {
       identityFor: (email) => email,
+      canonical: (identity) => normalizeDn(identity) ?? identity,
 
       async escalate(call: TargetCall<LdapGroupSettings>) {
         const s = call.settings;

@@ -105,7 +105,11 @@ export function loadTargets(
       connector,
       bindings,
       identities: { ...integration.identities, ...raw.identities },
-      drift: raw.drift,
+      // Standing members as list() spells them, so "UID=ops, ou=people,…" matches "uid=ops,ou=people,…".
+      drift: {
+        ...raw.drift,
+        standing: raw.drift.standing.map((id) => connector.canonical?.(id) ?? id),
+      },
       perRequest: connector.perRequest?.(staticSettings) ?? false,
       fixedSettings: staticSettings,
       settingsFor(fields) {

@@ -74,6 +74,11 @@ export interface TargetConnector<Settings = unknown> {
   deescalate(call: TargetCall<Settings>): Promise<void>;
   /** Who holds the target now, in the canonical form escalate returns, when the target can tell. */
   list?(call: ListCall<Settings>): Promise<string[]>;
+  /**
+   * An identity written by a person (a `drift.standing` entry) in the form list() reports it: a
+   * normalised DN, a lowercased login. Default: as written.
+   */
+  canonical?(identity: string): string;
   /** The identity to use when neither getIdentity() nor a mapping gives one. Default: the email. */
   identityFor?(email: string, settings: Settings): string;
   /** True when each request gets its own grant (a temporary login), so overlapping requests are not one grant. */

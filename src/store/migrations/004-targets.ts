@@ -46,4 +46,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("lease_owner", "text")
     .addColumn("lease_until", "bigint")
     .execute();
+
+  // The scopes of a target (its effective settings, hashed) listed at least once: unmanaged access
+  // is revoked only in a scope already listed before, never on its first listing.
+  await db.schema
+    .createTable("drift_scopes")
+    .addColumn("target", "text", (c) => c.notNull())
+    .addColumn("scope", "text", (c) => c.notNull())
+    .addColumn("first_listed", "bigint", (c) => c.notNull())
+    .addPrimaryKeyConstraint("drift_scopes_pk", ["target", "scope"])
+    .execute();
 }
