@@ -185,12 +185,13 @@ describe("two replicas on PostgreSQL", { skip }, () => {
   test("a batch of slow target calls that outlasts its lease is neither taken over nor redone", {
     timeout: 180_000,
   }, async () => {
-    // One call at a time, each answered after 300 ms: a batch of 24 takes about 7 s, more than two
-    // 3-second leases, though every single call is well inside targetTimeoutMs.
+    // One call at a time, each answered after 600 ms: a batch of 24 takes about 14 s, more than two
+    // 6-second leases, though every single call is well inside targetTimeoutMs. (With 3-second
+    // leases, renewed every second, a CI machine busy enough to delay a renewal by 2 s lost them.)
     const cluster = await startCluster(
-      "scheduler: { leaseMs: 3000, targetTimeoutMs: 2500, concurrency: 1, sweepIntervalMs: 200 },",
+      "scheduler: { leaseMs: 6000, targetTimeoutMs: 5000, concurrency: 1, sweepIntervalMs: 200 },",
     );
-    cluster.hook.answerAfter(300);
+    cluster.hook.answerAfter(600);
     const ids = await submitClustered(cluster, 24);
     await waitAllEnded(cluster, 24, 90_000);
     assertEachDeescalatedOnce(cluster.hook, ids);
