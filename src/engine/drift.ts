@@ -284,6 +284,7 @@ export async function reconcileTarget(deps: EngineDeps, name: string): Promise<D
               first_seen: changes.now,
               last_seen: changes.now,
             })
+            .onConflict((oc) => oc.columns(["target", "identity", "kind"]).doNothing())
             .execute();
         }
         if (kind === "missing" && entry.requestId) {
@@ -404,6 +405,7 @@ export interface DriftReconciler {
 /** Checks each target every `drift.interval`, one replica at a time per target (a lease in drift_runs). */
 export function createDriftReconciler(deps: EngineDeps): DriftReconciler {
   const owner = `drift-${randomUUID()}`;
+  const leaseMs = 60_000;
   const targets = [...deps.config.targets.values()].filter((t) => t.drift.mode !== "off" && t.connector.list);
   const shortest = Math.min(...targets.map((t) => t.drift.interval));
   const tickMs = Math.min(30_000, Math.max(500, (shortest * 1000) / 4));
@@ -421,18 +423,32 @@ export function createDriftReconciler(deps: EngineDeps): DriftReconciler {
         .execute();
       const claimed = await deps.store.db
         .updateTable("drift_runs")
-        .set({ lease_owner: owner, lease_until: now + 10 * 60_000 })
+        .set({ lease_owner: owner, lease_until: now + leaseMs })
         .where("target", "=", name)
         .where("last_run_at", "<=", now - target.drift.interval * 1000)
         .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
         .returning("last_run_at")
         .executeTakeFirst();
       if (!claimed) continue;
+      // Renewed while the check runs (many bound values × slow listings can take long), so another
+      // replica never checks — and revokes in — the same target at the same time.
+      const renewal = setInterval(() => {
+        void deps.store.db
+          .updateTable("drift_runs")
+          .set({ lease_until: deps.clock.now() + leaseMs })
+          .where("target", "=", name)
+          .where("lease_owner", "=", owner)
+          .execute()
+          .catch((err: unknown) =>
+            deps.logger.warn({ err, target: name }, "could not renew the drift lease"),
+          );
+      }, leaseMs / 3);
       try {
         await reconcileTarget(deps, name);
       } catch (err) {
         deps.logger.error({ err, target: name }, "drift check failed");
       } finally {
+        clearInterval(renewal);
         await deps.store.db
           .updateTable("drift_runs")
           .set({ last_run_at: deps.clock.now(), lease_owner: null, lease_until: null })
