@@ -1,7 +1,7 @@
 // What the SQL role connectors share: identities from emails, temporary login names, passwords, pooled connections.
 
 import { createHash, randomBytes } from "node:crypto";
-import { PermanentTargetError } from "./target.ts";
+import { PermanentTargetError, untilAborted } from "./target.ts";
 
 /** The email's local part, lowercased, every character outside [a-z0-9_] replaced by `_`. */
 export function identityFromEmail(email: string): string {
@@ -125,20 +125,7 @@ export async function withConnection<C, T>(
       signal.removeEventListener("abort", onAbort);
     }
   })();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortedError(type, signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    running.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
+  return untilAborted(running, signal, () => abortedError(type, signal));
 }
 
 export interface PoolCache<P> {

@@ -130,3 +130,25 @@ export class RetryLaterError extends Error {
     this.retryAfterMs = retryAfterMs;
   }
 }
+
+/**
+ * Settles with `work`, or rejects with `stopped()` as soon as the signal fires, whichever comes
+ * first. The work itself goes on (user code cannot be cancelled): stop it separately if you can.
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal, stopped: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(stopped());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(stopped());
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
