@@ -12,8 +12,13 @@ import { createDriftReconciler, type DriftReconciler } from "./engine/drift.ts";
 import type { EngineDeps } from "./engine/engine.ts";
 import { createScheduler, type Scheduler } from "./engine/scheduler.ts";
 import { targetExpirySender } from "./engine/target-expiry.ts";
+import { createDirectory, type Directory } from "./helpers/directory.ts";
+import { createEmailSender, createMailer } from "./notify/email.ts";
+import { createFanOutSender } from "./notify/fan-out.ts";
 import { createOutboxWorker, type OutboxWorker, type Sender } from "./notify/outbox-worker.ts";
+import { type HelperContext, installHelpers } from "./sdk/helpers.ts";
 import { defaultDatabaseUrl, migrate, openStore, type Store } from "./store/database.ts";
+import { enqueue } from "./store/outbox.ts";
 
 export interface ServerOptions {
   config?: string | LoadedConfig;
@@ -49,10 +54,20 @@ export function createRuntime(
   config: LoadedConfig,
   logger: Logger,
   clock: Clock = systemClock,
-): { deps: EngineDeps; scheduler: Scheduler; outbox: OutboxWorker; senders: Map<string, Sender> } {
+): {
+  deps: EngineDeps;
+  scheduler: Scheduler;
+  outbox: OutboxWorker;
+  senders: Map<string, Sender>;
+  /** Connections to close when the server stops (the SMTP pool). */
+  closers: (() => void)[];
+  directory: Directory;
+} {
   const senders = new Map<string, Sender>();
+  const closers: (() => void)[] = [];
   const outbox = createOutboxWorker({ store, config, clock, logger, senders });
   const scheduler = createScheduler({ store, config, clock, logger, notify: () => outbox.wake() });
+  const directory = createDirectory(config, clock);
   const deps: EngineDeps = {
     store,
     config,
@@ -60,9 +75,42 @@ export function createRuntime(
     logger,
     wake: (at) => scheduler.wake(at),
     notify: () => outbox.wake(),
+    lookups: directory,
   };
   senders.set("target.expiry", targetExpirySender(deps));
-  return { deps, scheduler, outbox, senders };
+  senders.set("notify", createFanOutSender(deps));
+  if (config.config.email) {
+    const mailer = createMailer(config.config.email);
+    senders.set("email", createEmailSender(mailer));
+    closers.push(() => mailer.close());
+  }
+  return { deps, scheduler, outbox, senders, closers, directory };
+}
+
+/** What the hook helpers of flow modules (slack, okta, pagerduty, email, countEvents) use. */
+function helperContext(deps: EngineDeps, directory: Directory): HelperContext {
+  return {
+    directory,
+    email: deps.config.config.email !== undefined,
+    now: () => deps.clock.now(),
+    async enqueue(messages) {
+      const now = deps.clock.now();
+      await deps.store.transaction((trx) => enqueue(trx, messages, now));
+      deps.notify();
+    },
+    async countEvents(requester, query, since) {
+      let q = deps.store.db
+        .selectFrom("audit_events")
+        .innerJoin("requests", "requests.id", "audit_events.request_id")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .where("requests.requester", "=", requester.toLowerCase())
+        .where("audit_events.type", "=", query.type)
+        .where("audit_events.at", ">=", since);
+      if (query.flow !== undefined) q = q.where("requests.flow", "=", query.flow);
+      if (query.target !== undefined) q = q.where("requests.target", "=", query.target);
+      return Number((await q.executeTakeFirst())?.n ?? 0);
+    },
+  };
 }
 
 /** The Slack channel when Slack is on; Bolt and the Web API client are loaded only then. */
@@ -82,7 +130,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const config = typeof options.config === "object" ? options.config : await loadConfig(options.config);
   const store = openStore(databaseUrlOf(config, options.databaseUrl));
   await migrate(store);
-  const { deps, scheduler, outbox, senders } = createRuntime(store, config, logger, options.clock);
+  const { deps, scheduler, outbox, senders, closers, directory } = createRuntime(
+    store,
+    config,
+    logger,
+    options.clock,
+  );
   const slack = await slackChannelOf(deps, senders);
   const app = createApi(deps, slack);
 
@@ -116,6 +169,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       .execute();
   }
   const drift = createDriftReconciler(deps);
+  const uninstallHelpers = installHelpers(helperContext(deps, directory));
   if (options.background !== false) {
     scheduler.start();
     outbox.start();
@@ -139,11 +193,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     drift,
     async close() {
       // First: open event streams would keep server.close() waiting for ever.
+      uninstallHelpers();
       await eventStreamOf(deps).close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await drift.stop();
       await scheduler.stop();
       await outbox.stop();
+      for (const close of closers) close();
       await store.close();
       for (const target of config.targets.values()) {
         await target.connector

@@ -17,7 +17,12 @@ import { Command } from "commander";
 import { parse as parseYaml } from "yaml";
 import { createDeployGate, verifyJitflowSignature } from "../docs/examples/webhook-receiver.ts";
 import { section } from "../src/channels/slack/blocks/build.ts";
-import { errorNotice, expiringNotice, requesterNotice } from "../src/channels/slack/render/notices.ts";
+import {
+  errorNotice,
+  expiringNotice,
+  requesterNotice,
+  threadNotice,
+} from "../src/channels/slack/render/notices.ts";
 import { approvalMessage, stateLine } from "../src/channels/slack/render/request-message.ts";
 import { registerAudit } from "../src/cli/audit.ts";
 import { registerCheck } from "../src/cli/check.ts";
@@ -28,11 +33,18 @@ import { registerTargetCommands } from "../src/cli/target-commands.ts";
 import { registerTokens } from "../src/cli/tokens.ts";
 import { ConfigError, loadConfig } from "../src/config/loader.ts";
 import { configSchema } from "../src/config/schema.ts";
+import {
+  afterAction,
+  type PendingClock,
+  pendingAction,
+  pendingDueAt,
+  stepBegins,
+} from "../src/engine/approval-policy.ts";
 import { commands as lifecycleCommands, states, transition } from "../src/engine/lifecycle.ts";
-import type { RequestView } from "../src/engine/views.ts";
+import { plainPolicyView, type RequestView } from "../src/engine/views.ts";
 import { errorCatalogue } from "../src/errors.ts";
 import { signBody } from "../src/notify/signature.ts";
-import { toldToErrorChannel, toldToRequester } from "../src/notify/slack-messages.ts";
+import { toldInThread, toldToErrorChannel, toldToRequester } from "../src/notify/slack-messages.ts";
 import { createToken, type TokenRole } from "../src/store/tokens.ts";
 import { connectorTypes } from "../src/targets/registry.ts";
 import { createSqliteDatabase, type TestDatabase } from "./support/databases.ts";
@@ -1058,6 +1070,141 @@ test("docs/examples/targets.config.ts loads, and docs/targets.md has a section f
   );
 });
 
+test("docs/examples/policies.config.ts loads, with the steps, timeouts and limits docs/policies.md walks through", async () => {
+  const env = {
+    SMTP_PASSWORD: "secret",
+    OKTA_API_TOKEN: "secret",
+    PAGERDUTY_API_KEY: "secret",
+    GRANTS_SECRET: "secret",
+  };
+  const loaded = await loadConfig(join(root, "docs/examples/policies.config.ts"), env);
+  assert.deepEqual([...loaded.flows.keys()], ["prod_db", "vendor_signoff", "customer_data", "prod_shell"]);
+  const policy = (flow: string) => loaded.flows.get(flow)?.policy ?? [];
+
+  // prod_db: any team lead, then two DBAs for more than 4 hours; both steps post to the flow's channel.
+  const [lead, dba] = policy("prod_db");
+  assert.deepEqual([lead?.name, lead?.quorum, dba?.name, dba?.quorum], ["team lead", "any", "dba", 2]);
+  const request = (hours: number) => ({
+    flow: "prod_db",
+    target: "prod_db",
+    duration: hours * 3600,
+    fields: {},
+    requester: { email: "alice@example.com", role: "member" },
+  });
+  assert.deepEqual(await Promise.all([4, 5, 8].map((h) => dba?.when?.(request(h)))), [false, true, true]);
+  assert.deepEqual(
+    policy("prod_db").map((s) => s.chain.map((d) => d.channel)),
+    [["#db-approvals"], ["#db-approvals"]],
+  );
+  const prodDb = loaded.flows.get("prod_db")?.config;
+  assert.deepEqual(
+    [prodDb?.maxStartDelay, prodDb?.activationWindow, prodDb?.allowBreakGlass, prodDb?.extensions],
+    [14 * 86400, 1800, false, { max: 3, maxTotal: 8 * 3600, approvalAbove: 2 * 3600 }],
+  );
+  assert.equal(loaded.flows.get("vendor_signoff")?.config.maxStartDelay, 7 * 86400, "the default");
+
+  const [signoff] = policy("vendor_signoff");
+  assert.deepEqual([signoff?.quorum, signoff?.timeout, signoff?.onTimeout], ["all", 3 * 86400, "expire"]);
+
+  // customer_data: the dataset's owners and the data stewards, then the Okta group and the admins.
+  const [owner, security] = policy("customer_data");
+  assert.deepEqual(owner?.sources, {
+    users: [],
+    admins: false,
+    slackChannel: "#data-stewards",
+    oktaGroup: undefined,
+    pagerduty: undefined,
+    getApprovers: true,
+  });
+  assert.deepEqual(
+    [security?.sources.oktaGroup, security?.sources.admins, security?.timeout, security?.onTimeout],
+    [{ integration: "okta", group: "00g2securityteam0x1" }, true, 4 * 3600, "remind"],
+  );
+  const getApprovers = loaded.flows.get("customer_data")?.module?.getApprovers;
+  assert.ok(getApprovers);
+  const owners = await getApprovers({
+    fields: { dataset: "payments" },
+    flow: loaded.flows.get("customer_data")?.config,
+  } as never);
+  assert.deepEqual(owners, ["payments-lead@example.com"]);
+  // Security is reminded once, 4 hours into its step, and the request waits for its requestTimeout.
+  assert.ok(security);
+  const remindAt = stepBegins(security, 0, 86400_000).remindAt;
+  assert.equal(remindAt, 4 * 3600_000);
+  assert.equal(pendingAction(security, stepBegins(security, 0, 86400_000), 4 * 3600_000).kind, "remind");
+
+  // prod_shell: the timeline of docs/policies.md, minute by minute, when nobody decides.
+  const [onCall] = policy("prod_shell");
+  assert.ok(onCall);
+  assert.equal(loaded.flows.get("prod_shell")?.config.allowBreakGlass, true);
+  let clock: PendingClock = stepBegins(onCall, 0, 2 * 3600_000);
+  const timeline: string[] = [];
+  for (;;) {
+    const now = pendingDueAt(onCall, clock);
+    const action = pendingAction(onCall, clock, now);
+    timeline.push(`+${now / 60_000}m ${action.kind}${action.kind === "forward" ? ` ${action.to}` : ""}`);
+    if (action.kind === "expire") {
+      assert.equal(action.reason, "destinations_exhausted");
+      break;
+    }
+    clock = afterAction(onCall, clock, action, now);
+  }
+  assert.deepEqual(timeline, [
+    "+4m remind",
+    "+12m remind",
+    "+15m forward 1",
+    "+45m forward 2",
+    "+105m expire",
+  ]);
+  assert.deepEqual(
+    onCall.chain.map((d) => [d.channel, d.users]),
+    [
+      ["#sre-oncall", []],
+      ["#sre-leads", ["sre-lead@example.com"]],
+      [undefined, ["cto@example.com"]],
+    ],
+  );
+
+  assert.deepEqual(loaded.config.email, {
+    from: "jitflow <jitflow@example.com>",
+    smtp: {
+      host: "smtp.example.com",
+      port: 587,
+      secure: false,
+      requireTLS: true,
+      ignoreTLS: false,
+      rejectUnauthorized: true,
+      user: "jitflow@example.com",
+      password: { env: "SMTP_PASSWORD" },
+    },
+    webUrl: "https://jitflow.example.com",
+  });
+
+  // The refusals docs/policies.md quotes.
+  const doc = read("docs/policies.md");
+  /** The one problem of a config whose flow number `at` is `flow`, as `jitflow check` words it. */
+  const refusal = (at: number, flow: Record<string, unknown>) => {
+    const flows = [...Array.from({ length: at }, (_, i) => ({ name: `f${i}` })), flow];
+    const parsed = configSchema.safeParse({ flows });
+    assert.ok(!parsed.success);
+    assert.equal(parsed.error.issues.length, 1);
+    const [issue] = parsed.error.issues;
+    const path = issue?.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${String(k)}`)).join("");
+    return `${path?.slice(1)}: ${issue?.message}`;
+  };
+  const quoted = [
+    refusal(3, {
+      name: "prod_shell",
+      approvers: { steps: [{ users: ["a@example.com"], timeout: "15m", onTimeout: "escalate" }] },
+    }),
+    refusal(0, {
+      name: "prod_db",
+      approvers: { users: ["a@example.com"], steps: [{ users: ["b@example.com"] }] },
+    }),
+  ];
+  for (const q of quoted) assert.ok(doc.includes(`\`${q}\``), `docs/policies.md quotes ${q}`);
+});
+
 test("the signed call shown in docs/targets.md verifies with the docs' receiver code", () => {
   const block = codeBlockAfter(read("docs/targets.md"), "<!-- signed with: gate-secret -->");
   const timestamp = /^X-Jitflow-Timestamp: (\d+)$/m.exec(block)?.[1];
@@ -1107,7 +1254,9 @@ describe("the Slack app: slack-app-manifest.yaml and docs/slack.md", () => {
   const slackDoc = read("docs/slack.md");
   const slackSources = (readdirSync(join(root, "src/channels/slack"), { recursive: true }) as string[])
     .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
-    .map((f) => ({ file: `src/channels/slack/${f}`, text: read(`src/channels/slack/${f}`) }));
+    .map((f) => ({ file: `src/channels/slack/${f}`, text: read(`src/channels/slack/${f}`) }))
+    // Approval steps and hook helpers read channel members through the same bot token.
+    .concat([{ file: "src/helpers/slack-lookups.ts", text: read("src/helpers/slack-lookups.ts") }]);
 
   /**
    * The bot scopes each Web API method jitflow calls needs ("Required scopes" on Slack's page of the
@@ -1127,6 +1276,9 @@ describe("the Slack app: slack-app-manifest.yaml and docs/slack.md", () => {
     "views.publish": [],
     // Which workspace the app is in, so people of other workspaces are known as guests.
     "auth.test": [],
+    // A channel's members, for approval steps with slackChannel and slack.usersInChannel.
+    "conversations.list": ["channels:read", "groups:read"],
+    "conversations.members": ["channels:read", "groups:read"],
   };
 
   /** `client.chat.postMessage(`, `c.views.open(` …, and the names given to `api.call("…")`, by method. */
@@ -1140,6 +1292,8 @@ describe("the Slack app: slack-app-manifest.yaml and docs/slack.md", () => {
         add(`${m[1]}.${m[2]}`, file);
       }
       for (const m of text.matchAll(/\bapi\.call\(\s*"([a-z]+\.[a-zA-Z]+)"/g)) add(m[1] as string, file);
+      for (const m of text.matchAll(/\bclient\.paginate\(\s*"([a-z]+\.[a-zA-Z]+)"/g))
+        add(m[1] as string, file);
     }
     return called;
   }
@@ -1277,6 +1431,8 @@ describe("the Slack app: slack-app-manifest.yaml and docs/slack.md", () => {
         minApprovals: 1,
         allowSelfApproval: false,
         decisionNote: true,
+        // The single-step form's backup destinations: none unless the flow lists them.
+        destinations: [],
       });
       assert.equal(flow?.additionalHeaderText, "Access to production is logged and reviewed weekly.");
     } finally {
@@ -1288,6 +1444,7 @@ describe("the Slack app: slack-app-manifest.yaml and docs/slack.md", () => {
     const at = Date.parse("2026-11-24T06:35:58.784Z");
     const iso = (ms: number) => new Date(ms).toISOString();
     const pending: RequestView = {
+      ...plainPolicyView,
       id: "0196b0c2-7d3e-7a41-9c1e-3f5b2a8d4e60",
       flow: "deploy",
       target: "deploy_gate",
@@ -1314,6 +1471,7 @@ describe("the Slack app: slack-app-manifest.yaml and docs/slack.md", () => {
       decision: "approve" as const,
       reason: "CHG-42 is scheduled",
       at: iso(at + 120_000),
+      step: 0,
     };
     const approved = { decidedAt: approval.at, decisions: [approval] };
     const active: RequestView = {
@@ -1348,6 +1506,9 @@ describe("the Slack app: slack-app-manifest.yaml and docs/slack.md", () => {
       data,
     });
     const shown = (marker: string) => fencedAfter(slackDoc, `<!-- slack: ${marker} -->`);
+    // A request of a flow with two approval steps, at the second after sre-lead approved the first.
+    const stepNames = { names: ["team lead", "change manager"], indices: [0, 1] };
+    const atSecondStep: RequestView = { ...pending, steps: [0, 1], step: 1, decisions: [approval] };
 
     test("the approval message, before and after the decision", () => {
       assert.equal(
@@ -1361,9 +1522,10 @@ describe("the Slack app: slack-app-manifest.yaml and docs/slack.md", () => {
     });
 
     test("the line that says where a request stands", () => {
-      const views: [RequestView, number][] = [
+      const views: [RequestView, number, string[]?][] = [
         [pending, 1],
         [{ ...pending, decisions: [{ ...approval, reason: null }] }, 2],
+        [atSecondStep, 1, stepNames.names],
         [{ ...pending, ...approved, state: "escalating" }, 1],
         [active, 1],
         [{ ...active, state: "deescalating" }, 1],
@@ -1384,26 +1546,66 @@ describe("the Slack app: slack-app-manifest.yaml and docs/slack.md", () => {
             state: "denied",
             decidedAt: iso(at),
             decisions: [
-              { actor: "hook:onRequest", decision: "deny", reason: "CI jobs get at most 1h", at: iso(at) },
+              {
+                actor: "hook:onRequest",
+                decision: "deny",
+                reason: "CI jobs get at most 1h",
+                at: iso(at),
+                step: 0,
+              },
             ],
           },
           1,
         ],
         [{ ...pending, state: "expired" }, 1],
+        [{ ...pending, ...approved, state: "expired" }, 1],
         [{ ...pending, state: "cancelled" }, 1],
         [failed, 1],
       ];
-      const lines = views.map(([view, needed]) => shownInSlack([section(stateLine(view, needed))]));
+      const lines = views.map(([view, needed, names]) =>
+        shownInSlack([section(stateLine(view, needed, names))]),
+      );
       assert.equal(shown("state lines"), lines.join("\n"));
       // Every state a request can be in has its line on the page.
       const covered = new Set(views.map(([view]) => view.state));
       for (const s of states) if (s !== "approved") assert.ok(covered.has(s), s);
     });
 
+    test("the replies in the thread of the approval messages, one per event slack-messages.ts tells there", () => {
+      const cases: [ReturnType<typeof event>, RequestView][] = [
+        [event("request.step_started", "sre-lead@example.com", { reason: approval.reason }), atSecondStep],
+        [event("request.reminded", "jitflow", { step: "team lead", reminder: 1 }), pending],
+        [
+          event("request.approved", "sre-lead@example.com", { reason: approval.reason }),
+          { ...active, state: "escalating" },
+        ],
+        [
+          event("request.denied", "sre-lead@example.com", { reason: "freeze until Monday" }),
+          { ...pending, state: "denied" },
+        ],
+        [event("request.expired", "jitflow"), { ...pending, state: "expired" }],
+        [event("request.cancelled", "alice@example.com"), { ...pending, state: "cancelled" }],
+        [event("request.activation_expired", "jitflow"), { ...pending, ...approved, state: "expired" }],
+      ];
+      assert.deepEqual(
+        cases.map(([e]) => e.type),
+        [...toldInThread],
+        "the page shows one reply for each event in toldInThread, in its order",
+      );
+      const lines = cases.map(([e, view]) => {
+        const reply = threadNotice(e, view, labels, stepNames);
+        assert.ok(reply, e.type);
+        return shownInSlack(reply.blocks as any[]);
+      });
+      assert.equal(shown("thread replies"), lines.join("\n"));
+    });
+
     test("the direct messages to the requester, one per event slack-messages.ts tells them about", () => {
       const extended = { ...active, expiresAt: iso(Date.parse(active.expiresAt as string) + 1800_000) };
       const cases: [ReturnType<typeof event>, RequestView][] = [
         [event("request.created", "alice@example.com"), pending],
+        [event("request.step_started", "sre-lead@example.com", { reason: approval.reason }), atSecondStep],
+        [event("request.activation_expired", "jitflow"), { ...pending, ...approved, state: "expired" }],
         [
           event("request.approved", "sre-lead@example.com", { reason: approval.reason }),
           { ...active, state: "escalating" },
@@ -1428,7 +1630,7 @@ describe("the Slack app: slack-app-manifest.yaml and docs/slack.md", () => {
         "the page shows one message for each event in toldToRequester, in its order",
       );
       const lines = cases.map(([e, view]) => {
-        const notice = requesterNotice(e, view, labels, 4 * 3600);
+        const notice = requesterNotice(e, view, labels, 4 * 3600, stepNames);
         assert.ok(notice, e.type);
         const [first, ...rest] = notice.blocks as any[];
         assert.equal(shownInSlack(rest), `Request \`${view.id}\``, "each ends with the request's id");
@@ -1453,6 +1655,22 @@ describe("the Slack app: slack-app-manifest.yaml and docs/slack.md", () => {
       });
       const post = errorNotice(retrying, { ...active, state: "escalating" }, labels);
       assert.equal(shown("error channel"), shownInSlack(post.blocks));
+      const unresolved = event("approvers.unresolved", "jitflow", {
+        step: "on-call",
+        error: "pagerduty:Production on-call failed: PagerDuty answered 401: the API token was refused",
+      });
+      assert.equal(
+        shown("approvers unresolved"),
+        shownInSlack(errorNotice(unresolved, pending, labels).blocks),
+      );
+      const reason = "checkout is down, INC-7";
+      const breakGlass = event("request.break_glass", "alice@example.com", { reason });
+      const broken: RequestView = {
+        ...active,
+        breakGlass: reason,
+        decisions: [{ ...approval, actor: "alice@example.com", reason }],
+      };
+      assert.equal(shown("break-glass"), shownInSlack(errorNotice(breakGlass, broken, labels).blocks));
       const part = slackDoc.slice(
         slackDoc.indexOf("### The error channel"),
         slackDoc.indexOf("## How it behaves"),

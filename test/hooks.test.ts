@@ -126,7 +126,9 @@ describe("flow modules", () => {
     assert.equal(res.status, 201);
     const evt = rules.seen.at(-1);
     assert.equal(evt.name, "onRequest");
-    assert.deepEqual(evt.requester, { email: "alice@example.com", name: "alice", role: "member" });
+    const { countEvents, ...requester } = evt.requester;
+    assert.deepEqual(requester, { email: "alice@example.com", name: "alice", role: "member" });
+    assert.equal(typeof countEvents, "function", "evt.requester.countEvents is a hook helper");
     assert.deepEqual(evt.fields, { reason: "r", urgency: "Normal" });
     assert.deepEqual(evt.target, {
       name: "sandbox",

@@ -277,7 +277,11 @@ describe("Slack app", () => {
     assert.doesNotMatch(after, /jf_approve/, "no more Approve button");
     assert.match(after, /jf_revoke/, "a Revoke button while active");
     assert.match(after, /bob@example.com/);
-    assert.equal(slack.messages("#approvals").length, 1, "updated in place, not posted again");
+    const top = slack.messages("#approvals").filter((m) => !m.threadTs);
+    assert.equal(top.length, 1, "updated in place, not posted again");
+    // Everyone in the channel hears the outcome once, in the message's thread.
+    const replies = slack.messages("#approvals").filter((m) => m.threadTs === top[0]?.ts);
+    assert.equal(replies.filter((m) => /Approved by bob@example.com/.test(m.text)).length, 1);
     await eventually(
       async () =>
         slack.dms("U0ALICE").some((m) => /approved by bob@example.com/.test(m.text)) ? true : undefined,

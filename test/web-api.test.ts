@@ -11,6 +11,7 @@ import type { ApiEnv } from "../src/channels/api/auth.ts";
 import { createEventStream, eventStreamOf } from "../src/channels/api/stream.ts";
 import { states } from "../src/engine/lifecycle.ts";
 import { appendEvents } from "../src/store/audit-log.ts";
+import { plainPolicyColumns } from "../src/store/requests.ts";
 import { createToken, type TokenRole } from "../src/store/tokens.ts";
 import { parseCsv } from "./support/csv.ts";
 import { dialects, type TestDatabase } from "./support/databases.ts";
@@ -250,6 +251,7 @@ for (const db of await dialects()) {
         lease_owner: null,
         lease_until: null,
         version: 0,
+        ...plainPolicyColumns,
       }));
       for (let i = 0; i < bulk.length; i += 100)
         await db

@@ -591,7 +591,11 @@ describe("the web app with the dev sign-in", { skip }, () => {
   test("a guest sees no flows to request, and is told why", async () => {
     const eve = await person("eve@outside.org");
     const nav = eve.getByRole("navigation", { name: "Main" });
-    assert.deepEqual(await nav.getByRole("link").allTextContents(), ["My access", "Approvals"]);
+    assert.deepEqual(await nav.getByRole("link").allTextContents(), [
+      "My access",
+      "Approvals",
+      "Notifications",
+    ]);
     await eve.goto(`${t.url}/request`);
     await loaded(eve, "Request access");
     await shows(eve.getByText("There is nothing you can request here."), "the empty list");

@@ -42,11 +42,21 @@ export function registerClientCommands(program: Command): void {
     .option("--duration <duration>", "e.g. 15m, 1h (default: the flow's first duration)")
     .option("--field <name=value>", "a field value; repeat for several", collect, [])
     .option("--for <email>", "request for someone else (bot and admin tokens)")
+    .option("--start-at <time>", "approve now, start later: when the grant starts (ISO 8601)")
+    .option("--break-glass <reason>", "emergency: approve it yourself now (flows with allowBreakGlass)")
     .option("--json", "print JSON")
     .action(
       async (
         flow: string,
-        options: { target?: string; duration?: string; field: string[]; for?: string; json?: boolean },
+        options: {
+          target?: string;
+          duration?: string;
+          field: string[];
+          for?: string;
+          startAt?: string;
+          breakGlass?: string;
+          json?: boolean;
+        },
       ) => {
         const client = createClient();
         const flows = await client.get<{ items: FlowView[] }>("/api/v1/flows");
@@ -67,6 +77,8 @@ export function registerClientCommands(program: Command): void {
           duration: options.duration,
           fields,
           requester: options.for,
+          startAt: options.startAt,
+          breakGlass: options.breakGlass,
         });
         if (options.json) printJson(created);
         else {
@@ -109,6 +121,35 @@ export function registerClientCommands(program: Command): void {
         `/api/v1/requests/${encodeURIComponent(id)}/extend`,
         {
           duration: options.duration,
+        },
+      );
+      show(view, options.json);
+    });
+
+  program
+    .command("break-glass")
+    .description("list break-glass requests for review (admins)")
+    .option("--all", "also those already reviewed")
+    .option("--json", "print JSON")
+    .action(async (options: { all?: boolean; json?: boolean }) => {
+      const page = await createClient().get<{ items: RequestView[] }>(
+        `/api/v1/admin/break-glass${options.all ? "" : "?reviewed=false"}`,
+      );
+      if (options.json) printJson(page);
+      else printRequests(page.items);
+    });
+
+  program
+    .command("review")
+    .description("mark a break-glass request reviewed (admins)")
+    .argument("<id>", "request id")
+    .option("--note <text>", "what the review found")
+    .option("--json", "print JSON")
+    .action(async (id: string, options: { note?: string; json?: boolean }) => {
+      const view = await createClient().post<RequestView>(
+        `/api/v1/requests/${encodeURIComponent(id)}/review`,
+        {
+          reason: options.note,
         },
       );
       show(view, options.json);

@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
 import { parseDuration } from "../duration.ts";
+import { type PolicyStep, policyOf } from "../engine/approval-policy.ts";
 import type { FlowModule } from "../sdk/types.ts";
 import { parseKey } from "../store/credentials.ts";
 import { type LoadedTarget, loadTargets } from "../targets/load.ts";
@@ -36,6 +37,8 @@ export interface LoadedFlow {
   module: FlowModule | undefined;
   /** The largest allowed duration, in seconds (0 for flows without durations). */
   maxDuration: number;
+  /** The approval steps (the single-step form is one step). */
+  policy: PolicyStep[];
 }
 
 export type { LoadedTarget };
@@ -229,7 +232,9 @@ export async function loadConfig(
       label: flow.label ?? flow.name,
       module,
       maxDuration: Math.max(0, ...flow.durations),
+      policy: policyOf(flow, Boolean(module?.getApprovers)),
     });
+    checkSteps(config, flow, module, at, problems);
   }
   if (problems.length > 0) throw new ConfigError(file, problems);
   return { file, config, flows, targets, slack };
@@ -249,6 +254,41 @@ function slackSettings(config: ParsedConfig, environment: NodeJS.ProcessEnv): Sl
     errorChannel: config.slack?.errorChannel,
     expiryWarning: config.slack?.expiryWarning ?? 600,
   };
+}
+
+/** Step sources that name integrations or hooks must find them. */
+function checkSteps(
+  config: ParsedConfig,
+  flow: FlowConfig,
+  module: FlowModule | undefined,
+  at: string,
+  problems: ConfigProblem[],
+): void {
+  flow.approvers?.steps?.forEach((step, i) => {
+    const path = `${at}.approvers.steps[${i}]`;
+    const uses: [string, string | undefined, string][] = [
+      ["oktaGroup", step.oktaGroup?.integration, "okta"],
+      ["pagerduty", step.pagerduty?.integration, "pagerduty"],
+    ];
+    for (const [key, name, type] of uses) {
+      if (name === undefined) continue;
+      const found = config.integrations[name];
+      if (found?.type !== type) {
+        problems.push({
+          path: `${path}.${key}.integration`,
+          message: found
+            ? `integration "${name}" is of type ${found.type}, not ${type}`
+            : `integration "${name}" is not defined under integrations`,
+        });
+      }
+    }
+    if (step.getApprovers && !module?.getApprovers) {
+      problems.push({
+        path: `${path}.getApprovers`,
+        message: "getApprovers: true needs the flow's implementation to export getApprovers()",
+      });
+    }
+  });
 }
 
 function checkModule(module: FlowModule, at: string, problems: ConfigProblem[]): void {

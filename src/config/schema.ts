@@ -2,13 +2,10 @@
 
 import { z } from "zod";
 import { parseDuration } from "../duration.ts";
+import { emailConfig } from "../notify/email-config.ts";
+import { secretRef } from "./secret-ref.ts";
 
-export const secretRef = z.strictObject(
-  { env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) },
-  {
-    error: 'a secret must be a reference: env("NAME") or { env: "NAME" }; secrets are never written inline',
-  },
-);
+export { secretRef } from "./secret-ref.ts";
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const seconds = parseDuration(value);
@@ -102,14 +99,133 @@ const slackChannel = z.string().regex(/^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]
   error: 'a Slack channel is "#name" (lower case) or a channel id such as "C0123ABCD"',
 });
 
-const approvers = z.strictObject({
-  users: z.array(email).default([]),
-  /** The Slack channel approval messages are posted to (otherwise the approvers get direct messages). */
-  channel: slackChannel.optional(),
-  minApprovals: z.int().min(1).max(20).default(1),
-  allowSelfApproval: z.boolean().default(false),
-  /** Approve and Deny in Slack open a box for a note to the requester before the decision is recorded. */
-  decisionNote: z.boolean().default(false),
+/** The request as a step's `when` condition sees it. */
+export interface StepConditionInput {
+  flow: string;
+  target: string | null;
+  /** Seconds asked for. */
+  duration: number;
+  fields: Record<string, unknown>;
+  requester: { email: string; role: string };
+}
+export type StepCondition = (request: StepConditionInput) => boolean | Promise<boolean>;
+
+const reminders = z.strictObject({
+  /** The first reminder, this long after the step began (with onTimeout: "remind", at the step's timeout instead); then the interval between reminders. */
+  after: duration,
+  /** Each later reminder waits this many times longer than the one before. */
+  backoff: z.number().min(1).max(10).default(2),
+  /** At most this many reminders per step. */
+  max: z.int().min(1).max(50).default(3),
+});
+
+const destination = z
+  .strictObject({
+    /** The Slack channel the approval message is posted to. */
+    channel: slackChannel.optional(),
+    /** People told directly, who may then decide too (backup approvers). */
+    users: z.array(email).default([]),
+    /** How long the request waits here before it is forwarded to the next destination (or expires, after the last). */
+    timeout: duration.optional(),
+  })
+  .refine((d) => d.channel !== undefined || d.users.length > 0, {
+    message: "a destination needs a channel or users",
+  });
+export type DestinationConfig = z.output<typeof destination>;
+
+const quorum = z.union([z.literal("any"), z.literal("all"), z.int().min(1).max(20)]);
+
+const stepName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,62}$/, "a step name is letters, digits, spaces, '_', '-' or '.'");
+
+const step = z
+  .strictObject({
+    name: stepName.optional(),
+    /** Named approvers. */
+    users: z.array(email).default([]),
+    /** The configured admins (users.admins). */
+    admins: z.boolean().default(false),
+    /** The members of a Slack channel, looked up when the step begins. */
+    slackChannel: slackChannel.optional(),
+    /** The members of an Okta group, through an `okta` integration. */
+    oktaGroup: z.strictObject({ integration: z.string().min(1), group: z.string().min(1) }).optional(),
+    /** Whoever is on call in a PagerDuty schedule (id or name), through a `pagerduty` integration. */
+    pagerduty: z.strictObject({ integration: z.string().min(1), schedule: z.string().min(1) }).optional(),
+    /** The emails the flow module's getApprovers returns. */
+    getApprovers: z.boolean().default(false),
+    /** How many of them must approve: "any" (one), "all", or a number. */
+    quorum: quorum.default("any"),
+    /** The step applies only when this returns true (evaluated once, at submission). */
+    when: z
+      .custom<StepCondition>((v) => typeof v === "function", {
+        error: "when must be a function of the request",
+      })
+      .optional(),
+    /** The Slack channel this step's approval message is posted to (otherwise its approvers get it directly). */
+    channel: slackChannel.optional(),
+    /** How long the step waits for its quorum before onTimeout happens. */
+    timeout: duration.optional(),
+    /** At the timeout: "remind" the approvers, "escalate" to the next destination, or "expire" the request. */
+    onTimeout: z.enum(["remind", "escalate", "expire"]).default("expire"),
+    /** Where the approval message goes, in turn: each waits its timeout, then the next is tried. */
+    destinations: z.array(destination).max(10).default([]),
+    reminders: reminders.optional(),
+  })
+  .superRefine((s, ctx) => {
+    const hasSource =
+      s.users.length > 0 || s.admins || s.slackChannel || s.oktaGroup || s.pagerduty || s.getApprovers;
+    if (!hasSource && s.destinations.every((d) => d.users.length === 0)) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "a step needs approvers: users, admins, slackChannel, oktaGroup, pagerduty, getApprovers or destinations with users",
+      });
+    }
+    if (s.onTimeout === "escalate" && s.destinations.length < 2) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["onTimeout"],
+        message: 'onTimeout: "escalate" forwards to the next destination: list at least two destinations',
+      });
+    }
+  });
+export type StepConfig = z.output<typeof step>;
+
+const approvers = z
+  .strictObject({
+    users: z.array(email).default([]),
+    /** The Slack channel approval messages are posted to (otherwise the approvers get direct messages). */
+    channel: slackChannel.optional(),
+    minApprovals: z.int().min(1).max(20).default(1),
+    allowSelfApproval: z.boolean().default(false),
+    /** Approve and Deny in Slack open a box for a note to the requester before the decision is recorded. */
+    decisionNote: z.boolean().default(false),
+    /** Ordered approval steps; each must reach its quorum, by different people, before the next begins. */
+    steps: z.array(step).min(1).max(10).optional(),
+    /** Backup destinations of the single-step form. */
+    destinations: z.array(destination).max(10).default([]),
+    /** Reminders of the single-step form. */
+    reminders: reminders.optional(),
+  })
+  .superRefine((a, ctx) => {
+    if (a.steps && (a.users.length > 0 || a.minApprovals !== 1 || a.destinations.length > 0 || a.reminders)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["steps"],
+        message: "with steps, put users, minApprovals, destinations and reminders in the steps",
+      });
+    }
+  });
+export type ApproversConfig = z.output<typeof approvers>;
+
+const extensions = z.strictObject({
+  /** At most this many extensions per grant. */
+  max: z.int().min(0).max(100).optional(),
+  /** At most this much time added by extensions, in all. */
+  maxTotal: duration.optional(),
+  /** Extensions that take the total added above this need approval again (0: every extension). */
+  approvalAbove: duration.optional(),
 });
 
 export const sources = ["slack", "web", "api"] as const;
@@ -134,6 +250,13 @@ const flow = z
     requestTimeout: duration.default(86400),
     additionalHeaderText: z.string().max(3000).optional(),
     allowGuestInteraction: z.boolean().default(false),
+    /** Requesters may approve their own request in an emergency, with a reason; it is announced loudly and listed for review. */
+    allowBreakGlass: z.boolean().default(false),
+    /** How far ahead a request may ask to start (startAt). */
+    maxStartDelay: duration.default(7 * 86400),
+    /** An approved request that has not started within this long of its start time expires. */
+    activationWindow: duration.optional(),
+    extensions: extensions.default({}),
   })
   .superRefine((f, ctx) => {
     if (f.targets.length > 0 && f.durations.length === 0) {
@@ -323,6 +446,8 @@ export const configSchema = z
       })
       .default({ webhooks: [], retainDelivered: 7 * 86400 }),
     slack: slack.optional(),
+    /** Email notifications over SMTP. */
+    email: emailConfig.optional(),
     web: web.optional(),
     integrations: z.record(name, integration).default({}),
     /** Where temporary logins' passwords are sealed until their requester reads them. */

@@ -3,6 +3,7 @@
 import type { Transaction } from "kysely";
 import type { LoadedConfig } from "../config/loader.ts";
 import { JitflowError } from "../errors.ts";
+import { emailedEvents, fanOutMessage } from "../notify/fan-out.ts";
 import { type SlackOp, slackMessagesFor } from "../notify/slack-messages.ts";
 import type { RequestState } from "../sdk/types.ts";
 import { appendEvents, type NewAuditEvent } from "../store/audit-log.ts";
@@ -23,6 +24,9 @@ export class ConflictError extends Error {
 
 const verbs: Record<Command, string> = {
   record_approval: "approve",
+  advance_step: "approve",
+  remind: "remind about",
+  forward: "forward",
   approve: "approve",
   deny: "deny",
   cancel: "cancel",
@@ -138,6 +142,9 @@ export class ChangeSet {
         this.#approvalTouched.add(row.id);
       }
       this.messages.push(m);
+    }
+    if (this.#config.config.email && emailedEvents.has(type)) {
+      this.messages.push(fanOutMessage(row, { id, type, actor, at: this.now, data }));
     }
     // The URL, not the secret, is stored; the worker finds the hook by URL when it delivers.
     for (const hook of this.#config.config.notify.webhooks) {

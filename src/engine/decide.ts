@@ -2,7 +2,16 @@
 
 import { JitflowError } from "../errors.ts";
 import type { Person } from "../sdk/types.ts";
-import { getDecisions, type RequestRow } from "../store/requests.ts";
+import {
+  type DecisionRow,
+  type Executor,
+  getDecisions,
+  getRequest,
+  type RequestRow,
+} from "../store/requests.ts";
+import { applyExtension } from "./actions.ts";
+import { neededApprovals, nextStep, type PolicyStep, stepBegins } from "./approval-policy.ts";
+import { approversOf, type ResolvedApprover, resolveStep, storeApprovers } from "./approvers.ts";
 import { type ChangeSet, invalidTransition, type Step } from "./changes.ts";
 import {
   decidersOf,
@@ -14,8 +23,9 @@ import {
   reportAfterHook,
 } from "./engine.ts";
 import { runAfterHook, runOnHook } from "./hooks.ts";
+import { applicableOf, clockColumns, clockOf, currentStep, policyFor } from "./pending.ts";
 import { assertGuestMayAct, assertMayDecide } from "./policy.ts";
-import { type RequestView, toEvent, toView } from "./views.ts";
+import { iso, type RequestView, toEvent, toView } from "./views.ts";
 
 export interface DecideInput {
   id: string;
@@ -23,9 +33,18 @@ export interface DecideInput {
   reason?: string | undefined;
 }
 
+/** The next step's approvers, resolved before the transaction that may begin it (lookups are I/O). */
+export interface PreparedStep {
+  index: number;
+  people: ResolvedApprover[];
+  errors: string[];
+}
+
 /**
- * Records an approval; when the quorum is met (or `final`, for a hook's decision) the request is approved
- * and, for flows with targets, moved to escalating with its expiry written before any target is called.
+ * Records an approval towards the request's current step. When the step's quorum is met the next
+ * step that applies begins; after the last, the request is approved (or, for a hook's decision, at
+ * once with `final`) and, for flows with targets, moved to escalating with its expiry written before
+ * any target is called, or scheduled for its start time.
  */
 export async function approveInTransaction(
   deps: EngineDeps,
@@ -34,27 +53,87 @@ export async function approveInTransaction(
   actor: string,
   reason: string | null,
   final: boolean,
+  prepared?: PreparedStep,
 ): Promise<RequestRow> {
   const now = changes.now;
   await changes.trx
     .insertInto("decisions")
-    .values({ request_id: row.id, actor, decision: "approve", reason, at: now })
+    .values({ request_id: row.id, actor, decision: "approve", reason, at: now, step: row.step })
     .onConflict((oc) => oc.columns(["request_id", "actor"]).doNothing())
     .executeTakeFirst()
     .then((r) => assertDecidedOnce(r.numInsertedOrUpdatedRows, actor));
-  const flow = flowOf(deps, row.flow);
-  // A hook's decision on a new request is its only decision; otherwise count the distinct approvers.
-  const approvals = final
-    ? 1
-    : (await getDecisions(changes.trx, row.id)).filter((d) => d.decision === "approve").length;
-  const needed = flow?.config.approvers?.minApprovals ?? 1;
-  if (!final && approvals < needed) {
-    return changes.apply(row, "record_approval", actor, {}, { reason, approvals, needed });
-  }
+  if (final) return approveFinally(deps, changes, row, actor, reason, 1);
+  const step = currentStep(deps, row);
+  const approvals = (await getDecisions(changes.trx, row.id)).filter(
+    (d) => d.decision === "approve" && d.step === row.step,
+  ).length;
+  const needed = await neededFor(deps, changes.trx, row, step);
+  const stepInfo = { step: step.name, approvals, needed };
+  if (approvals < needed) return changes.apply(row, "record_approval", actor, {}, { reason, ...stepInfo });
+  const next = nextStep(applicableOf(row), row.step);
+  if (next === undefined) return approveFinally(deps, changes, row, actor, reason, approvals, stepInfo);
+  const nextPolicy = policyFor(deps, row)[next] as PolicyStep;
+  const resolved =
+    prepared?.index === next ? prepared : { index: next, people: [], errors: ["not resolved"] };
+  await storeApprovers(changes.trx, row.id, next, resolved.people, now);
+  const clock = stepBegins(nextPolicy, now, clockOf(row).deadlineAt);
+  const advanced = await changes.apply(
+    row,
+    "advance_step",
+    actor,
+    { step: next, ...clockColumns(nextPolicy, clock) },
+    {
+      reason,
+      ...stepInfo,
+      next: nextPolicy.name,
+      approvers: resolved.people.map((p) => p.email),
+    },
+  );
+  for (const error of resolved.errors)
+    changes.note(advanced, "approvers.unresolved", "jitflow", { step: nextPolicy.name, error });
+  return advanced;
+}
+
+/** The approvals the current step needs: "all" counts the people it was sent to (not the requester). */
+async function neededFor(deps: EngineDeps, db: Executor, row: RequestRow, step: PolicyStep): Promise<number> {
+  if (step.quorum !== "all") return neededApprovals(step.quorum, 0);
+  const selfOk = flowOf(deps, row.flow)?.config.approvers?.allowSelfApproval ?? false;
+  // People who decided an earlier step cannot decide this one: "all" does not wait for them.
+  const earlier = new Set(
+    (await getDecisions(db, row.id)).filter((d) => d.step !== row.step).map((d) => d.actor),
+  );
+  const eligible = (await approversOf(db, row.id, row.step)).filter(
+    (e) => (selfOk || e !== row.requester) && !earlier.has(e),
+  );
+  return neededApprovals("all", eligible.length);
+}
+
+/** The last step's quorum is met: the request is approved, and its grant started now or scheduled. */
+async function approveFinally(
+  deps: EngineDeps,
+  changes: ChangeSet,
+  row: RequestRow,
+  actor: string,
+  reason: string | null,
+  approvals: number,
+  stepInfo: Record<string, unknown> = {},
+): Promise<RequestRow> {
+  const now = changes.now;
+  // Approve now, start later: the scheduler starts it at start_at, or expires it when its
+  // activationWindow has passed already (approved too late).
+  const window = flowOf(deps, row.flow)?.config.activationWindow;
+  const start = row.target === null ? null : row.start_at;
+  const missed = start !== null && window !== undefined && now > start + window * 1000;
+  const later = start !== null && (start > now || missed);
   const steps: Step[] = [
-    { command: "approve", actor, changes: { decided_at: now, due_at: null }, data: { reason, approvals } },
+    {
+      command: "approve",
+      actor,
+      changes: { decided_at: now, due_at: later ? Math.max(start, now) : null, remind_at: null },
+      data: { reason, approvals, ...stepInfo, ...(later ? { startAt: iso(row.start_at) } : {}) },
+    },
   ];
-  if (row.target !== null) {
+  if (row.target !== null && !later) {
     // The expiry is written with the approval, before any target is called.
     const expiresAt = now + Number(row.duration) * 1000;
     steps.push({
@@ -64,7 +143,40 @@ export async function approveInTransaction(
       data: { expiresAt: new Date(expiresAt).toISOString() },
     });
   }
+  if (row.extends_id !== null) {
+    // An extension that needed approval: approved, it extends its grant (if the grant still allows it).
+    const approved = await changes.applyAll(row, [
+      { ...steps[0], changes: { decided_at: now, due_at: null, remind_at: null } } as Step,
+    ]);
+    const parent = await getRequest(changes.trx, row.extends_id);
+    try {
+      if (!parent) throw new JitflowError("REQUEST_NOT_FOUND", `there is no request ${row.extends_id}`);
+      await applyExtension(deps, changes, parent, Number(row.duration), actor, { extension: row.id });
+    } catch (err) {
+      if (!(err instanceof JitflowError)) throw err;
+      changes.note(approved, "extension.refused", "jitflow", { error: err.message, extends: row.extends_id });
+    }
+    return approved;
+  }
   return changes.applyAll(row, steps);
+}
+
+/**
+ * Resolves the step that would begin if this approval met the current step's quorum, so its lookups
+ * (on-call schedules, groups) happen outside the transaction. Undefined when no step would begin.
+ */
+export async function prepareNextStep(
+  deps: EngineDeps,
+  row: RequestRow,
+  decisions: DecisionRow[],
+): Promise<PreparedStep | undefined> {
+  const next = nextStep(applicableOf(row), row.step);
+  const flow = flowOf(deps, row.flow);
+  if (next === undefined || !flow) return undefined;
+  const approvals = decisions.filter((d) => d.decision === "approve" && d.step === row.step).length;
+  if (approvals + 1 < (await neededFor(deps, deps.store.db, row, currentStep(deps, row)))) return undefined;
+  const resolved = await resolveStep(deps, flow, row, flow.policy[next] as PolicyStep);
+  return { index: next, ...resolved };
 }
 
 /** Two decisions by one person that raced: the second finds the first's row and is refused. */
@@ -82,11 +194,17 @@ export async function denyInTransaction(
 ): Promise<RequestRow> {
   await changes.trx
     .insertInto("decisions")
-    .values({ request_id: row.id, actor, decision: "deny", reason, at: changes.now })
+    .values({ request_id: row.id, actor, decision: "deny", reason, at: changes.now, step: row.step })
     .onConflict((oc) => oc.columns(["request_id", "actor"]).doNothing())
     .executeTakeFirst()
     .then((r) => assertDecidedOnce(r.numInsertedOrUpdatedRows, actor));
-  return changes.apply(row, "deny", actor, { decided_at: changes.now, due_at: null }, { reason });
+  return changes.apply(
+    row,
+    "deny",
+    actor,
+    { decided_at: changes.now, due_at: null, remind_at: null },
+    { reason },
+  );
 }
 
 async function checkDecider(deps: EngineDeps, input: DecideInput, command: "approve" | "deny") {
@@ -98,8 +216,14 @@ async function checkDecider(deps: EngineDeps, input: DecideInput, command: "appr
   assertMayDecide(input.actor, row.requester, rules);
   // A guest named as an approver still needs the flow to let guests act.
   assertGuestMayAct(input.actor, flowOf(deps, row.flow));
-  if (decisions.some((d) => d.actor === input.actor.email)) {
-    throw new JitflowError("ALREADY_APPROVED", `${input.actor.email} has already decided this request`);
+  const earlier = decisions.find((d) => d.actor === input.actor.email);
+  if (earlier) {
+    throw new JitflowError(
+      "ALREADY_APPROVED",
+      earlier.step === row.step
+        ? `${input.actor.email} has already decided this request`
+        : `${input.actor.email} approved an earlier step; each step needs different people`,
+    );
   }
   return { row, decisions };
 }
@@ -121,6 +245,7 @@ export async function approve(deps: EngineDeps, input: DecideInput): Promise<Req
   }
   if (outcome.value?.kind === "ignore") throw new JitflowError("HOOK_IGNORED", outcome.value.message);
   const denyReason = outcome.value?.kind === "deny" ? (outcome.value.reason ?? reason) : undefined;
+  const prepared = denyReason === undefined ? await prepareNextStep(deps, row, decisions) : undefined;
 
   const saved = await inTransaction(deps, async (changes) => {
     const current = await mustGetRequest(deps, input.id, changes.trx);
@@ -130,7 +255,7 @@ export async function approve(deps: EngineDeps, input: DecideInput): Promise<Req
     }
     return denyReason !== undefined
       ? denyInTransaction(changes, current, "hook:onApprove", denyReason)
-      : approveInTransaction(deps, changes, current, input.actor.email, reason, false);
+      : approveInTransaction(deps, changes, current, input.actor.email, reason, false, prepared);
   });
   if (saved.due_at !== null) deps.wake(saved.due_at);
   return finish(deps, saved, input.actor, saved.state === "denied" ? "afterDeny" : "afterApprove");

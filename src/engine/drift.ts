@@ -5,6 +5,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { escapeMrkdwn } from "../channels/slack/blocks/text.ts";
 import { messageOf } from "../errors.ts";
 import { metrics } from "../metrics.ts";
+import { countEventsOf } from "../sdk/helpers.ts";
 import type { FlowEvent } from "../sdk/types.ts";
 import type { RequestRow } from "../store/requests.ts";
 import type { LoadedTarget } from "../targets/load.ts";
@@ -361,7 +362,12 @@ async function takeAway(
   if (!settings.ok) return settings.error;
   const evt: FlowEvent = {
     name: "deescalate",
-    requester: { email: entry.requester ?? entry.identity, name: entry.identity, role: "member" },
+    requester: {
+      email: entry.requester ?? entry.identity,
+      name: entry.identity,
+      role: "member",
+      countEvents: countEventsOf(entry.requester ?? entry.identity),
+    },
     actor: systemActor,
     fields: entry.scope ?? {},
     target: target.info,

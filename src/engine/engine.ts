@@ -7,6 +7,7 @@ import { metrics } from "../metrics.ts";
 import type { Permissions, Person } from "../sdk/types.ts";
 import type { Store } from "../store/database.ts";
 import { type DecisionRow, getDecisions, getRequest, type RequestRow } from "../store/requests.ts";
+import { type ApproverLookups, approversOf, everyApproverOf } from "./approvers.ts";
 import { ChangeSet, ConflictError } from "./changes.ts";
 import type { Clock } from "./clock.ts";
 import { withTimeLimit } from "./hooks.ts";
@@ -22,6 +23,8 @@ export interface EngineDeps {
   wake(dueAt: number): void;
   /** Tells the outbox worker that messages were committed. */
   notify(): void;
+  /** Directory lookups for approval steps (Slack channels, Okta groups, PagerDuty schedules). */
+  lookups?: ApproverLookups | undefined;
 }
 
 /** Runs fn in one transaction with a fresh ChangeSet; retries when a row changed underneath. */
@@ -90,7 +93,8 @@ export async function decidersOf(
   const evt = toEvent(deps.config, row, decisions, actor);
   let fromApprovers: string[] | undefined;
   let fromPermissions: Permissions | undefined;
-  if (module?.getApprovers) {
+  // With steps, getApprovers is a source of the steps that ask for it, resolved when they begin.
+  if (module?.getApprovers && !flow?.config.approvers?.steps) {
     const getApprovers = module.getApprovers;
     const outcome = await withTimeLimit("getApprovers", ms, () =>
       getApprovers({ ...evt, name: "getApprovers" }),
@@ -114,7 +118,16 @@ export async function decidersOf(
     }
     fromPermissions = outcome.value;
   }
-  return { rules: deciderRules(flow, fromApprovers, fromPermissions) };
+  const rules = deciderRules(flow, fromApprovers, fromPermissions);
+  // The people the request was sent to: the current step's while it is pending, any step's after. The
+  // single-step form keeps deciding from its config and reducers, as above: only backup approvers
+  // (forwarded destinations' users) are added to it.
+  const onlyBackups = !flow?.config.approvers?.steps;
+  const sentTo =
+    row.state === "pending"
+      ? await approversOf(deps.store.db, row.id, row.step, onlyBackups)
+      : await everyApproverOf(deps.store.db, row.id, onlyBackups);
+  return { rules: { ...rules, users: [...new Set([...rules.users, ...sentTo])] } };
 }
 
 /** What is wrong with a getPermissions result, if anything (checked so a typo fails closed, not open). */

@@ -18,6 +18,7 @@ import { backoffMs } from "./backoff.ts";
 import { ConflictError } from "./changes.ts";
 import { type EngineDeps, flowOf, inTransaction, reportAfterHook } from "./engine.ts";
 import { runAfterHook, runOnHook } from "./hooks.ts";
+import { tickPending } from "./pending.ts";
 import { prepareCall } from "./target-calls.ts";
 import { systemActor, toEvent } from "./views.ts";
 
@@ -67,7 +68,25 @@ async function runPhases(deps: EngineDeps, owner: string, ids: string[]): Promis
       if (!due) {
         if (!(await updateRequest(changes.trx, row, release))) throw new ConflictError(row.id);
       } else if (row.state === "pending") {
-        await changes.apply(row, "timeout", "jitflow", { ...release, due_at: null });
+        await tickPending(deps, changes, row, release);
+      } else if (row.state === "approved" && row.extends_id !== null) {
+        // An approved extension grants nothing of its own: its grant was extended when it was approved.
+        if (!(await updateRequest(changes.trx, row, { ...release, due_at: null })))
+          throw new ConflictError(row.id);
+      } else if (
+        row.state === "approved" &&
+        row.target !== null &&
+        activationMissed(deps, row, changes.now)
+      ) {
+        await changes.apply(
+          row,
+          "timeout",
+          "jitflow",
+          { ...release, due_at: null },
+          {
+            reason: "the grant did not start within the flow's activationWindow",
+          },
+        );
       } else if (row.state === "active") {
         out.push(
           await changes.apply(row, "expire", "jitflow", {
@@ -126,6 +145,14 @@ async function runPhases(deps: EngineDeps, owner: string, ids: string[]): Promis
 
   // Phase 3, one transaction: record what the targets said.
   return recordOutcomes(deps, owner, outcomes);
+}
+
+/** An approved request that should have started more than the flow's activationWindow ago. */
+function activationMissed(deps: EngineDeps, row: RequestRow, now: number): boolean {
+  const window = flowOf(deps, row.flow)?.config.activationWindow;
+  if (window === undefined) return false;
+  const due = row.start_at ?? row.decided_at ?? row.updated_at;
+  return now > due + window * 1000;
 }
 
 async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome[]): Promise<Outcome[]> {

@@ -8,11 +8,15 @@ import { type Command, commands, rank, states, terminalStates, transition } from
 // The allowed pairs: state × command → next state, audit event. Every other pair is refused.
 const allowed: [RequestState, Command, RequestState, string][] = [
   ["pending", "record_approval", "pending", "request.approval_recorded"],
+  ["pending", "advance_step", "pending", "request.step_started"],
+  ["pending", "remind", "pending", "request.reminded"],
+  ["pending", "forward", "pending", "request.forwarded"],
   ["pending", "approve", "approved", "request.approved"],
   ["pending", "deny", "denied", "request.denied"],
   ["pending", "cancel", "cancelled", "request.cancelled"],
   ["pending", "timeout", "expired", "request.expired"],
   ["approved", "start_escalation", "escalating", "grant.escalating"],
+  ["approved", "timeout", "expired", "request.activation_expired"],
   ["approved", "revoke", "deescalating", "grant.deescalating"],
   ["escalating", "escalated", "active", "grant.active"],
   ["escalating", "fail", "deescalating", "grant.escalation_failed"],
@@ -39,6 +43,9 @@ const allStates: RequestState[] = [
 
 const allCommands: Command[] = [
   "record_approval",
+  "advance_step",
+  "remind",
+  "forward",
   "approve",
   "deny",
   "cancel",
@@ -58,7 +65,7 @@ function expected(state: RequestState, command: Command): { to: RequestState; ev
 }
 
 describe("lifecycle", () => {
-  test("the lifecycle has exactly these 10 states and 12 commands", () => {
+  test("the lifecycle has exactly these 10 states and 15 commands", () => {
     assert.deepEqual(states, allStates);
     assert.deepEqual(commands, allCommands);
   });

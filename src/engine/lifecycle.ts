@@ -17,6 +17,9 @@ export const states: readonly RequestState[] = [
 
 export const commands = [
   "record_approval", // an approval that does not yet meet the quorum
+  "advance_step", // a step met its quorum and the next one begins
+  "remind", // the approvers are reminded
+  "forward", // the approval message goes on to the next backup destination
   "approve",
   "deny",
   "cancel",
@@ -39,6 +42,9 @@ export interface Transition {
 const table: Record<RequestState, Partial<Record<Command, Transition>>> = {
   pending: {
     record_approval: { to: "pending", event: "request.approval_recorded" },
+    advance_step: { to: "pending", event: "request.step_started" },
+    remind: { to: "pending", event: "request.reminded" },
+    forward: { to: "pending", event: "request.forwarded" },
     approve: { to: "approved", event: "request.approved" },
     deny: { to: "denied", event: "request.denied" },
     cancel: { to: "cancelled", event: "request.cancelled" },
@@ -46,6 +52,8 @@ const table: Record<RequestState, Partial<Record<Command, Transition>>> = {
   },
   approved: {
     start_escalation: { to: "escalating", event: "grant.escalating" },
+    // Approved to start later, and not started within the flow's activationWindow.
+    timeout: { to: "expired", event: "request.activation_expired" },
     revoke: { to: "deescalating", event: "grant.deescalating" },
   },
   escalating: {

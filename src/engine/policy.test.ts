@@ -6,6 +6,7 @@ import type { LoadedFlow } from "../config/loader.ts";
 import { type ConfigInput, configSchema, type ParsedConfig } from "../config/schema.ts";
 import type { Permissions, Person, Role, Source } from "../sdk/types.ts";
 import type { TokenRole } from "../store/tokens.ts";
+import { policyOf } from "./approval-policy.ts";
 import {
   assertMayDecide,
   assertMayRequest,
@@ -23,7 +24,13 @@ type FlowInput = NonNullable<ConfigInput["flows"]>[number];
 function loadedFlow(input: Omit<FlowInput, "name"> = {}): LoadedFlow {
   const config = configSchema.parse({ flows: [{ name: "f", ...input }] }).flows[0];
   assert.ok(config);
-  return { config, label: config.name, module: undefined, maxDuration: Math.max(0, ...config.durations) };
+  return {
+    config,
+    label: config.name,
+    module: undefined,
+    maxDuration: Math.max(0, ...config.durations),
+    policy: policyOf(config, false),
+  };
 }
 
 const withDomains: ParsedConfig["users"] = configSchema.parse({

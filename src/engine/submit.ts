@@ -6,17 +6,20 @@ import { JitflowError } from "../errors.ts";
 import type { Person, Source } from "../sdk/types.ts";
 import { uuidv7 } from "../store/ids.ts";
 import {
-  type DecisionRow,
   getDecisions,
   getRequest,
   insertRequest,
+  plainPolicyColumns,
   type RequestRow,
   sameGrant,
 } from "../store/requests.ts";
+import { stepBegins } from "./approval-policy.ts";
+import { applicableSteps, resolveStep, storeApprovers } from "./approvers.ts";
 import { approveInTransaction, denyInTransaction } from "./decide.ts";
 import { type EngineDeps, inTransaction, mustGetFlow, reportAfterHook } from "./engine.ts";
 import { validateFields } from "./fields.ts";
 import { runAfterHook, runOnHook } from "./hooks.ts";
+import { clockColumns } from "./pending.ts";
 import { assertMayRequest, personOf } from "./policy.ts";
 import { type RequestView, toEvent, toView } from "./views.ts";
 
@@ -32,6 +35,10 @@ export interface SubmitInput {
   source: Source;
   /** The new request's id, chosen by the caller so that retrying the submission is safe. */
   id?: string | undefined;
+  /** Approve now, start later: when the grant should start (ISO 8601 or epoch ms). */
+  startAt?: string | number | undefined;
+  /** Break-glass: approve it now, by the requester, for this emergency (flows with allowBreakGlass). */
+  breakGlass?: string | undefined;
 }
 
 export interface SubmitResult {
@@ -47,6 +54,8 @@ export interface PreparedSubmission {
   target: string | null;
   duration: number;
   fields: Record<string, unknown>;
+  startAt: number | null;
+  breakGlass: string | null;
 }
 
 /**
@@ -113,6 +122,23 @@ export function prepareSubmission(deps: EngineDeps, input: SubmitInput): Prepare
     duration = seconds;
   }
   const fields = validateFields(flow, input.fields ?? {});
+  const startAt = startOf(flow, input.startAt, target, deps.clock.now());
+  let breakGlass: string | null = null;
+  if (input.breakGlass !== undefined) {
+    if (!flow.config.allowBreakGlass) {
+      throw new JitflowError(
+        "BREAK_GLASS_NOT_ALLOWED",
+        `flow "${flow.config.name}" does not allow break-glass requests`,
+      );
+    }
+    breakGlass = input.breakGlass.trim();
+    if (breakGlass.length === 0) {
+      throw new JitflowError("REASON_REQUIRED", "a break-glass request needs the emergency's reason");
+    }
+    if (breakGlass.length > 2000) {
+      throw new JitflowError("REASON_REQUIRED", "the break-glass reason is longer than 2000 characters");
+    }
+  }
   if (target !== null) {
     // A target that takes settings from the request (fieldBindings) must accept the values given.
     const loaded = deps.config.targets.get(target);
@@ -125,7 +151,36 @@ export function prepareSubmission(deps: EngineDeps, input: SubmitInput): Prepare
       });
     }
   }
-  return { flow, requester, target, duration, fields };
+  return { flow, requester, target, duration, fields, startAt, breakGlass };
+}
+
+/** A requested start time: in the future, within the flow's maxStartDelay, and only for grants. */
+function startOf(
+  flow: LoadedFlow,
+  given: string | number | undefined,
+  target: string | null,
+  now: number,
+): number | null {
+  if (given === undefined) return null;
+  const at = typeof given === "number" ? given : Date.parse(given);
+  if (!Number.isFinite(at) || (typeof given === "string" && !/^\d{4}-\d{2}-\d{2}T/.test(given))) {
+    throw new JitflowError("START_INVALID", `${JSON.stringify(given)} is not an ISO 8601 time`);
+  }
+  if (target === null) {
+    throw new JitflowError(
+      "START_INVALID",
+      `flow "${flow.config.name}" grants nothing: it has no start time`,
+    );
+  }
+  if (at <= now) return null;
+  if (at - now > flow.config.maxStartDelay * 1000) {
+    throw new JitflowError(
+      "START_INVALID",
+      `flow "${flow.config.name}" lets a request start at most ${flow.config.maxStartDelay} seconds ahead`,
+      { details: { maxStartDelay: flow.config.maxStartDelay } },
+    );
+  }
+  return at;
 }
 
 /**
@@ -147,6 +202,110 @@ export function grantKeyOf(
   return `${target}\u0000${JSON.stringify(loaded.bindings.map((k) => fields[k]))}`;
 }
 
+/**
+ * Which steps apply to a new request, and who the first is sent to (lookups happen here, before the
+ * transaction); writes the step and its clock into the row.
+ */
+async function routeFirstStep(
+  deps: EngineDeps,
+  flow: LoadedFlow,
+  row: RequestRow,
+  now: number,
+  deadlineAt: number,
+) {
+  const applicable = await applicableSteps(deps, flow, row);
+  const first = applicable.steps[0];
+  const firstStep = first === undefined ? undefined : flow.policy[first];
+  const resolved = firstStep ? await resolveStep(deps, flow, row, firstStep) : { people: [], errors: [] };
+  row.steps = JSON.stringify(applicable.steps);
+  if (firstStep) {
+    row.step = firstStep.index;
+    Object.assign(row, clockColumns(firstStep, stepBegins(firstStep, now, deadlineAt)));
+  }
+  return { applicable, firstStep, resolved };
+}
+
+/**
+ * An extension above the flow's approvalAbove: a request of its own (extends_id = the grant), decided
+ * by the flow's policy; when approved, the grant is extended. It expires with the grant at the latest.
+ */
+export async function requestExtension(
+  deps: EngineDeps,
+  parent: RequestRow,
+  seconds: number,
+  actor: Person,
+): Promise<RequestView> {
+  const flow = mustGetFlow(deps, parent.flow);
+  const now = deps.clock.now();
+  const deadlineAt = Math.min(
+    now + flow.config.requestTimeout * 1000,
+    parent.expires_at ?? Number.POSITIVE_INFINITY,
+  );
+  const row: RequestRow = {
+    ...parent,
+    ...plainPolicyColumns,
+    id: uuidv7(now),
+    state: "pending",
+    duration: seconds,
+    created_at: now,
+    updated_at: now,
+    decided_at: null,
+    activated_at: null,
+    expires_at: null,
+    ended_at: null,
+    ended_reason: null,
+    error: null,
+    attempts: 0,
+    last_error: null,
+    due_at: deadlineAt,
+    lease_owner: null,
+    lease_until: null,
+    version: 0,
+    grant_key: null,
+    grant_identity: null,
+    deadline_at: deadlineAt,
+    step_started_at: now,
+    destination_at: now,
+    extends_id: parent.id,
+  };
+  const { applicable, firstStep, resolved } = await routeFirstStep(deps, flow, row, now, deadlineAt);
+  const saved = await inTransaction(deps, async (changes) => {
+    const pending = await changes.trx
+      .selectFrom("requests")
+      .select("id")
+      .where("extends_id", "=", parent.id)
+      .where("state", "=", "pending")
+      .executeTakeFirst();
+    if (pending) {
+      throw new JitflowError(
+        "INVALID_TRANSITION",
+        `an extension of this grant is already waiting: ${pending.id}`,
+        {
+          details: { state: "pending", request: pending.id },
+        },
+      );
+    }
+    await insertRequest(changes.trx, row);
+    if (firstStep) await storeApprovers(changes.trx, row.id, firstStep.index, resolved.people, now);
+    changes.note(row, "request.created", actor.email, {
+      flow: row.flow,
+      target: row.target,
+      duration: seconds,
+      source: row.source,
+      extends: parent.id,
+      ...(firstStep ? { step: firstStep.name, approvers: resolved.people.map((p) => p.email) } : {}),
+    });
+    for (const error of [...applicable.errors, ...resolved.errors]) {
+      changes.note(row, "approvers.unresolved", "jitflow", { step: firstStep?.name ?? null, error });
+    }
+    if (!firstStep)
+      return approveInTransaction(deps, changes, row, "policy", "no approval step applies", true);
+    return row;
+  });
+  if (saved.due_at !== null) deps.wake(saved.due_at);
+  return toView(saved, await getDecisions(deps.store.db, saved.id));
+}
+
 export async function submit(deps: EngineDeps, input: SubmitInput): Promise<SubmitResult> {
   if (input.id !== undefined) {
     // A channel that retries a submission (Slack's outbox) names the request up front: the second try
@@ -157,9 +316,10 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
       return { request: toView(existing, decisions), overlaps: [] };
     }
   }
-  const { flow, requester, target, duration, fields } = prepareSubmission(deps, input);
+  const { flow, requester, target, duration, fields, startAt, breakGlass } = prepareSubmission(deps, input);
 
   const now = deps.clock.now();
+  const deadlineAt = now + flow.config.requestTimeout * 1000;
   const row: RequestRow = {
     id: input.id ?? uuidv7(now),
     flow: flow.config.name,
@@ -182,12 +342,27 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
     error: null,
     attempts: 0,
     last_error: null,
-    due_at: now + flow.config.requestTimeout * 1000,
+    due_at: deadlineAt,
     lease_owner: null,
     lease_until: null,
     version: 0,
     grant_key: null,
     grant_identity: null,
+    steps: null,
+    step: 0,
+    step_started_at: now,
+    destination: 0,
+    destination_at: now,
+    reminders: 0,
+    remind_at: null,
+    deadline_at: deadlineAt,
+    start_at: startAt,
+    break_glass: breakGlass,
+    reviewed_by: null,
+    reviewed_at: null,
+    extends_id: null,
+    extensions: 0,
+    extended_seconds: 0,
   };
   row.grant_key = grantKeyOf(deps, row.id, target, fields);
 
@@ -208,23 +383,47 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
     throw new JitflowError("HOOK_IGNORED", decision.value.message);
   }
 
+  const { applicable, firstStep, resolved } = await routeFirstStep(deps, flow, row, now, deadlineAt);
+
   const saved = await inTransaction(deps, async (changes) => {
     await insertRequest(changes.trx, row);
+    if (firstStep) await storeApprovers(changes.trx, row.id, firstStep.index, resolved.people, now);
     changes.note(row, "request.created", requester.email, {
       flow: row.flow,
       target,
       duration,
       source: input.source,
       ...(input.actor.email === requester.email ? {} : { submittedBy: input.actor.email }),
+      ...(startAt === null ? {} : { startAt: new Date(startAt).toISOString() }),
+      ...(firstStep ? { step: firstStep.name, approvers: resolved.people.map((p) => p.email) } : {}),
     });
     let current = row;
+    for (const error of [...applicable.errors, ...resolved.errors]) {
+      changes.note(current, "approvers.unresolved", "jitflow", { step: firstStep?.name ?? null, error });
+    }
     for (const error of [promptError, decision.ok ? undefined : decision.error]) {
       if (!error) continue;
       current = { ...current, error };
       await changes.trx.updateTable("requests").set({ error }).where("id", "=", row.id).execute();
       changes.note(current, "hook.failed", "jitflow", { error });
     }
-    const result = decision.ok ? decision.value : undefined;
+    let result = decision.ok ? decision.value : undefined;
+    if (breakGlass !== null && result?.kind !== "deny") {
+      // The emergency is approved by the requester at once, and announced (request.break_glass).
+      changes.note(current, "request.break_glass", requester.email, { reason: breakGlass });
+      current = await approveInTransaction(deps, changes, current, requester.email, breakGlass, true);
+      result = undefined;
+    } else if (!firstStep && result === undefined) {
+      // No step's condition holds: the policy asks for no approval.
+      current = await approveInTransaction(
+        deps,
+        changes,
+        current,
+        "policy",
+        "no approval step applies",
+        true,
+      );
+    }
     if (result?.kind === "approve") {
       current = await approveInTransaction(
         deps,
@@ -238,18 +437,7 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
       current = await denyInTransaction(changes, current, "hook:onRequest", result.reason ?? null);
     }
     // A new request has no decisions but the hook's, just written.
-    const decisions: DecisionRow[] =
-      result?.kind === "approve" || result?.kind === "deny"
-        ? [
-            {
-              request_id: row.id,
-              actor: "hook:onRequest",
-              decision: result.kind,
-              reason: result.reason ?? null,
-              at: changes.now,
-            },
-          ]
-        : [];
+    const decisions = await getDecisions(changes.trx, row.id);
     return { row: current, decisions };
   });
   if (saved.row.due_at !== null) deps.wake(saved.row.due_at);

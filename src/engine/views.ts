@@ -1,6 +1,7 @@
 // Turns rows into what the outside sees: the API's request view and the event hooks receive.
 
 import type { LoadedConfig } from "../config/loader.ts";
+import { countEventsOf } from "../sdk/helpers.ts";
 import type { FlowEvent, Person, RequestState, Role, Source } from "../sdk/types.ts";
 import type { DecisionRow, RequestRow } from "../store/requests.ts";
 
@@ -24,8 +25,39 @@ export interface RequestView {
   error: string | null;
   attempts: number;
   lastError: string | null;
-  decisions: { actor: string; decision: "approve" | "deny"; reason: string | null; at: string }[];
+  decisions: {
+    actor: string;
+    decision: "approve" | "deny";
+    reason: string | null;
+    at: string;
+    step: number;
+  }[];
+  /** The approval step the request is at (an index into the flow's steps), and the steps that apply to it. */
+  step: number;
+  steps: number[];
+  /** Approve now, start later: when the grant starts. */
+  startAt: string | null;
+  /** A break-glass request's reason (it approved itself), and who reviewed it since. */
+  breakGlass: string | null;
+  reviewedBy: string | null;
+  reviewedAt: string | null;
+  /** An extension waiting for approval: the request whose grant it extends. */
+  extends: string | null;
+  /** Extensions applied to this grant so far. */
+  extensions: number;
 }
+
+/** The policy fields of a view of a plain one-step request (tests and examples). */
+export const plainPolicyView = {
+  step: 0,
+  steps: [0],
+  startAt: null,
+  breakGlass: null,
+  reviewedBy: null,
+  reviewedAt: null,
+  extends: null,
+  extensions: 0,
+} satisfies Partial<RequestView>;
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -55,7 +87,16 @@ export function toView(row: RequestRow, decisions: DecisionRow[]): RequestView {
       decision: d.decision as "approve" | "deny",
       reason: d.reason,
       at: new Date(d.at).toISOString(),
+      step: d.step,
     })),
+    step: row.step,
+    steps: row.steps === null ? [row.step] : (JSON.parse(row.steps) as number[]),
+    startAt: iso(row.start_at),
+    breakGlass: row.break_glass,
+    reviewedBy: row.reviewed_by,
+    reviewedAt: iso(row.reviewed_at),
+    extends: row.extends_id,
+    extensions: row.extensions,
   };
 }
 
@@ -73,7 +114,12 @@ export function toEvent(
   const target = row.target ? config.targets.get(row.target) : undefined;
   return {
     name: "",
-    requester: { email: row.requester, name: row.requester_name, role: row.requester_role as Role },
+    requester: {
+      email: row.requester,
+      name: row.requester_name,
+      role: row.requester_role as Role,
+      countEvents: countEventsOf(row.requester),
+    },
     actor,
     fields: JSON.parse(row.fields) as Record<string, unknown>,
     target: target ? structuredClone(target.info) : null,
@@ -87,7 +133,7 @@ export function toEvent(
     },
     source: row.source as Source,
     context: JSON.parse(row.context) as Record<string, unknown>,
-    decisions: toView(row, decisions).decisions,
+    decisions: toView(row, decisions).decisions.map(({ step: _, ...d }) => d),
     reason,
   };
 }

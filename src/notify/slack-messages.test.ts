@@ -4,8 +4,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { LoadedConfig, SlackSettings } from "../config/loader.ts";
 import { configSchema } from "../config/schema.ts";
+import { policyOf } from "../engine/approval-policy.ts";
 import type { OutboxMessage } from "../store/outbox.ts";
-import type { RequestRow } from "../store/requests.ts";
+import { plainPolicyColumns, type RequestRow } from "../store/requests.ts";
 import { type SlackEventInfo, type SlackOp, slackMessagesFor } from "./slack-messages.ts";
 
 const settings: SlackSettings = {
@@ -29,7 +30,10 @@ function configWith(slack: SlackSettings | undefined): LoadedConfig {
     file: "jitflow.config.ts",
     config,
     flows: new Map(
-      config.flows.map((f) => [f.name, { config: f, label: f.name, module: undefined, maxDuration: 0 }]),
+      config.flows.map((f) => [
+        f.name,
+        { config: f, label: f.name, module: undefined, maxDuration: 0, policy: policyOf(f, false) },
+      ]),
     ),
     targets: new Map(),
     slack,
@@ -39,6 +43,7 @@ function configWith(slack: SlackSettings | undefined): LoadedConfig {
 const now = Date.UTC(2024, 0, 2, 3, 4, 5);
 
 const row = (over: Partial<RequestRow> = {}): RequestRow => ({
+  ...plainPolicyColumns,
   id: "req-1",
   flow: "chan",
   target: null,
@@ -84,6 +89,7 @@ const summary = (messages: OutboxMessage[]): string[] =>
 const chan = "approval.post@slack:channel:#access";
 const update = "approval.update@slack:channel:#access";
 const dm = "dm@slack:dm:alice@example.com";
+const reply = "approval.reply@slack:channel:#access";
 const expiring = "expiring@-";
 const error = "error@slack:errors";
 
@@ -91,10 +97,14 @@ describe("slackMessagesFor: which messages each event causes", () => {
   const cases: [type: string, expected: string[]][] = [
     ["request.created", [chan, dm]],
     ["request.approval_recorded", [update]],
-    ["request.approved", [update, dm]],
-    ["request.denied", [update, dm]],
-    ["request.expired", [update, dm]],
-    ["request.cancelled", [update]],
+    ["request.step_started", [update, reply, dm]],
+    ["request.forwarded", [update]],
+    ["request.reminded", [reply]],
+    ["request.approved", [update, reply, dm]],
+    ["request.denied", [update, reply, dm]],
+    ["request.expired", [update, reply, dm]],
+    ["request.activation_expired", [update, reply, dm]],
+    ["request.cancelled", [update, reply]],
     ["grant.escalating", [update]],
     ["grant.active", [update, dm, expiring]],
     ["grant.extended", [update, dm, expiring]],
@@ -103,6 +113,8 @@ describe("slackMessagesFor: which messages each event causes", () => {
     ["grant.escalation_failed", [update, error]],
     ["request.failed", [update, dm, error]],
     ["hook.failed", [error]],
+    ["request.break_glass", [error]],
+    ["approvers.unresolved", [error]],
     ["grant.retrying", [error]],
     ["request.unknown_event", []],
   ];
@@ -154,7 +166,7 @@ describe("slackMessagesFor: order keys", () => {
     );
     assert.deepEqual(
       messages.map((m) => m.orderKey),
-      ["slack:channel:#access", "slack:dm:carol@example.com"],
+      ["slack:channel:#access", "slack:channel:#access", "slack:dm:carol@example.com"],
     );
   });
 });

@@ -8,11 +8,15 @@ import type { RequestRow } from "../store/requests.ts";
 export type SlackOp =
   | { op: "approval.post"; requestId: string }
   | { op: "approval.update"; requestId: string }
+  /** A line in the thread of each approval message: what became of the request, or a reminder. */
+  | { op: "approval.reply"; requestId: string; event: SlackEventInfo }
   | { op: "dm"; requestId: string; to: string; event: SlackEventInfo }
   | { op: "expiring"; requestId: string; to: string; expiresAt: number }
   | { op: "error"; requestId: string; event: SlackEventInfo }
   /** Plain text for the error channel, about no single request (drift in a target). */
-  | { op: "notice"; text: string };
+  | { op: "notice"; text: string }
+  /** A hook's slack.sendMessage: a channel ("#name" or an id) or a person (email). */
+  | { op: "text"; to: string; text: string };
 
 export interface SlackEventInfo {
   id: string;
@@ -25,6 +29,9 @@ export interface SlackEventInfo {
 /** Events that change what the approval message shows. */
 const updatesApproval = new Set([
   "request.approval_recorded",
+  "request.step_started",
+  "request.forwarded",
+  "request.activation_expired",
   "request.approved",
   "request.denied",
   "request.expired",
@@ -38,9 +45,22 @@ const updatesApproval = new Set([
   "request.failed",
 ]);
 
+/** Events told in the thread of the approval messages, so everyone who saw the request hears of them. */
+export const toldInThread = new Set([
+  "request.step_started",
+  "request.reminded",
+  "request.approved",
+  "request.denied",
+  "request.expired",
+  "request.cancelled",
+  "request.activation_expired",
+]);
+
 /** Events the requester hears about in a direct message. */
 export const toldToRequester = new Set([
   "request.created",
+  "request.step_started",
+  "request.activation_expired",
   "request.approved",
   "request.denied",
   "request.expired",
@@ -56,6 +76,8 @@ export const toldToRequester = new Set([
 /** Events posted to slack.errorChannel. */
 export const toldToErrorChannel = new Set([
   "hook.failed",
+  "request.break_glass",
+  "approvers.unresolved",
   "grant.retrying",
   "grant.escalation_failed",
   "request.failed",
@@ -64,8 +86,11 @@ export const toldToErrorChannel = new Set([
 
 /** The order key of a request's approval messages: its channel's when it has one, so a channel's posts stay in order. */
 export function approvalOrderKey(config: LoadedConfig, row: Pick<RequestRow, "id" | "flow">): string {
-  const channel = config.flows.get(row.flow)?.config.approvers?.channel;
-  return channel ? `slack:channel:${channel}` : `slack:request:${row.id}`;
+  const flow = config.flows.get(row.flow);
+  // A flow whose messages go to several channels (steps, backup destinations) orders them per request.
+  const channels = new Set(flow?.policy.flatMap((s) => s.chain.map((d) => d.channel)));
+  const [channel] = channels;
+  return channels.size === 1 && channel ? `slack:channel:${channel}` : `slack:request:${row.id}`;
 }
 
 export function slackMessagesFor(
@@ -88,6 +113,9 @@ export function slackMessagesFor(
     out.push(message({ op: "approval.post", requestId: row.id }, approvalKey));
   } else if (updatesApproval.has(event.type)) {
     out.push(message({ op: "approval.update", requestId: row.id }, approvalKey));
+  }
+  if (toldInThread.has(event.type)) {
+    out.push(message({ op: "approval.reply", requestId: row.id, event }, approvalKey));
   }
   if (toldToRequester.has(event.type)) {
     out.push(message({ op: "dm", requestId: row.id, to: row.requester, event }, `slack:dm:${row.requester}`));

@@ -57,11 +57,20 @@ export type HookName =
   | "onDeescalate"
   | "afterDeescalate";
 
+/** The requester as hooks see them: a person, and a count of their past events. */
+export interface Requester extends Person {
+  /**
+   * How many audit events of `type` the requester's requests had since `since` (a Date, an ISO time,
+   * or a duration back from now such as "30d"), optionally of one flow or target. Sym's get_event_count.
+   */
+  countEvents(query: { type: string; since: Date | string; flow?: string; target?: string }): Promise<number>;
+}
+
 /** What every hook, reducer and target function receives. */
 export interface FlowEvent<Fields extends Record<string, unknown> = Record<string, unknown>> {
   /** The hook or function being run, e.g. "onRequest" or "escalate". */
   name: string;
-  requester: Person;
+  requester: Requester;
   /** Who caused this step: the requester, an approver, or the jitflow system for scheduled work. */
   actor: Person;
   fields: Fields;

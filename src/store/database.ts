@@ -10,6 +10,7 @@ import * as m001 from "./migrations/001-initial.ts";
 import * as m002 from "./migrations/002-slack.ts";
 import * as m003 from "./migrations/003-web.ts";
 import * as m004 from "./migrations/004-targets.ts";
+import * as m005 from "./migrations/005-policies.ts";
 import { nodeSqliteDatabase } from "./node-sqlite-database.ts";
 import type { Database } from "./schema.ts";
 
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   "002-slack": m002,
   "003-web": m003,
   "004-targets": m004,
+  "005-policies": m005,
 };
 
 export const defaultDatabaseUrl = "sqlite:./.jitflow/jitflow.db";

@@ -9,6 +9,25 @@ export type RequestRow = RequestsTable;
 export type DecisionRow = DecisionsTable;
 export type Executor = Kysely<Database> | Transaction<Database>;
 
+/** The policy columns of a request that has none of the policy's features in use (tests, imports). */
+export const plainPolicyColumns = {
+  steps: null,
+  step: 0,
+  step_started_at: null,
+  destination: 0,
+  destination_at: null,
+  reminders: 0,
+  remind_at: null,
+  deadline_at: null,
+  start_at: null,
+  break_glass: null,
+  reviewed_by: null,
+  reviewed_at: null,
+  extends_id: null,
+  extensions: 0,
+  extended_seconds: 0,
+} satisfies Partial<RequestRow>;
+
 export async function insertRequest(trx: Executor, row: RequestRow): Promise<void> {
   await trx.insertInto("requests").values(row).execute();
 }

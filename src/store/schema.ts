@@ -32,6 +32,30 @@ export interface RequestsTable {
   grant_key: string | null;
   /** Who the target granted it to, in the connector's canonical form; set when escalate returns. */
   grant_identity: string | null;
+  /** The flow's steps that apply to this request (JSON list of indices; their conditions held at submission). */
+  steps: string | null;
+  /** The policy step being decided (an index into the flow's steps), and when it began. */
+  step: number;
+  step_started_at: number | null;
+  /** The backup destination the approval message is at, and when it was forwarded there. */
+  destination: number;
+  destination_at: number | null;
+  /** Reminders sent for the current step, and when the next one is due. */
+  reminders: number;
+  remind_at: number | null;
+  /** When a pending request expires if no one decides. */
+  deadline_at: number | null;
+  /** Approve now, start later: when the grant should start. */
+  start_at: number | null;
+  /** Break-glass: the emergency's reason; null for normal requests. */
+  break_glass: string | null;
+  reviewed_by: string | null;
+  reviewed_at: number | null;
+  /** An extension that needs approval: the request whose grant it extends. */
+  extends_id: string | null;
+  /** Extensions applied to this grant: how many, and the seconds they added. */
+  extensions: number;
+  extended_seconds: number;
 }
 
 export interface DecisionsTable {
@@ -40,6 +64,8 @@ export interface DecisionsTable {
   decision: string;
   reason: string | null;
   at: number;
+  /** The policy step this decision counted towards. */
+  step: number;
 }
 
 export interface AuditEventsTable {
@@ -159,6 +185,22 @@ export interface DriftScopesTable {
   first_listed: number;
 }
 
+export interface RequestApproversTable {
+  request_id: string;
+  step: number;
+  email: string;
+  /** Where the person came from: "users", "admins", "slack:#chan", "okta:GROUP", "pagerduty:SCHED", "getApprovers", "destination". */
+  source: string;
+  added_at: number;
+}
+
+export interface PreferencesTable {
+  email: string;
+  /** "slack", "email" or "both". */
+  notify: string;
+  updated_at: number;
+}
+
 export interface Database {
   requests: RequestsTable;
   decisions: DecisionsTable;
@@ -175,4 +217,6 @@ export interface Database {
   drift_findings: DriftFindingsTable;
   drift_runs: DriftRunsTable;
   drift_scopes: DriftScopesTable;
+  request_approvers: RequestApproversTable;
+  preferences: PreferencesTable;
 }

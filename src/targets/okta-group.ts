@@ -14,7 +14,7 @@ const settings = z.strictObject({
     .regex(/^[A-Za-z0-9]{1,64}$/, "groupId must be an Okta group id, such as 00g1emaKYZTWRYYRRTSK"),
 });
 
-const integration = z.strictObject({
+export const oktaIntegration = z.strictObject({
   type: z.literal("okta"),
   /** The org's URL, such as https://example.okta.com (no /api/v1). */
   orgUrl: z.url({
@@ -34,7 +34,7 @@ const integration = z.strictObject({
 const optionsCap = 500;
 
 export type OktaGroupSettings = z.output<typeof settings>;
-export type OktaIntegration = z.output<typeof integration>;
+export type OktaIntegration = z.output<typeof oktaIntegration>;
 
 type OktaSdk = typeof import("@okta/okta-sdk-nodejs");
 let sdk: Promise<OktaSdk> | undefined;
@@ -110,7 +110,7 @@ function classify(err: unknown, doing: string, notFound?: string): Error {
 export const oktaGroupTarget: ConnectorType<OktaGroupSettings, OktaIntegration> = {
   type: "okta_group",
   settings,
-  integration: { type: "okta", settings: integration },
+  integration: { type: "okta", settings: oktaIntegration },
   create(_info, _settings, okta) {
     let current: { token: string; client: Client } | undefined;
 

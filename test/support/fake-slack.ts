@@ -16,6 +16,8 @@ export interface FakeSlackUser {
   isBot?: boolean;
   deleted?: boolean;
   restricted?: boolean;
+  /** false: the profile's address was never confirmed (`is_email_confirmed: false`); confirmed otherwise. */
+  emailConfirmed?: boolean;
 }
 
 export interface RecordedCall {
@@ -52,6 +54,23 @@ export interface FakeSlackOptions {
   users?: FakeSlackUser[];
   /** Time for trigger expiry; the wall clock unless a test wants to step past the 3 s. */
   clock?: Clock;
+  /**
+   * The most items one page of conversations.list or conversations.members holds, whatever `limit` asks
+   * (Slack may send fewer than asked), so a test can see a client follow the cursor. 1000 unless given.
+   */
+  pageSize?: number;
+}
+
+export interface FakeChannelOptions {
+  /**
+   * A private channel: conversations.list shows it, and conversations.members answers for it, only when the
+   * app's bot user (fakeTeam.botUserId) is a member, as Slack does for a bot token. It gets a G id, as
+   * private channels made before 2021 have.
+   */
+  private?: boolean;
+  archived?: boolean;
+  /** User ids in the channel; put fakeTeam.botUserId here for the app to be in it. */
+  members?: string[];
 }
 
 export interface RateLimitOptions {
@@ -490,6 +509,7 @@ const fail = (error: string, messages?: string[]): Reply =>
 /** Form fields the Web API client JSON-encodes; parsed back so handlers and tests see objects. */
 const jsonFields = ["blocks", "attachments", "view", "metadata"];
 const channelIdPattern = /^[CDG][A-Z0-9]+$/;
+const conversationTypes = new Set(["public_channel", "private_channel", "mpim", "im"]);
 const userIdPattern = /^[UW][A-Z0-9]+$/;
 
 interface RateLimitRule {
@@ -560,6 +580,7 @@ function userJson(u: FakeSlackUser): Reply {
     is_bot: u.isBot ?? false,
     is_restricted: u.restricted ?? false,
     is_ultra_restricted: false,
+    is_email_confirmed: u.emailConfirmed ?? true,
     profile: { email: u.email, real_name: name, display_name: name },
   };
 }
@@ -585,6 +606,9 @@ export class FakeSlack {
   readonly #channels = new Set<string>();
   readonly #ims = new Map<string, string>();
   readonly #mpims = new Map<string, string>();
+  /** Channels made with addChannel(); others (made by name on first use) are public and empty. */
+  readonly #channelInfo = new Map<string, Required<FakeChannelOptions>>();
+  readonly #pageSize: number;
   readonly #rateLimits: RateLimitRule[] = [];
   readonly #failures: { method: string; error: string; times: number }[] = [];
   readonly #counters = new Map<string, number>();
@@ -595,12 +619,15 @@ export class FakeSlack {
     this.apiUrl = `${this.url}/api/`;
     this.token = options.token ?? "xoxb-fake-token";
     this.#clock = options.clock ?? { now: () => Date.now() };
+    this.#pageSize = options.pageSize ?? 1000;
     for (const u of options.users ?? []) this.addUser(u);
     this.#methods = new Map<string, (args: Args) => Reply>([
       ["auth.test", () => this.#authTest()],
       ["users.info", (a) => this.#usersInfo(a)],
       ["users.lookupByEmail", (a) => this.#lookupByEmail(a)],
       ["conversations.open", (a) => this.#conversationsOpen(a)],
+      ["conversations.list", (a) => this.#conversationsList(a)],
+      ["conversations.members", (a) => this.#conversationsMembers(a)],
       ["chat.postMessage", (a) => this.#postMessage(a)],
       ["chat.update", (a) => this.#update(a)],
       ["chat.postEphemeral", (a) => this.#postEphemeral(a)],
@@ -626,6 +653,21 @@ export class FakeSlack {
 
   addUser(user: FakeSlackUser): void {
     this.#users.set(user.id, user);
+  }
+
+  /** Creates a channel named like "#db-oncall" (or "db-oncall") with its members; returns its id. */
+  addChannel(name: string, options: FakeChannelOptions = {}): string {
+    const bare = name.replace(/^#/, "");
+    if (this.#channelsByName.has(bare)) throw new Error(`fake-slack: #${bare} exists already`);
+    const id = this.#nextId(options.private ? "G" : "C");
+    this.#channelsByName.set(bare, id);
+    this.#channels.add(id);
+    this.#channelInfo.set(id, {
+      private: options.private ?? false,
+      archived: options.archived ?? false,
+      members: [...(options.members ?? [])],
+    });
+    return id;
   }
 
   /** The channel id for a name like "#db-approvals" (created on first use), a user's IM for "U…", ids as given. */
@@ -941,7 +983,82 @@ export class FakeSlack {
     return ok({ view: this.#viewJson(home.id, home.hash, home.view) });
   }
 
+  /** Channels (not IMs) the bot token can see, a page at a time: private ones only if the app is in them. */
+  #conversationsList(args: Args): Reply {
+    const types = String(args.types ?? "public_channel")
+      .split(",")
+      .map((t) => t.trim());
+    if (types.some((t) => !conversationTypes.has(t))) return fail("invalid_types");
+    const excludeArchived = args.exclude_archived === true || args.exclude_archived === "true";
+    const visible = [...this.#channelsByName]
+      .map(([name, id]) => ({ name, id, info: this.#infoOf(id) }))
+      .filter(({ info }) => (info.private ? this.#appIn(info) : true))
+      .filter(({ info }) => types.includes(info.private ? "private_channel" : "public_channel"))
+      .filter(({ info }) => !(excludeArchived && info.archived))
+      .sort((a, b) => a.id.localeCompare(b.id));
+    const page = this.#page(args, "conversations.list", visible);
+    if ("error" in page) return fail(page.error);
+    const channels = page.items.map(({ name, id, info }) => ({
+      id,
+      name,
+      name_normalized: name,
+      is_channel: true,
+      is_group: false,
+      is_im: false,
+      is_mpim: false,
+      is_private: info.private,
+      is_archived: info.archived,
+      is_general: false,
+      is_shared: false,
+      is_ext_shared: false,
+      is_org_shared: false,
+      is_member: this.#appIn(info),
+      created: 1_700_000_000,
+      creator: "U0ADMIN",
+      num_members: info.members.length,
+    }));
+    return ok({ channels, response_metadata: { next_cursor: page.next } });
+  }
+
+  /** A channel's member ids, a page at a time; wants the id, and hides private channels the app is not in. */
+  #conversationsMembers(args: Args): Reply {
+    const id = typeof args.channel === "string" ? args.channel : "";
+    if (!channelIdPattern.test(id) || !this.#channels.has(id)) return fail("channel_not_found");
+    const info = this.#infoOf(id);
+    if (info.private && !this.#appIn(info)) return fail("channel_not_found");
+    const page = this.#page(args, "conversations.members", info.members);
+    if ("error" in page) return fail(page.error);
+    return ok({ members: page.items, response_metadata: { next_cursor: page.next } });
+  }
+
   // --- helpers ---------------------------------------------------------------------------------------------
+
+  #infoOf(id: string): Required<FakeChannelOptions> {
+    return this.#channelInfo.get(id) ?? { private: false, archived: false, members: [] };
+  }
+
+  #appIn(info: Required<FakeChannelOptions>): boolean {
+    return info.members.includes(fakeTeam.botUserId);
+  }
+
+  /**
+   * One page of a cursor-paginated method: `limit` 1–1000 (100 by default), at most pageSize items, and an
+   * opaque cursor for the next page ("" at the end). A cursor of another method is refused, as Slack does.
+   */
+  #page<T>(args: Args, method: string, items: T[]): { items: T[]; next: string } | { error: string } {
+    const limit = args.limit === undefined || args.limit === "" ? 100 : Number(args.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return { error: "invalid_limit" };
+    let offset = 0;
+    if (typeof args.cursor === "string" && args.cursor !== "") {
+      const [of, at] = Buffer.from(args.cursor, "base64").toString().split(":");
+      offset = Number(at);
+      if (of !== method || !Number.isInteger(offset) || offset < 0) return { error: "invalid_cursor" };
+    }
+    const slice = items.slice(offset, offset + Math.min(limit, this.#pageSize));
+    const end = offset + slice.length;
+    const next = end < items.length ? Buffer.from(`${method}:${end}`).toString("base64") : "";
+    return { items: slice, next };
+  }
 
   /** A message's text and blocks, or the reply Slack gives when they are missing or break a limit. */
   #content(args: Args): { text: string; blocks: any[] } | { error: true; reply: Reply } {

@@ -35,7 +35,7 @@ export function fakeEvent(email: string, targetName = "contract"): FlowEvent {
   const person = { email, name: email.split("@")[0] ?? email, role: "member" as const };
   return {
     name: "escalate",
-    requester: person,
+    requester: { ...person, countEvents: async () => 0 },
     actor: { email: "jitflow", name: "jitflow", role: "admin" as const },
     fields: {},
     target: { name: targetName, type: "contract", label: targetName, settings: {} },

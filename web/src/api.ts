@@ -10,6 +10,8 @@ import type {
   ConfigProblem,
   Flow,
   Me,
+  NotifyPreference,
+  NotifySettings,
   Option,
   Page,
   RequestState,
@@ -79,7 +81,7 @@ export function withQuery(path: string, query: Query): string {
   return text ? `${path}?${text}` : path;
 }
 
-async function send(method: "GET" | "POST", path: string, body: unknown, signal?: AbortSignal) {
+async function send(method: "GET" | "POST" | "PUT", path: string, body: unknown, signal?: AbortSignal) {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (method !== "GET") {
     headers["Content-Type"] = "application/json";
@@ -104,7 +106,7 @@ async function send(method: "GET" | "POST", path: string, body: unknown, signal?
 }
 
 async function call<T>(
-  method: "GET" | "POST",
+  method: "GET" | "POST" | "PUT",
   path: string,
   body?: unknown,
   signal?: AbortSignal,
@@ -183,6 +185,10 @@ export const api = {
   signOut: () => call<void>("POST", "/auth/logout"),
 
   me: (signal?: AbortSignal) => call<Me>("GET", "/api/v1/me", undefined, signal),
+  preferences: (signal?: AbortSignal) =>
+    call<NotifySettings>("GET", "/api/v1/me/preferences", undefined, signal),
+  savePreferences: (notify: NotifyPreference) =>
+    call<NotifySettings>("PUT", "/api/v1/me/preferences", { notify }),
   flows: async (signal?: AbortSignal) =>
     (await call<{ items: Flow[] }>("GET", "/api/v1/flows", undefined, signal)).items,
   options: async (flow: string, field: string, q: string, signal?: AbortSignal) =>

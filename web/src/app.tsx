@@ -11,6 +11,7 @@ import { FlowsPage } from "./pages/flows.tsx";
 import { MyAccessPage } from "./pages/my-access.tsx";
 import { NotFoundPage } from "./pages/not-found.tsx";
 import { RequestAccessPage } from "./pages/request-access.tsx";
+import { SettingsPage } from "./pages/settings.tsx";
 import { SignInPage } from "./pages/sign-in.tsx";
 import { matchPath, Redirect, safeNext, useLocation } from "./router.tsx";
 import { SessionProvider, useSession } from "./session.tsx";
@@ -71,6 +72,7 @@ function Route({ pathname }: { pathname: string }) {
   if (pathname === "/approvals") return <ApprovalsPage />;
   if (pathname === "/audit") return <AuditPage />;
   if (pathname === "/flows") return <FlowsPage />;
+  if (pathname === "/settings") return <SettingsPage />;
   return <NotFoundPage />;
 }
 

@@ -24,6 +24,17 @@ export interface Me {
   approverOf: string[];
 }
 
+/** How jitflow tells a person about requests. */
+export type NotifyPreference = "slack" | "email" | "both";
+
+export interface NotifySettings {
+  notify: NotifyPreference;
+  /** True while the person has not chosen: `notify` is the server's default. */
+  default: boolean;
+  /** Which channels the server has configured. */
+  channels: { slack: boolean; email: boolean };
+}
+
 export const requestStates = [
   "pending",
   "approved",

@@ -11,6 +11,7 @@ import type { SlackChannel } from "../slack/slack-channel.ts";
 import { registerAuthRoutes } from "../web/auth-routes.ts";
 import { compression, loopbackOnly, registerWebApp, securityHeaders } from "../web/static.ts";
 import { type ApiEnv, authenticate } from "./auth.ts";
+import { registerPreferenceRoutes } from "./preference-routes.ts";
 import { registerRoutes } from "./routes.ts";
 import { registerSymRoutes } from "./sym-routes.ts";
 
@@ -108,6 +109,7 @@ export function createApi(deps: EngineDeps, slack?: SlackChannel): OpenAPIHono<A
   });
   registerRoutes(app, deps);
   registerSymRoutes(app, deps);
+  registerPreferenceRoutes(app, deps);
 
   app.use(
     "/slack/*",

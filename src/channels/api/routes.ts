@@ -181,11 +181,20 @@ export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): void
       path: "/api/v1/requests/{id}/extend",
       summary: "Extend an active grant (capped by the flow's largest duration)",
       request: { params: IdParam, body: { required: true, ...json(ExtendBody) } },
-      responses: { 200: { description: "The request with its new expiry", ...json(Request) }, ...errors },
+      responses: {
+        200: { description: "The request with its new expiry", ...json(Request) },
+        202: {
+          description:
+            "The extension needs approval (the flow's extensions.approvalAbove): the new request that asks for it, whose `extends` is this grant",
+          ...json(Request),
+        },
+        ...errors,
+      },
     }),
     async (c) => {
       const { duration } = c.req.valid("json");
-      return c.json(await extend(deps, { id: c.req.valid("param").id, actor: actorOf(c), duration }), 200);
+      const view = await extend(deps, { id: c.req.valid("param").id, actor: actorOf(c), duration });
+      return view.extends !== null ? c.json(view, 202) : c.json(view, 200);
     },
   );
 

@@ -31,6 +31,14 @@ export const CreateRequestBody = z
       .optional()
       .openapi({ description: "Request for someone else (bot and admin tokens only)" }),
     context: Json.optional(),
+    startAt: z.iso.datetime({ offset: true }).optional().openapi({
+      description:
+        "Approve now, start later: when the grant should start (ISO 8601, within the flow's maxStartDelay)",
+    }),
+    breakGlass: z.string().max(2000).optional().openapi({
+      description:
+        "Break-glass: the emergency's reason; approves the request at once (flows with allowBreakGlass)",
+    }),
   })
   .openapi("CreateRequest");
 
@@ -67,8 +75,25 @@ export const Request = z
         decision: z.enum(["approve", "deny"]),
         reason: z.string().nullable(),
         at: z.string(),
+        step: z.number().openapi({ description: "The approval step this decision counted towards" }),
       }),
     ),
+    step: z
+      .number()
+      .openapi({ description: "The approval step the request is at (index into the flow's steps)" }),
+    steps: z.array(z.number()).openapi({ description: "The flow's steps that apply to this request" }),
+    startAt: z
+      .string()
+      .nullable()
+      .openapi({ description: "Approve now, start later: when the grant starts" }),
+    breakGlass: z.string().nullable().openapi({ description: "A break-glass request's reason" }),
+    reviewedBy: z.string().nullable(),
+    reviewedAt: z.string().nullable(),
+    extends: z
+      .string()
+      .nullable()
+      .openapi({ description: "An extension awaiting approval: the request it extends" }),
+    extensions: z.number().openapi({ description: "Extensions applied to this grant" }),
   })
   .openapi("Request");
 
@@ -77,6 +102,15 @@ export const CreatedRequest = Request.extend({
     .array(z.string())
     .openapi({ description: "Other live grants of the same target to the same person" }),
 }).openapi("CreatedRequest");
+
+export const BreakGlassQuery = z.object({
+  reviewed: z
+    .enum(["true", "false"])
+    .optional()
+    .openapi({ description: "false: only those not reviewed yet" }),
+});
+
+export const BreakGlassList = z.object({ items: z.array(Request) }).openapi("BreakGlassList");
 
 export const RequestList = z
   .object({ items: z.array(Request), nextCursor: z.string().nullable() })

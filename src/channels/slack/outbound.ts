@@ -3,15 +3,23 @@
 
 import type { LoadedConfig, SlackSettings } from "../../config/loader.ts";
 import { decidersOf, type EngineDeps } from "../../engine/engine.ts";
+import { currentStep, forwardUndeliverable } from "../../engine/pending.ts";
 import { systemActor, toView } from "../../engine/views.ts";
 import { messageOf } from "../../errors.ts";
 import { DeliveryDeferred, PermanentDeliveryError, type Sender } from "../../notify/outbox-worker.ts";
-import type { SlackOp } from "../../notify/slack-messages.ts";
+import type { SlackEventInfo, SlackOp } from "../../notify/slack-messages.ts";
+import { getPreference, getPreferences } from "../../store/preferences.ts";
 import { getDecisions, getRequest } from "../../store/requests.ts";
 import type { SlackMessage } from "./blocks/build.ts";
 import type { SlackPeople } from "./people.ts";
-import { errorNotice, expiringNotice, requesterNotice, systemNotice } from "./render/notices.ts";
-import { type ApprovalOptions, approvalMessage, labelsOf } from "./render/request-message.ts";
+import {
+  errorNotice,
+  expiringNotice,
+  requesterNotice,
+  systemNotice,
+  threadNotice,
+} from "./render/notices.ts";
+import { type ApprovalOptions, approvalMessage, labelsOf, type StepNames } from "./render/request-message.ts";
 import { maxAttempts, type SlackApi } from "./slack-api.ts";
 
 /** Slack's limit of people in a group DM (besides the app). */
@@ -23,10 +31,22 @@ interface Destination {
   emails?: string[];
 }
 
+/** The names of a request's steps, in the order they apply (for "step 2 of 2: manager"). */
+export function stepNames(
+  deps: Pick<EngineDeps, "config">,
+  row: { flow: string; steps: string | null; step: number },
+): StepNames {
+  const policy = deps.config.flows.get(row.flow)?.policy ?? [];
+  const applicable = row.steps === null ? [row.step] : (JSON.parse(row.steps) as number[]);
+  return { names: applicable.map((i) => policy[i]?.name ?? `step ${i + 1}`), indices: applicable };
+}
+
 export function approvalOptions(config: LoadedConfig, flowName: string): ApprovalOptions {
   const flow = config.flows.get(flowName);
   return {
     minApprovals: flow?.config.approvers?.minApprovals ?? 1,
+    quorums: flow?.policy.map((s) => s.quorum) ?? [],
+    stepNames: flow?.policy.map((s) => s.name) ?? [],
     allowRevoke: flow?.config.allowRevoke ?? false,
     hidden: new Set(flow?.config.fields.filter((f) => !f.visible).map((f) => f.name)),
     fieldLabels: new Map(flow?.config.fields.map((f) => [f.name, f.label ?? f.name])),
@@ -60,15 +80,29 @@ export function createSlackSender(
     await post(id, m);
   }
 
-  /** Where a request's approval message goes: the flow's channel, or its approvers directly. */
+  /**
+   * Where a request's approval message goes: the channel of the destination it is at (a step's
+   * channel, a backup destination's), or the people deciding its step directly; a request forwarded
+   * to a backup destination with people goes to them.
+   */
   async function destinations(loaded: NonNullable<Awaited<ReturnType<typeof load>>>): Promise<Destination[]> {
-    const flow = deps.config.flows.get(loaded.row.flow);
-    const channel = flow?.config.approvers?.channel;
-    if (channel) return [{ key: channel, channel }];
-    const { rules } = await decidersOf(deps, loaded.row, loaded.decisions, systemActor);
-    let emails = rules.users.length > 0 ? rules.users : deps.config.config.users.admins;
-    if (!rules.allowSelfApproval) emails = emails.filter((e) => e !== loaded.row.requester);
-    emails = [...new Set(emails)].sort();
+    const { row } = loaded;
+    const step = currentStep(deps, row);
+    const destination = step.chain[row.destination];
+    if (destination?.channel) return [{ key: destination.channel, channel: destination.channel }];
+    let emails: string[];
+    if (row.destination > 0) {
+      emails = destination?.users ?? [];
+    } else {
+      const { rules } = await decidersOf(deps, row, loaded.decisions, systemActor);
+      emails = rules.users.length > 0 ? rules.users : deps.config.config.users.admins;
+      if (!rules.allowSelfApproval) emails = emails.filter((e) => e !== row.requester);
+    }
+    // People who already decided (an earlier step) are not asked again; those who chose email only
+    // are asked by email.
+    const decided = new Set(loaded.decisions.map((d) => d.actor));
+    const chosen = await getPreferences(deps.store.db, emails);
+    emails = [...new Set(emails)].filter((e) => !decided.has(e) && chosen.get(e) !== "email").sort();
     if (emails.length === 0) return [];
     if (emails.length === 1 || emails.length > maxGroup) {
       return emails.map((e) => ({ key: `dm:${e}`, emails: [e] }));
@@ -156,6 +190,14 @@ export function createSlackSender(
         }
       }
     }
+    if (
+      undeliverable.length > 0 &&
+      undeliverable.length === targets.length &&
+      loaded.row.state === "pending"
+    ) {
+      // Nobody at this destination can be reached: the next backup destination, if there is one.
+      await forwardUndeliverable(deps, requestId, loaded.row.destination);
+    }
     if (undeliverable.length > 0) {
       deps.logger.error({ requestId, undeliverable }, "approval message could not be delivered");
       if (settings.errorChannel) {
@@ -196,6 +238,27 @@ export function createSlackSender(
         c.chat.update({ channel: p.channel, ts: p.ts, text: rendered.text, blocks: rendered.blocks }),
       );
     }
+    // A new step or a backup destination: its people get the message too.
+    if (loaded.row.state === "pending") await postApproval(requestId);
+  }
+
+  /** A line in the thread of every approval message of the request. */
+  async function replyInThreads(requestId: string, event: SlackEventInfo): Promise<void> {
+    const posted = await deps.store.db
+      .selectFrom("slack_messages")
+      .selectAll()
+      .where("request_id", "=", requestId)
+      .execute();
+    if (posted.length === 0) return;
+    const loaded = await load(requestId);
+    if (!loaded) return;
+    const reply = threadNotice(event, loaded.view, loaded.labels, stepNames(deps, loaded.row));
+    if (!reply) return;
+    for (const p of posted) {
+      await api.call("chat.postMessage", p.channel, (c) =>
+        c.chat.postMessage({ channel: p.channel, thread_ts: p.ts, text: reply.text, blocks: reply.blocks }),
+      );
+    }
   }
 
   async function deliver(op: SlackOp): Promise<void> {
@@ -204,11 +267,21 @@ export function createSlackSender(
         return postApproval(op.requestId);
       case "approval.update":
         return updateApproval(op.requestId);
+      case "approval.reply":
+        return replyInThreads(op.requestId, op.event);
       case "dm": {
+        // Someone who chose email only is not told in Slack.
+        if ((await getPreference(deps.store.db, op.to)) === "email") return;
         const loaded = await load(op.requestId);
         if (!loaded) return;
         const timeout = deps.config.flows.get(loaded.row.flow)?.config.requestTimeout ?? 0;
-        const notice = requesterNotice(op.event, loaded.view, loaded.labels, timeout);
+        const notice = requesterNotice(
+          op.event,
+          loaded.view,
+          loaded.labels,
+          timeout,
+          stepNames(deps, loaded.row),
+        );
         if (notice) await dm(op.to, notice);
         return;
       }
@@ -217,6 +290,12 @@ export function createSlackSender(
         // Extended, revoked or ended since the warning was scheduled: the warning would be wrong.
         if (loaded?.row.state !== "active" || loaded.row.expires_at !== op.expiresAt) return;
         await dm(op.to, expiringNotice(loaded.view, loaded.labels, deps.clock.now(), settings.command));
+        return;
+      }
+      case "text": {
+        const rendered = systemNotice(op.text);
+        if (op.to.includes("@")) await dm(op.to, rendered);
+        else await post(op.to, rendered);
         return;
       }
       case "notice": {

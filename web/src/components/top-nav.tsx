@@ -20,6 +20,7 @@ const items: Item[] = [
   { to: "/approvals", label: "Approvals", roles: ["admin", "member", "guest"] },
   { to: "/audit", label: "Audit", roles: ["admin", "bot"] },
   { to: "/flows", label: "Flows", roles: ["admin"] },
+  { to: "/settings", label: "Notifications", roles: ["admin", "member", "guest", "bot"] },
 ];
 
 const isCurrent = (to: string, pathname: string): boolean =>

@@ -7,8 +7,9 @@ import type { AnyBlock, KnownBlock, SectionBlock } from "@slack/types";
 import { blockProblems, viewProblems } from "../../../../test/support/fake-slack.ts";
 import type { LoadedConfig } from "../../../config/loader.ts";
 import { configSchema } from "../../../config/schema.ts";
+import { policyOf } from "../../../engine/approval-policy.ts";
 import type { FlowView } from "../../../engine/queries.ts";
-import type { RequestView } from "../../../engine/views.ts";
+import { plainPolicyView, type RequestView } from "../../../engine/views.ts";
 import type { SlackEventInfo } from "../../../notify/slack-messages.ts";
 import type { RequestState } from "../../../sdk/types.ts";
 import { fixedTarget } from "../../../targets/load.ts";
@@ -353,6 +354,7 @@ const t0 = Date.UTC(2024, 0, 2, 3, 4, 5);
 
 function extremeView(state: RequestState, i = 0): RequestView {
   return {
+    ...plainPolicyView,
     id: `0190c8a0-0000-7000-8000-${String(i).padStart(12, "0")}`,
     flow: "big",
     target: "t0",
@@ -382,6 +384,7 @@ function extremeView(state: RequestState, i = 0): RequestView {
       decision: d === 19 ? ("deny" as const) : ("approve" as const),
       reason: huge(5000),
       at: at(t0),
+      step: 0,
     })),
   };
 }
@@ -419,7 +422,13 @@ function extremeConfig(): LoadedConfig {
     flows: new Map(
       config.flows.map((f) => [
         f.name,
-        { config: f, label: f.label ?? f.name, module: undefined, maxDuration: Math.max(0, ...f.durations) },
+        {
+          config: f,
+          label: f.label ?? f.name,
+          module: undefined,
+          maxDuration: Math.max(0, ...f.durations),
+          policy: policyOf(f, false),
+        },
       ]),
     ),
     targets: new Map([

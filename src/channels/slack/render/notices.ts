@@ -4,7 +4,7 @@ import type { RequestView } from "../../../engine/views.ts";
 import type { SlackEventInfo } from "../../../notify/slack-messages.ts";
 import { context, message, type SlackMessage, section } from "../blocks/build.ts";
 import { escapeMrkdwn, humanDuration, slackDate } from "../blocks/text.ts";
-import { type Labels, what } from "./request-message.ts";
+import { type Labels, type StepNames, stepLabel, what } from "./request-message.ts";
 
 const who = (email: string): string => (email.startsWith("hook:") ? "a rule" : escapeMrkdwn(email));
 const because = (reason: unknown): string =>
@@ -16,10 +16,17 @@ export function requesterNotice(
   view: RequestView,
   labels: Labels,
   requestTimeout: number,
+  steps: StepNames = { names: [], indices: [] },
 ): SlackMessage | undefined {
   const ask = what(view, labels);
   let text: string;
   switch (event.type) {
+    case "request.step_started":
+      text = `:arrow_forward: Your request for ${ask} was approved by ${who(event.actor)}${because(event.data.reason)} It now waits for ${stepOf(view, steps)}.`;
+      break;
+    case "request.activation_expired":
+      text = `:zzz: Your approved request for ${ask} expired: it did not start within the flow's activation window.`;
+      break;
     case "request.created":
       if (view.state !== "pending") return undefined;
       text = `:outbox_tray: You asked for ${ask}. It is waiting for approval; I'll tell you when it is decided.`;
@@ -60,6 +67,51 @@ export function requesterNotice(
   return message(text.replace(/\*|:[a-z_]+: /g, ""), [section(text), context(`Request \`${view.id}\``)]);
 }
 
+/** "step 2 of 2 (manager)", by the names of the steps that apply. */
+function stepOf(view: RequestView, steps: StepNames): string {
+  const all: string[] = [];
+  steps.indices.forEach((i, k) => {
+    all[i] = steps.names[k] ?? `step ${k + 1}`;
+  });
+  return stepLabel(view, all) || "the next step";
+}
+
+/** The line added to each approval message's thread, or undefined for events that add nothing. */
+export function threadNotice(
+  event: SlackEventInfo,
+  view: RequestView,
+  labels: Labels,
+  steps: StepNames,
+): SlackMessage | undefined {
+  let text: string;
+  switch (event.type) {
+    case "request.step_started":
+      text = `:arrow_forward: Approved by ${who(event.actor)}; now waiting for ${stepOf(view, steps)}.`;
+      break;
+    case "request.reminded":
+      text = `:bell: Reminder: ${escapeMrkdwn(view.requester.email)}'s request for ${what(view, labels)} is still waiting for a decision.`;
+      break;
+    case "request.approved":
+      text = `:white_check_mark: Approved by ${who(event.actor)}${because(event.data.reason)}`;
+      break;
+    case "request.denied":
+      text = `:no_entry: Denied by ${who(event.actor)}${because(event.data.reason)}`;
+      break;
+    case "request.expired":
+      text = ":zzz: Expired: no one decided in time.";
+      break;
+    case "request.cancelled":
+      text = ":heavy_multiplication_x: Cancelled by the requester.";
+      break;
+    case "request.activation_expired":
+      text = ":zzz: Expired: approved, but it did not start within the activation window.";
+      break;
+    default:
+      return undefined;
+  }
+  return message(text.replace(/\*|:[a-z_]+: /g, ""), [section(text)]);
+}
+
 export function expiringNotice(
   view: RequestView,
   labels: Labels,
@@ -81,6 +133,7 @@ const errorTitles: Record<string, string> = {
   "request.failed": "A request failed",
   "slack.undeliverable": "Approvers could not be told",
   "grant.missing": "Access removed by hand",
+  "approvers.unresolved": "Approvers could not be looked up",
 };
 
 /** A system notice for the error channel (drift in a target), already worded. */
@@ -89,6 +142,7 @@ export function systemNotice(text: string): SlackMessage {
 }
 
 export function errorNotice(event: SlackEventInfo, view: RequestView, labels: Labels): SlackMessage {
+  if (event.type === "request.break_glass") return breakGlassNotice(event, view, labels);
   const error = String(event.data.error ?? view.error ?? "unknown error");
   const title = errorTitles[event.type] ?? event.type;
   const attempts =
@@ -99,5 +153,15 @@ export function errorNotice(event: SlackEventInfo, view: RequestView, labels: La
   return message(`${title}: ${escapeMrkdwn(error)}`, [
     section(text),
     context(`Request \`${view.id}\` · ${event.type}`),
+  ]);
+}
+
+/** A break-glass request: loud, with who, what and why, for review. */
+export function breakGlassNotice(event: SlackEventInfo, view: RequestView, labels: Labels): SlackMessage {
+  const reason = String(event.data.reason ?? view.breakGlass ?? "");
+  const text = `:rotating_light: *Break-glass*: ${escapeMrkdwn(view.requester.email)} approved their own request for ${what(view, labels)}\n>${escapeMrkdwn(reason)}`;
+  return message(`Break-glass: ${view.requester.email} took ${labels.flow} without approval`, [
+    section(text),
+    context(`Request \`${view.id}\` · review it with \`jitflow review ${view.id}\``),
   ]);
 }

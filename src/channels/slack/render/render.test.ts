@@ -6,6 +6,7 @@ import { describe, test } from "node:test";
 import type { AnyBlock, InputBlock, KnownBlock, ModalView } from "@slack/types";
 import type { LoadedConfig } from "../../../config/loader.ts";
 import { configSchema } from "../../../config/schema.ts";
+import { policyOf } from "../../../engine/approval-policy.ts";
 import type { FlowView } from "../../../engine/queries.ts";
 import type { RequestView } from "../../../engine/views.ts";
 import type { SlackEventInfo } from "../../../notify/slack-messages.ts";
@@ -76,6 +77,14 @@ const requestView = (over: Partial<RequestView> = {}): RequestView => ({
   attempts: 0,
   lastError: null,
   decisions: [],
+  step: 0,
+  steps: [0],
+  startAt: null,
+  breakGlass: null,
+  reviewedBy: null,
+  reviewedAt: null,
+  extends: null,
+  extensions: 0,
   ...over,
 });
 
@@ -84,12 +93,14 @@ const approve = (actor: string, reason: string | null = null) => ({
   decision: "approve" as const,
   reason,
   at: at(t0),
+  step: 0,
 });
 const deny = (actor: string, reason: string | null = null) => ({
   actor,
   decision: "deny" as const,
   reason,
   at: at(t0),
+  step: 0,
 });
 
 const inputs = (view: ModalView): InputBlock[] =>
@@ -597,7 +608,13 @@ describe("showValue, what and labelsOf", () => {
       flows: new Map(
         parsed.flows.map((f) => [
           f.name,
-          { config: f, label: f.label ?? f.name, module: undefined, maxDuration: 3600 },
+          {
+            config: f,
+            label: f.label ?? f.name,
+            module: undefined,
+            maxDuration: 3600,
+            policy: policyOf(f, false),
+          },
         ]),
       ),
       targets: new Map([

@@ -59,16 +59,32 @@ const decided = (view: RequestView): string =>
   view.decidedAt ? ` ${slackDate(Date.parse(view.decidedAt))}` : "";
 
 /** Where the request stands, in one line. */
-export function stateLine(view: RequestView, minApprovals: number): string {
+export function stateLine(
+  view: RequestView,
+  minApprovals: number | "all",
+  stepNames: readonly string[] = [],
+): string {
   const approvals = view.decisions.filter((d) => d.decision === "approve");
+  const atStep = approvals.filter((d) => d.step === view.step);
+  const step = stepLabel(view, stepNames);
   const denial = view.decisions.find((d) => d.decision === "deny");
   const reason = (r: string | null | undefined) => (r ? `: “${escapeMrkdwn(r)}”` : "");
   const approvedBy = approvals.map((d) => `${escapeMrkdwn(who(d.actor))}${reason(d.reason)}`).join(", ");
   switch (view.state) {
-    case "pending":
-      return approvals.length > 0
-        ? `:hourglass: *Waiting for approval* (${approvals.length} of ${minApprovals}; approved by ${approvedBy})`
-        : `:hourglass: *Waiting for approval*${minApprovals > 1 ? ` (needs ${minApprovals})` : ""}`;
+    case "pending": {
+      const where = step ? `, ${step}` : "";
+      const by = atStep.map((d) => `${escapeMrkdwn(who(d.actor))}${reason(d.reason)}`).join(", ");
+      const earlier =
+        approvals.length > atStep.length
+          ? ` (earlier steps approved by ${approvals
+              .filter((d) => d.step !== view.step)
+              .map((d) => escapeMrkdwn(who(d.actor)))
+              .join(", ")})`
+          : "";
+      return atStep.length > 0
+        ? `:hourglass: *Waiting for approval*${where} (${atStep.length} of ${minApprovals}; approved by ${by})${earlier}`
+        : `:hourglass: *Waiting for approval*${where}${minApprovals === "all" || minApprovals > 1 ? ` (needs ${minApprovals})` : ""}${earlier}`;
+    }
     case "approved":
       // An approval-only flow (no target) ends here; a flow with a target is about to grant.
       return view.target === null
@@ -88,7 +104,9 @@ export function stateLine(view: RequestView, minApprovals: number): string {
     case "denied":
       return `:no_entry: *Denied* by ${escapeMrkdwn(who(denial?.actor ?? "?"))}${reason(denial?.reason)}${decided(view)}`;
     case "expired":
-      return ":zzz: *Expired*: no one decided in time";
+      return view.decidedAt
+        ? ":zzz: *Expired*: approved, but it did not start in time"
+        : ":zzz: *Expired*: no one decided in time";
     case "cancelled":
       return ":heavy_multiplication_x: *Cancelled* by the requester";
     case "failed":
@@ -96,8 +114,24 @@ export function stateLine(view: RequestView, minApprovals: number): string {
   }
 }
 
+/** A request's steps by name, in the order they apply, and their indices in the flow's steps. */
+export interface StepNames {
+  names: string[];
+  indices: number[];
+}
+
+/** "step 2 of 2 (manager)", or "" for a request with one step. */
+export function stepLabel(view: Pick<RequestView, "step" | "steps">, names: readonly string[]): string {
+  if (view.steps.length <= 1) return "";
+  const at = view.steps.indexOf(view.step);
+  return `step ${at + 1} of ${view.steps.length} (${escapeMrkdwn(names[view.step] ?? `step ${view.step + 1}`)})`;
+}
+
 export interface ApprovalOptions {
   minApprovals: number;
+  /** Per step of the flow: its quorum and name. */
+  quorums?: readonly (number | "any" | "all")[];
+  stepNames?: readonly string[];
   allowRevoke: boolean;
   /** Field names to leave out (hidden fields). */
   hidden: ReadonlySet<string>;
@@ -120,7 +154,15 @@ export function approvalMessage(view: RequestView, labels: Labels, options: Appr
       ),
     );
   }
-  blocks.push(section(stateLine(view, options.minApprovals), { blockId: `state:${view.state}` }));
+  const quorum = options.quorums?.[view.step];
+  const needed = quorum === undefined ? options.minApprovals : quorum === "any" ? 1 : quorum;
+  blocks.push(section(stateLine(view, needed, options.stepNames), { blockId: `state:${view.state}` }));
+  if (view.breakGlass) {
+    blocks.push(context(`:rotating_light: *Break-glass*: “${escapeMrkdwn(view.breakGlass)}”`));
+  }
+  if (view.startAt && (view.state === "pending" || view.state === "approved")) {
+    blocks.push(context(`Starts ${slackDate(Date.parse(view.startAt))}`));
+  }
   if (view.state === "pending") {
     blocks.push(
       actions(`decide:${view.id}`, [

@@ -1,0 +1,177 @@
+// Who a step is sent to: its conditions evaluated, its sources (users, admins, a Slack channel, an Okta
+// group, a PagerDuty schedule, getApprovers) resolved to people, and those people stored with the request.
+
+import type { LoadedFlow } from "../config/loader.ts";
+import type { Executor, RequestRow } from "../store/requests.ts";
+import type { PolicyStep } from "./approval-policy.ts";
+import type { EngineDeps } from "./engine.ts";
+import { withTimeLimit } from "./hooks.ts";
+import { systemActor, toEvent } from "./views.ts";
+
+/** Directory lookups the sources need; absent when the integration is not configured. */
+export interface ApproverLookups {
+  slackChannel?(channel: string): Promise<string[]>;
+  oktaGroup?(integration: string, group: string): Promise<string[]>;
+  pagerduty?(integration: string, schedule: string): Promise<string[]>;
+}
+
+export interface ResolvedApprover {
+  email: string;
+  source: string;
+}
+
+export interface Resolution {
+  people: ResolvedApprover[];
+  /** Sources that could not be resolved (the step goes on with the others; admins can always decide). */
+  errors: string[];
+}
+
+/** The indices of the flow's steps whose `when` holds for this request. A condition that fails counts as true. */
+export async function applicableSteps(
+  deps: EngineDeps,
+  flow: LoadedFlow,
+  row: RequestRow,
+): Promise<{ steps: number[]; errors: string[] }> {
+  const steps: number[] = [];
+  const errors: string[] = [];
+  const input = {
+    flow: row.flow,
+    target: row.target,
+    duration: Number(row.duration),
+    fields: JSON.parse(row.fields) as Record<string, unknown>,
+    requester: { email: row.requester, role: row.requester_role },
+  };
+  for (const step of flow.policy) {
+    if (!step.when) {
+      steps.push(step.index);
+      continue;
+    }
+    const when = step.when;
+    const outcome = await withTimeLimit(
+      `steps[${step.index}].when`,
+      deps.config.config.hooks.timeoutMs,
+      async () => when(structuredClone(input)),
+    );
+    // Failing closed: a condition that cannot be evaluated keeps its step (more approval, never less).
+    if (!outcome.ok) errors.push(`${outcome.error}; the step "${step.name}" applies`);
+    if (!outcome.ok || outcome.value === true) steps.push(step.index);
+  }
+  return { steps, errors };
+}
+
+/** Resolves a step's sources to people, now. Lookups that fail are reported, not thrown. */
+export async function resolveStep(
+  deps: EngineDeps,
+  flow: LoadedFlow,
+  row: RequestRow,
+  step: PolicyStep,
+): Promise<Resolution> {
+  const people: ResolvedApprover[] = [];
+  const errors: string[] = [];
+  const add = (emails: string[], source: string) => {
+    for (const e of emails) people.push({ email: e.toLowerCase(), source });
+  };
+  const s = step.sources;
+  add(s.users, "users");
+  // The first destination's people are asked from the start; later ones when the request reaches them.
+  add(step.chain[0]?.users ?? [], backupSource);
+  if (s.admins) add(deps.config.config.users.admins, "admins");
+  const ms = deps.config.config.hooks.timeoutMs;
+  const lookups = deps.lookups ?? {};
+  const lookup = async (source: string, fn: (() => Promise<string[]>) | undefined, missing: string) => {
+    if (!fn) {
+      errors.push(`${source}: ${missing}`);
+      return;
+    }
+    const outcome = await withTimeLimit(source, ms, fn);
+    if (outcome.ok) add(outcome.value, source);
+    else errors.push(outcome.error);
+  };
+  const { slackChannel, oktaGroup, pagerduty } = s;
+  if (slackChannel) {
+    await lookup(
+      `slack:${slackChannel}`,
+      lookups.slackChannel && (() => lookups.slackChannel?.(slackChannel) ?? Promise.resolve([])),
+      "Slack is not configured",
+    );
+  }
+  if (oktaGroup) {
+    await lookup(
+      `okta:${oktaGroup.group}`,
+      lookups.oktaGroup &&
+        (() => lookups.oktaGroup?.(oktaGroup.integration, oktaGroup.group) ?? Promise.resolve([])),
+      `integration "${oktaGroup.integration}" is not an okta integration`,
+    );
+  }
+  if (pagerduty) {
+    await lookup(
+      `pagerduty:${pagerduty.schedule}`,
+      lookups.pagerduty &&
+        (() => lookups.pagerduty?.(pagerduty.integration, pagerduty.schedule) ?? Promise.resolve([])),
+      `integration "${pagerduty.integration}" is not a pagerduty integration`,
+    );
+  }
+  if (s.getApprovers && flow.module?.getApprovers) {
+    const getApprovers = flow.module.getApprovers;
+    const evt = { ...toEvent(deps.config, row, [], systemActor), name: "getApprovers" };
+    const outcome = await withTimeLimit("getApprovers", ms, () => getApprovers(evt));
+    if (!outcome.ok) errors.push(outcome.error);
+    else if (!Array.isArray(outcome.value) || !outcome.value.every((e) => typeof e === "string")) {
+      errors.push("getApprovers must return a list of emails");
+    } else add(outcome.value, "getApprovers");
+  }
+  const seen = new Set<string>();
+  return { people: people.filter((p) => !seen.has(p.email) && seen.add(p.email)), errors };
+}
+
+/** Stores the people a step was sent to (a person already stored for the step keeps their first source). */
+export async function storeApprovers(
+  trx: Executor,
+  requestId: string,
+  step: number,
+  people: ResolvedApprover[],
+  now: number,
+): Promise<void> {
+  if (people.length === 0) return;
+  await trx
+    .insertInto("request_approvers")
+    .values(
+      people.map((p) => ({ request_id: requestId, step, email: p.email, source: p.source, added_at: now })),
+    )
+    .onConflict((oc) => oc.columns(["request_id", "step", "email"]).doNothing())
+    .execute();
+}
+
+/** The source of approvers added when a request is forwarded to a backup destination. */
+export const backupSource = "destination";
+
+/** The people a step of a request was sent to (only its backup approvers, with `onlyBackups`). */
+export async function approversOf(
+  db: Executor,
+  requestId: string,
+  step: number,
+  onlyBackups = false,
+): Promise<string[]> {
+  let query = db
+    .selectFrom("request_approvers")
+    .select("email")
+    .where("request_id", "=", requestId)
+    .where("step", "=", step);
+  if (onlyBackups) query = query.where("source", "=", backupSource);
+  return (await query.orderBy("email").execute()).map((r) => r.email);
+}
+
+/** Everyone any step of a request was sent to, so far. */
+export async function everyApproverOf(
+  db: Executor,
+  requestId: string,
+  onlyBackups = false,
+): Promise<string[]> {
+  let query = db
+    .selectFrom("request_approvers")
+    .select("email")
+    .distinct()
+    .where("request_id", "=", requestId);
+  if (onlyBackups) query = query.where("source", "=", backupSource);
+  return (await query.orderBy("email").execute()).map((r) => r.email);
+}

@@ -1,0 +1,234 @@
+// Email notifications: one outbox message per event becomes one email per person who should hear of it
+// (the requester, the approvers the request was sent to, everyone who decided), by their preference.
+
+import type { EngineDeps } from "../engine/engine.ts";
+import { currentStep } from "../engine/pending.ts";
+import { enqueue, type OutboxMessage } from "../store/outbox.ts";
+import { type Channels, defaultPreference, getPreferences } from "../store/preferences.ts";
+import { getDecisions, getRequest, type RequestRow } from "../store/requests.ts";
+import type { EmailMessage } from "./email.ts";
+import { type EmailNotice, renderEmail } from "./email-render.ts";
+import type { Sender } from "./outbox-worker.ts";
+import type { SlackEventInfo } from "./slack-messages.ts";
+
+/** Events the requester is emailed about. */
+const toRequester = new Set([
+  "request.created",
+  "request.step_started",
+  "request.approved",
+  "request.denied",
+  "request.expired",
+  "request.activation_expired",
+  "grant.active",
+  "grant.extended",
+  "grant.ended",
+  "request.failed",
+  "grant.missing",
+]);
+
+/** Events that ask approvers for a decision: the people of the step (or destination) it went to. */
+const asksApprovers = new Set([
+  "request.created",
+  "request.step_started",
+  "request.forwarded",
+  "request.reminded",
+]);
+
+/** Outcomes every approver who saw the request hears of. */
+const outcomes = new Set([
+  "request.approved",
+  "request.denied",
+  "request.expired",
+  "request.cancelled",
+  "request.activation_expired",
+]);
+
+/** Every event the fan-out handles (the change set enqueues only these). */
+export const emailedEvents: ReadonlySet<string> = new Set([
+  ...toRequester,
+  ...asksApprovers,
+  ...outcomes,
+  "request.break_glass",
+]);
+
+/** The outbox message that fans an event out to email, once per event. */
+export function fanOutMessage(row: Pick<RequestRow, "id" | "step">, event: SlackEventInfo): OutboxMessage {
+  return {
+    kind: "notify",
+    // The step the request was at when the event happened: its people are the ones asked.
+    payload: { requestId: row.id, step: row.step, event },
+    requestId: row.id,
+    orderKey: `notify:${row.id}`,
+    dedupeKey: `notify:${event.id}`,
+  };
+}
+
+interface Recipient {
+  email: string;
+  audience: "requester" | "approver";
+  /** Break-glass goes out by email whatever the person chose. */
+  always?: boolean;
+}
+
+async function recipientsOf(
+  deps: EngineDeps,
+  row: RequestRow,
+  event: SlackEventInfo,
+  atStep: number,
+): Promise<Recipient[]> {
+  const out: Recipient[] = [];
+  if (toRequester.has(event.type) && !(event.type === "request.created" && row.break_glass !== null)) {
+    out.push({ email: row.requester, audience: "requester" });
+  }
+  const decided = (await getDecisions(deps.store.db, row.id)).map((d) => d.actor);
+  const approvers = (emails: Iterable<string>, always = false) => {
+    for (const email of emails) {
+      if (email === row.requester || email.startsWith("hook:") || !email.includes("@")) continue;
+      out.push({ email, audience: "approver", always });
+    }
+  };
+  const stepPeople = async (step: number) =>
+    (
+      await deps.store.db
+        .selectFrom("request_approvers")
+        .select("email")
+        .where("request_id", "=", row.id)
+        .where("step", "=", step)
+        .execute()
+    ).map((r) => r.email);
+  switch (event.type) {
+    case "request.created":
+      if (row.break_glass === null) approvers(await stepPeople(atStep));
+      break;
+    case "request.step_started": {
+      // Someone who approved an earlier step cannot decide this one: they are not asked.
+      const done = new Set(decided);
+      const next = Array.isArray(event.data.approvers) ? (event.data.approvers as string[]) : [];
+      approvers(next.filter((e) => !done.has(e)));
+      break;
+    }
+    case "request.forwarded":
+      approvers(Array.isArray(event.data.users) ? (event.data.users as string[]) : []);
+      break;
+    case "request.reminded": {
+      if (row.state !== "pending") break;
+      const done = new Set(decided);
+      approvers((await stepPeople(row.step)).filter((e) => !done.has(e)));
+      break;
+    }
+    case "request.break_glass": {
+      // Loudly: every approver of every step of the flow, and the admins.
+      const flow = deps.config.flows.get(row.flow);
+      const everyone = new Set<string>(deps.config.config.users.admins);
+      for (const step of flow?.policy ?? []) {
+        for (const e of step.sources.users) everyone.add(e);
+        for (const d of step.chain) for (const e of d.users) everyone.add(e);
+      }
+      for (const r of await deps.store.db
+        .selectFrom("request_approvers")
+        .select("email")
+        .where("request_id", "=", row.id)
+        .execute()) {
+        everyone.add(r.email);
+      }
+      approvers(everyone, true);
+      break;
+    }
+    default:
+      if (outcomes.has(event.type)) {
+        const saw = await deps.store.db
+          .selectFrom("request_approvers")
+          .select("email")
+          .where("request_id", "=", row.id)
+          .execute();
+        approvers(new Set([...saw.map((r) => r.email), ...decided]));
+      }
+  }
+  const seen = new Set<string>();
+  return out.filter((r) => !seen.has(r.email) && seen.add(r.email));
+}
+
+function noticeOf(
+  deps: EngineDeps,
+  row: RequestRow,
+  event: SlackEventInfo,
+  audience: Recipient["audience"],
+): EmailNotice {
+  const flow = deps.config.flows.get(row.flow);
+  const target = row.target ? deps.config.targets.get(row.target) : undefined;
+  const base = deps.config.config.email?.webUrl ?? deps.config.config.web?.publicUrl;
+  const applicable = row.steps === null ? [row.step] : (JSON.parse(row.steps) as number[]);
+  const step = flow ? currentStep(deps, row) : undefined;
+  // The count of approvals belongs to the step they were given in: only an approval that did not finish it.
+  const approvals =
+    event.type === "request.approval_recorded" &&
+    typeof event.data.approvals === "number" &&
+    typeof event.data.needed === "number";
+  return {
+    type: event.type,
+    audience,
+    request: {
+      id: row.id,
+      flow: row.flow,
+      flowLabel: flow?.label ?? row.flow,
+      target: row.target,
+      targetLabel: target?.info.label ?? row.target,
+      requester: row.requester,
+      duration: Number(row.duration),
+      state: row.state,
+      expiresAt: row.expires_at === null ? null : new Date(row.expires_at).toISOString(),
+      startAt: row.start_at === null ? null : new Date(row.start_at).toISOString(),
+      breakGlass: row.break_glass,
+      fields: JSON.parse(row.fields) as Record<string, unknown>,
+    },
+    actor: event.actor,
+    reason: typeof event.data.reason === "string" ? event.data.reason : null,
+    step:
+      step && applicable.length > 1
+        ? { name: step.name, index: Math.max(0, applicable.indexOf(row.step)) + 1, count: applicable.length }
+        : undefined,
+    approvals: approvals
+      ? { count: Number(event.data.approvals), needed: Number(event.data.needed) }
+      : undefined,
+    link: base ? `${base.replace(/\/$/, "")}${audience === "approver" ? "/approvals" : "/"}` : undefined,
+  };
+}
+
+/** Which channels the server has: the default preference follows from them. */
+export function channelsOf(deps: Pick<EngineDeps, "config">): Channels {
+  return { slack: deps.config.slack !== undefined, email: deps.config.config.email !== undefined };
+}
+
+/** Delivers "notify" messages by writing one "email" message per recipient (deduplicated per event and person). */
+export function createFanOutSender(deps: EngineDeps): Sender {
+  return {
+    async deliver(payload) {
+      const event = payload.event as SlackEventInfo;
+      const row = await getRequest(deps.store.db, String(payload.requestId));
+      if (!row || !deps.config.config.email) return;
+      const recipients = await recipientsOf(deps, row, event, Number(payload.step ?? row.step));
+      const chosen = await getPreferences(
+        deps.store.db,
+        recipients.map((r) => r.email),
+      );
+      const fallback = defaultPreference(channelsOf(deps));
+      const messages: OutboxMessage[] = [];
+      for (const r of recipients) {
+        const preference = chosen.get(r.email) ?? fallback;
+        if (!r.always && preference === "slack") continue;
+        const rendered = renderEmail(noticeOf(deps, row, event, r.audience));
+        const email: EmailMessage = { to: [r.email], ...rendered };
+        messages.push({
+          kind: "email",
+          payload: { ...email },
+          requestId: row.id,
+          dedupeKey: `email:${event.id}:${r.email}`,
+        });
+      }
+      if (messages.length === 0) return;
+      const now = deps.clock.now();
+      await deps.store.transaction((trx) => enqueue(trx, messages, now));
+      deps.notify();
+    },
+  };
+}
