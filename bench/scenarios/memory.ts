@@ -46,7 +46,8 @@ try {
                  t.duration, t.fields, t.context, t.source, ${now}, ${now}, ${now}, ${now},
                  ${now + day} + (i * 2654435761) % ${6 * day}, null, null, null, 1, null,
                  ${now + day} + (i * 2654435761) % ${6 * day}, null, null, 2,
-                 t.grant_key, 'user' || i || '@example.com'
+                 t.grant_key, 'user' || i || '@example.com',
+                 null, 0, null, 0, null, 0, null, null, null, null, null, null, null, 0, 0
           from seq, requests t where t.id = ${template.id}`.execute(trx);
         await sql`
           insert into decisions (request_id, actor, decision, reason, at)
