@@ -251,6 +251,30 @@ describe("approval policies", () => {
     const loud = await smtp.waitFor((m) => m.to.includes("bob@example.com") && /BREAK-GLASS/.test(m.subject));
     assert.ok(loud.html.includes("prod is down &lt;now&gt;"));
     await smtp.waitFor((m) => m.to.includes("admin@example.com") && /BREAK-GLASS/.test(m.subject));
+
+    // Listed for review until an admin reviews it.
+    const listed = await as("admin@example.com").get("/api/v1/admin/break-glass?reviewed=false");
+    assert.ok(listed.body.items.some((r: { id: string }) => r.id === id));
+    assert.equal((await as("bob@example.com").get("/api/v1/admin/break-glass")).status, 403);
+    assert.equal((await as("bob@example.com").post(`/api/v1/requests/${id}/review`, {})).status, 403);
+    const reviewed = await as("admin@example.com").post(`/api/v1/requests/${id}/review`, {
+      reason: "outage INC-7",
+    });
+    assert.equal(reviewed.status, 200, JSON.stringify(reviewed.body));
+    assert.equal(reviewed.body.reviewedBy, "admin@example.com");
+    const left = await as("admin@example.com").get("/api/v1/admin/break-glass?reviewed=false");
+    assert.ok(!left.body.items.some((r: { id: string }) => r.id === id));
+    const audit = (await as("admin@example.com").get("/api/v1/audit?limit=500")).body.items;
+    assert.ok(
+      audit.some(
+        (e: { type: string; requestId: string }) => e.type === "request.reviewed" && e.requestId === id,
+      ),
+    );
+    assert.ok(
+      audit.some(
+        (e: { type: string; requestId: string }) => e.type === "request.break_glass" && e.requestId === id,
+      ),
+    );
   });
 
   test("approve now, start later; a start missed by more than activationWindow expires", async () => {
