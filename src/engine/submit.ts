@@ -202,6 +202,33 @@ export function grantKeyOf(
   return `${target}\u0000${JSON.stringify(loaded.bindings.map((k) => fields[k]))}`;
 }
 
+/** The columns every new pending request starts with: nothing decided, its step beginning now. */
+function freshPending(now: number, deadlineAt: number) {
+  return {
+    ...plainPolicyColumns,
+    state: "pending",
+    created_at: now,
+    updated_at: now,
+    decided_at: null,
+    activated_at: null,
+    expires_at: null,
+    ended_at: null,
+    ended_reason: null,
+    error: null,
+    attempts: 0,
+    last_error: null,
+    due_at: deadlineAt,
+    lease_owner: null,
+    lease_until: null,
+    version: 0,
+    grant_key: null,
+    grant_identity: null,
+    deadline_at: deadlineAt,
+    step_started_at: now,
+    destination_at: now,
+  } satisfies Partial<RequestRow>;
+}
+
 /**
  * Which steps apply to a new request, and who the first is sent to (lookups happen here, before the
  * transaction); writes the step and its clock into the row.
@@ -243,29 +270,9 @@ export async function requestExtension(
   );
   const row: RequestRow = {
     ...parent,
-    ...plainPolicyColumns,
+    ...freshPending(now, deadlineAt),
     id: uuidv7(now),
-    state: "pending",
     duration: seconds,
-    created_at: now,
-    updated_at: now,
-    decided_at: null,
-    activated_at: null,
-    expires_at: null,
-    ended_at: null,
-    ended_reason: null,
-    error: null,
-    attempts: 0,
-    last_error: null,
-    due_at: deadlineAt,
-    lease_owner: null,
-    lease_until: null,
-    version: 0,
-    grant_key: null,
-    grant_identity: null,
-    deadline_at: deadlineAt,
-    step_started_at: now,
-    destination_at: now,
     extends_id: parent.id,
   };
   const { applicable, firstStep, resolved } = await routeFirstStep(deps, flow, row, now, deadlineAt);
@@ -321,48 +328,19 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
   const now = deps.clock.now();
   const deadlineAt = now + flow.config.requestTimeout * 1000;
   const row: RequestRow = {
+    ...freshPending(now, deadlineAt),
     id: input.id ?? uuidv7(now),
     flow: flow.config.name,
     target,
     requester: requester.email,
     requester_name: requester.name,
     requester_role: requester.role,
-    state: "pending",
     duration,
     fields: JSON.stringify(fields),
     context: JSON.stringify(input.context ?? {}),
     source: input.source,
-    created_at: now,
-    updated_at: now,
-    decided_at: null,
-    activated_at: null,
-    expires_at: null,
-    ended_at: null,
-    ended_reason: null,
-    error: null,
-    attempts: 0,
-    last_error: null,
-    due_at: deadlineAt,
-    lease_owner: null,
-    lease_until: null,
-    version: 0,
-    grant_key: null,
-    grant_identity: null,
-    steps: null,
-    step: 0,
-    step_started_at: now,
-    destination: 0,
-    destination_at: now,
-    reminders: 0,
-    remind_at: null,
-    deadline_at: deadlineAt,
     start_at: startAt,
     break_glass: breakGlass,
-    reviewed_by: null,
-    reviewed_at: null,
-    extends_id: null,
-    extensions: 0,
-    extended_seconds: 0,
   };
   row.grant_key = grantKeyOf(deps, row.id, target, fields);
 

@@ -219,12 +219,17 @@ export function createSlackSender(
     }
   }
 
-  async function updateApproval(requestId: string): Promise<void> {
-    const posted = await deps.store.db
+  /** Where a request's approval messages went. */
+  function postedFor(requestId: string) {
+    return deps.store.db
       .selectFrom("slack_messages")
       .selectAll()
       .where("request_id", "=", requestId)
       .execute();
+  }
+
+  async function updateApproval(requestId: string): Promise<void> {
+    const posted = await postedFor(requestId);
     if (posted.length === 0) return;
     const loaded = await load(requestId);
     if (!loaded) return;
@@ -244,11 +249,7 @@ export function createSlackSender(
 
   /** A line in the thread of every approval message of the request. */
   async function replyInThreads(requestId: string, event: SlackEventInfo): Promise<void> {
-    const posted = await deps.store.db
-      .selectFrom("slack_messages")
-      .selectAll()
-      .where("request_id", "=", requestId)
-      .execute();
+    const posted = await postedFor(requestId);
     if (posted.length === 0) return;
     const loaded = await load(requestId);
     if (!loaded) return;
