@@ -1,8 +1,9 @@
-// Duration parsing and formatting: every accepted form, every refused one, and the round trip.
+// Duration parsing and formatting: every accepted form, every refused one, what a refusal says, and the
+// round trip.
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { formatDuration, parseDuration } from "./duration.ts";
+import { durationProblem, formatDuration, parseDuration } from "./duration.ts";
 
 const accepted: [unknown, number][] = [
   ["30s", 30],
@@ -10,7 +11,11 @@ const accepted: [unknown, number][] = [
   ["1h", 3600],
   ["1d", 86400],
   ["2w", 1_209_600],
+  // Upper case reads the same where it cannot mean anything else.
   ["1H", 3600],
+  ["30S", 30],
+  ["1D", 86400],
+  ["2W", 1_209_600],
   [" 15m ", 900],
   ["1 h", 3600],
   ["01h", 3600],
@@ -47,6 +52,10 @@ const refused: unknown[] = [
   "+5",
   "1e3",
   "1h30m",
+  // "M" is months to many people: refused, not read as minutes.
+  "1M",
+  "30M",
+  " 1 M ",
   Number.NaN,
   Number.POSITIVE_INFINITY,
   Number.MAX_SAFE_INTEGER + 1,
@@ -76,6 +85,26 @@ describe("parseDuration", () => {
     const longest = Math.max(...accepted.map(([, s]) => s));
     assert.equal(typeof new Date(Date.now() + longest * 1000).toISOString(), "string");
   });
+});
+
+describe("durationProblem", () => {
+  const cases: [input: unknown, message: string][] = [
+    ["soon", '"soon" is not a duration; use "30s", "90m", "1h", "1d" or a number of seconds'],
+    [1.5, '1.5 is not a duration; use "30s", "90m", "1h", "1d" or a number of seconds'],
+    [
+      "1M",
+      '"1M" is not a duration: "M" could mean months or minutes; write "1m" for minutes or "30d" for a month',
+    ],
+    [
+      " 30 M",
+      '" 30 M" is not a duration: "M" could mean months or minutes; write "30m" for minutes or "30d" for a month',
+    ],
+  ];
+  for (const [input, message] of cases) {
+    test(`${JSON.stringify(input)}: ${message}`, () => {
+      assert.equal(durationProblem(input), message);
+    });
+  }
 });
 
 describe("formatDuration", () => {

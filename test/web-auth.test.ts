@@ -245,7 +245,7 @@ describe("web sign-in with OIDC", () => {
     const { browser, done, landed } = await signIn("mallory");
     assert.equal(done.status, 302);
     assert.equal(landed.pathname, "/signin");
-    assert.match(landed.searchParams.get("error") ?? "", /not verified/);
+    assert.equal(landed.searchParams.get("error"), "email_unverified");
     assert.equal(browser.cookie("127.0.0.1", "jitflow_session"), undefined);
     assert.equal((await sessionOf(browser)).status, 401);
   });
@@ -260,14 +260,14 @@ describe("web sign-in with OIDC", () => {
     const replay = await replayer.request(callback);
     assert.equal(replay.status, 302);
     assert.equal(location(replay, publicUrl).pathname, "/signin");
-    assert.match(location(replay, publicUrl).searchParams.get("error") ?? "", /expired or was already used/);
+    assert.equal(location(replay, publicUrl).searchParams.get("error"), "expired");
     assert.equal(replayer.cookie("127.0.0.1", "jitflow_session"), undefined);
 
     const forger = new Browser();
     forger.setCookie("127.0.0.1", "jitflow_signin", "made-up-state", "/auth/callback");
     const forged = await forger.request(`${publicUrl}/auth/callback?code=abc&state=made-up-state`);
     assert.equal(forged.status, 302);
-    assert.match(location(forged, publicUrl).searchParams.get("error") ?? "", /expired or was already used/);
+    assert.equal(location(forged, publicUrl).searchParams.get("error"), "expired");
     assert.equal(forger.cookie("127.0.0.1", "jitflow_session"), undefined);
     assert.equal((await sessionOf(browser)).status, 200, "the real sign-in is unaffected");
   });
@@ -278,11 +278,11 @@ describe("web sign-in with OIDC", () => {
     const victim = new Browser();
     const res = await victim.request(callback);
     assert.equal(res.status, 302);
-    assert.match(location(res, publicUrl).searchParams.get("error") ?? "", /another browser/);
+    assert.equal(location(res, publicUrl).searchParams.get("error"), "other_browser");
     assert.equal(victim.cookie("127.0.0.1", "jitflow_session"), undefined);
 
     const late = await attacker.request(callback);
-    assert.match(location(late, publicUrl).searchParams.get("error") ?? "", /expired or was already used/);
+    assert.equal(location(late, publicUrl).searchParams.get("error"), "expired");
   });
 
   test("next cannot send people to another site", async () => {
@@ -292,7 +292,7 @@ describe("web sign-in with OIDC", () => {
     }
   });
 
-  test("a refusal at the provider comes back as a message on the sign-in page", async () => {
+  test("a refusal at the provider comes back to the sign-in page as a code", async () => {
     const browser = new Browser();
     const start = await browser.request(`${publicUrl}/auth/login`);
     let url = location(start, publicUrl);
@@ -310,8 +310,24 @@ describe("web sign-in with OIDC", () => {
     assert.equal(res.status, 302);
     const landed = location(res, publicUrl);
     assert.equal(landed.pathname, "/signin");
-    assert.match(landed.searchParams.get("error") ?? "", /access_denied/);
+    assert.equal(landed.search, "?error=provider_refused");
     assert.equal(browser.cookie("127.0.0.1", "jitflow_session"), undefined);
+  });
+
+  test("a crafted callback link sends the sign-in page a code, never its own text", async () => {
+    const crafted: [query: string, code: string][] = [
+      ["error=your_account_is_locked_call_the_helpdesk_on_555_0100", "provider_refused"],
+      [`error=access_denied&error_description=${encodeURIComponent("Call 555 0100")}`, "provider_refused"],
+      [`error=${encodeURIComponent("<img src=x onerror=alert(1)>")}&state=x`, "provider_refused"],
+      [`code=abc&state=${encodeURIComponent("Your account is locked")}`, "expired"],
+    ];
+    for (const [query, code] of crafted) {
+      const res = await new Browser().request(`${publicUrl}/auth/callback?${query}`);
+      assert.equal(res.status, 302, query);
+      const landed = location(res, publicUrl);
+      assert.equal(landed.pathname, "/signin", query);
+      assert.equal(landed.search, `?error=${code}`, query);
+    }
   });
 
   test("a sign-in left at the provider for more than 10 minutes is refused", async () => {
@@ -319,7 +335,7 @@ describe("web sign-in with OIDC", () => {
     const { callback } = await toCallback(browser, "alice");
     clock.advance(10 * 60_000 + 1);
     const res = await browser.request(callback);
-    assert.match(location(res, publicUrl).searchParams.get("error") ?? "", /expired/);
+    assert.equal(location(res, publicUrl).searchParams.get("error"), "expired");
     assert.equal(browser.cookie("127.0.0.1", "jitflow_session"), undefined);
   });
 
@@ -401,7 +417,7 @@ describe("web sign-in while the provider is down", () => {
     assert.equal(down.status, 302);
     const landed = location(down, publicUrl);
     assert.equal(landed.pathname, "/signin");
-    assert.match(landed.searchParams.get("error") ?? "", /could not be reached/);
+    assert.equal(landed.searchParams.get("error"), "provider_unavailable");
 
     provider = await startProvider(providerPort, publicUrl);
     const up = await browser.request(`${publicUrl}/auth/login?next=/approvals`);
@@ -417,7 +433,7 @@ describe("web sign-in while the provider is down", () => {
     assert.equal(res.status, 302);
     const failed = location(res, publicUrl);
     assert.equal(failed.pathname, "/signin");
-    assert.match(failed.searchParams.get("error") ?? "", /could not be verified/);
+    assert.equal(failed.searchParams.get("error"), "unverifiable");
     assert.equal(browser.cookie("127.0.0.1", "jitflow_session"), undefined);
   });
 });
@@ -544,7 +560,7 @@ describe("web sign-in when the ID token carries the email", () => {
 
     const mallory = await signIn("mallory");
     assert.equal(mallory.landed.pathname, "/signin");
-    assert.match(mallory.landed.searchParams.get("error") ?? "", /not verified/);
+    assert.equal(mallory.landed.searchParams.get("error"), "email_unverified");
     assert.equal(mallory.browser.cookie("127.0.0.1", "jitflow_session"), undefined);
   });
 });

@@ -1,6 +1,7 @@
 // The web app in Debian's Chromium against a real server: dev and single sign-on, requesting through the
 // form, approving as someone else while the requester's page updates by itself, revoking, the audit log and
-// its export, what each role is told, accessibility, the phone layout, the keyboard, and screenshots.
+// its export, what each role is told, crafted sign-in links, the Content-Security-Policy, accessibility,
+// the phone layout, the keyboard, and screenshots.
 
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -21,7 +22,13 @@ import {
 } from "./support/browser.ts";
 import { parseCsv } from "./support/csv.ts";
 import { FakeSlack, type FakeSlackUser } from "./support/fake-slack.ts";
-import { importJitflow, startTestServer, type TestServer, waitForState } from "./support/harness.ts";
+import {
+  eventually,
+  importJitflow,
+  startTestServer,
+  type TestServer,
+  waitForState,
+} from "./support/harness.ts";
 import { freePort, type OidcProvider, startOidcProvider } from "./support/oidc-provider.ts";
 import { blockActions, sendToSlackEndpoint } from "./support/slack-payloads.ts";
 
@@ -611,6 +618,33 @@ describe("the web app with the dev sign-in", { skip }, () => {
     assert.equal((await asked.json()).error.code, "GUEST_NOT_ALLOWED");
   });
 
+  test("a crafted sign-in link shows only jitflow's own words, and cannot send anyone away", async () => {
+    const { page, context, problems } = await newPerson(browser);
+    try {
+      const lie = "Your account is locked. Call the helpdesk on +1 555 0100";
+      const away = encodeURIComponent("/\t/evil.example");
+      await page.goto(`${t.url}/signin?error=${encodeURIComponent(lie)}&next=${away}`);
+      await loaded(page, "Sign in");
+      const general = "Signing in did not work: something went wrong; sign in again.";
+      await shows(page.getByRole("alert").filter({ hasText: general }), "the general message");
+      assert.equal(await page.getByText(/locked|helpdesk|555/).count(), 0, "nothing of the link's text");
+
+      await page.goto(`${t.url}/signin?error=expired`);
+      await loaded(page, "Sign in");
+      const expired = "Signing in did not work: this sign-in has expired or was already used; sign in again.";
+      await shows(page.getByRole("alert").filter({ hasText: expired }), "the message for the code");
+
+      await page.goto(`${t.url}/signin?next=${away}`);
+      await page.getByLabel("Email address").fill("erin@example.com");
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
+      await loaded(page, "My access");
+      assert.equal(page.url(), `${t.url}/`, "next was refused: home, on this server");
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   describe("accessibility and layout", () => {
     /** Every page, as whoever sees it with something on it, and what says it has finished loading. */
     const pages = [
@@ -651,6 +685,48 @@ describe("the web app with the dev sign-in", { skip }, () => {
         await anonymous.context.close();
       }
       assert.deepEqual(found, {});
+    });
+
+    test("every page works under the Content-Security-Policy, which refuses inline script and style", async () => {
+      const refusals = (problems: string[]) => problems.filter((p) => p.startsWith("CSP refused"));
+      const anonymous = await newPerson(browser);
+      try {
+        for (const p of pages) {
+          const page = p.who ? await person(p.who) : anonymous.page;
+          const answer = await page.goto(`${t.url}${p.path}`);
+          assert.match((await answer?.headerValue("content-security-policy")) ?? "", /script-src 'self'/);
+          await loaded(page, p.title);
+        }
+        const everyone = [...people.entries(), ["anonymous", anonymous] as const];
+        assert.deepEqual(
+          everyone.flatMap(([who, { problems }]) => refusals(problems).map((r) => `${who}: ${r}`)),
+          [],
+        );
+
+        // What an injection would add to the page is refused, and the refusal is seen here.
+        const page = anonymous.page;
+        await page.goto(`${t.url}/signin`);
+        await loaded(page, "Sign in");
+        await page.evaluate(() => {
+          const script = document.createElement("script");
+          script.textContent = "document.body.dataset.injected = 'ran'";
+          document.head.append(script);
+          const style = document.createElement("style");
+          style.textContent = "body { visibility: hidden }";
+          document.head.append(style);
+        });
+        const refused = await eventually(
+          async () => (refusals(anonymous.problems).length >= 2 ? refusals(anonymous.problems) : undefined),
+          "the two refusals",
+        );
+        assert.equal(refused.length, 2, refused.join("\n"));
+        assert.match(refused.join("\n"), /\(script-src[^)]*\)/);
+        assert.match(refused.join("\n"), /\(style-src[^)]*\)/);
+        assert.equal(await page.evaluate(() => document.body.dataset.injected), undefined, "the script ran");
+        assert.equal(await page.evaluate(() => getComputedStyle(document.body).visibility), "visible");
+      } finally {
+        await anonymous.context.close();
+      }
     });
 
     test("on a phone the menu folds into a button, and no page is wider than the screen", async () => {

@@ -1,5 +1,5 @@
-// How the server serves the web app: security headers, page paths, the event stream's HEAD, the dev
-// sign-in's loopback rule and body limit, and a stream that ends with its sign-in.
+// How the server serves the web app: security headers and Content-Security-Policy, page paths, the event
+// stream's HEAD, the dev sign-in's loopback rule and body limit, and a stream that ends with its sign-in.
 
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
@@ -39,11 +39,58 @@ describe("serving the web app", () => {
   });
 
   test("every answer forbids framing and sniffing", async () => {
-    for (const path of ["/", "/api/v1/flows", "/healthz"]) {
+    for (const path of ["/", "/signin?error=x", "/api/v1/flows", "/healthz", "/favicon.svg", "/nowhere"]) {
       const res = await fetch(`${t.url}${path}`);
-      assert.equal(res.headers.get("content-security-policy"), "frame-ancestors 'none'", path);
+      assert.match(
+        res.headers.get("content-security-policy") ?? "",
+        /(^|; )frame-ancestors 'none'(;|$)/,
+        path,
+      );
       assert.equal(res.headers.get("x-frame-options"), "DENY", path);
       assert.equal(res.headers.get("x-content-type-options"), "nosniff", path);
+    }
+  });
+
+  test("pages may run only the app's own scripts and styles; every other answer may run nothing", async () => {
+    const policy = async (path: string) =>
+      Object.fromEntries(
+        ((await fetch(`${t.url}${path}`)).headers.get("content-security-policy") ?? "")
+          .split(";")
+          .map((directive) => directive.trim().split(/\s+/))
+          .map(([name = "", ...values]) => [name, values.join(" ")]),
+      );
+    for (const path of ["/", "/approvals", "/signin?error=expired", "/request/db.prod"]) {
+      assert.deepEqual(
+        await policy(path),
+        {
+          "default-src": "'self'",
+          "script-src": "'self'",
+          "style-src": "'self'",
+          "img-src": "'self'",
+          "connect-src": "'self'",
+          "object-src": "'none'",
+          "base-uri": "'none'",
+          "form-action": "'self'",
+          "frame-ancestors": "'none'",
+        },
+        path,
+      );
+    }
+    const index = await (await fetch(`${t.url}/`)).text();
+    assert.doesNotMatch(index, /<script(?![^>]*\ssrc=)[^>]*>|<style|\sstyle=/, "no inline script or style");
+    const assets = [...index.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+    assert.ok(assets.length >= 2, "the page loads its script and style from /assets");
+    for (const path of ["/api/v1/flows", "/healthz", "/favicon.svg", ...assets]) {
+      assert.deepEqual(
+        await policy(path as string),
+        {
+          "default-src": "'none'",
+          "base-uri": "'none'",
+          "form-action": "'none'",
+          "frame-ancestors": "'none'",
+        },
+        path,
+      );
     }
   });
 

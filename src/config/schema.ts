@@ -1,7 +1,7 @@
 // The zod schema of jitflow.config.ts: what each option accepts, its default, and cross-field rules.
 
 import { z } from "zod";
-import { parseDuration } from "../duration.ts";
+import { durationProblem, parseDuration } from "../duration.ts";
 import { emailConfig } from "../notify/email-config.ts";
 import { secretRef } from "./secret-ref.ts";
 
@@ -10,10 +10,7 @@ export { secretRef } from "./secret-ref.ts";
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const seconds = parseDuration(value);
   if (seconds === undefined) {
-    ctx.addIssue({
-      code: "custom",
-      message: `${JSON.stringify(value)} is not a duration; use "30s", "90m", "1h", "1d" or a number of seconds`,
-    });
+    ctx.addIssue({ code: "custom", message: durationProblem(value) });
     return z.NEVER;
   }
   return seconds;

@@ -1,6 +1,6 @@
 // The cancel, revoke and extend commands.
 
-import { parseDuration } from "../duration.ts";
+import { durationProblem, parseDuration } from "../duration.ts";
 import { JitflowError } from "../errors.ts";
 import type { Person } from "../sdk/types.ts";
 import { getDecisions, getDecisionsOf, type RequestRow, updateRequest } from "../store/requests.ts";
@@ -109,7 +109,7 @@ export interface ExtendInput {
 export async function extend(deps: EngineDeps, input: ExtendInput): Promise<RequestView> {
   const seconds = parseDuration(input.duration);
   if (seconds === undefined) {
-    throw new JitflowError("DURATION_INVALID", `${JSON.stringify(input.duration)} is not a duration`);
+    throw new JitflowError("DURATION_INVALID", durationProblem(input.duration));
   }
   const row = await mustGetRequest(deps, input.id);
   if (row.requester !== input.actor.email && input.actor.role !== "admin" && input.actor.role !== "bot") {

@@ -1,7 +1,7 @@
 // The submit command: validate a request, run the prompt and request hooks, and record it (auto-decided or pending).
 
 import type { LoadedFlow } from "../config/loader.ts";
-import { parseDuration } from "../duration.ts";
+import { durationProblem, parseDuration } from "../duration.ts";
 import { JitflowError } from "../errors.ts";
 import type { Person, Source } from "../sdk/types.ts";
 import { uuidv7 } from "../store/ids.ts";
@@ -103,10 +103,7 @@ export function prepareSubmission(deps: EngineDeps, input: SubmitInput): Prepare
     const given = input.duration ?? flow.config.durations[0];
     const seconds = parseDuration(given);
     if (seconds === undefined) {
-      throw new JitflowError(
-        "DURATION_INVALID",
-        `${JSON.stringify(given)} is not a duration; use "30s", "90m", "1h", "1d" or a number of seconds`,
-      );
+      throw new JitflowError("DURATION_INVALID", durationProblem(given));
     }
     if (seconds > flow.maxDuration) {
       throw new JitflowError(
@@ -118,7 +115,7 @@ export function prepareSubmission(deps: EngineDeps, input: SubmitInput): Prepare
     duration = seconds;
   } else if (input.duration !== undefined) {
     const seconds = parseDuration(input.duration);
-    if (seconds === undefined) throw new JitflowError("DURATION_INVALID", "duration is not a valid duration");
+    if (seconds === undefined) throw new JitflowError("DURATION_INVALID", durationProblem(input.duration));
     duration = seconds;
   }
   const fields = validateFields(flow, input.fields ?? {});

@@ -1,7 +1,8 @@
 // Debian's Chromium driven by playwright-core for the web app's tests: launching it (never a downloaded
-// browser), signing in, screenshots into test-results/, and axe-core's accessibility checks.
+// browser), what a page's Content-Security-Policy refuses, signing in, screenshots into test-results/, and
+// axe-core's accessibility checks.
 
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -46,14 +47,26 @@ export async function launchChromium(): Promise<Browser> {
 export const laptop = { width: 1280, height: 800 };
 export const phone = { width: 390, height: 844 };
 
-/** A browser context (one person's cookies) at the given size; failures in the page fail the test. */
+/**
+ * A browser context (one person's cookies) at the given size; failures in the page fail the test, and so
+ * does anything the page's Content-Security-Policy refuses.
+ */
 export async function newPerson(
   browser: Browser,
   options: BrowserContextOptions = {},
 ): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
   const context = await browser.newContext({ viewport: laptop, locale: "en-GB", ...options });
-  const page = await context.newPage();
   const problems: string[] = [];
+  await context.exposeBinding("reportCspViolation", (_source, violation: string) => problems.push(violation));
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => {
+      // `any`: the binding is added by playwright, without types in the page.
+      (window as any).reportCspViolation(
+        `CSP refused ${e.blockedURI || "inline code"} (${e.violatedDirective}) on ${e.documentURI}`,
+      );
+    });
+  });
+  const page = await context.newPage();
   page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
   return { context, page, problems };
 }
@@ -82,8 +95,9 @@ export interface AxeViolation {
   nodes: string[];
 }
 
+/** Evaluated, not added as a <script>: the page's Content-Security-Policy refuses inline scripts. */
 async function injectAxe(page: Page): Promise<void> {
-  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: axePath });
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(readFileSync(axePath, "utf8"));
 }
 
 /** axe-core's WCAG 2.x A/AA and best-practice rules on the page as it is now. */

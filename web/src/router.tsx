@@ -1,6 +1,7 @@
 // A small history router: the current path, navigation without reloading, and links that stay real links.
 
 import { type AnchorHTMLAttributes, type MouseEvent, useEffect, useMemo, useSyncExternalStore } from "react";
+import { localPath } from "../../src/channels/web/local-path.ts";
 
 const listeners = new Set<() => void>();
 
@@ -76,9 +77,11 @@ export function Redirect({ to }: { to: string }) {
   return null;
 }
 
-/** Only same-site paths, so a crafted `?next=` cannot send someone to another site after signing in. */
+/**
+ * Only paths on this server (the server's own rule, localPath), so a crafted `?next=` cannot send someone to
+ * another site after signing in; and never the sign-in page again.
+ */
 export function safeNext(next: string | null): string {
-  if (!next?.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
-  if (next.startsWith("/signin")) return "/";
-  return next;
+  const path = localPath(next);
+  return path.startsWith("/signin") ? "/" : path;
 }

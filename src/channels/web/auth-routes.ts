@@ -8,8 +8,10 @@ import type { EngineDeps } from "../../engine/engine.ts";
 import { JitflowError } from "../../errors.ts";
 import { deleteSession, findSession } from "../../store/sessions.ts";
 import { authenticate, sessionCookie } from "../api/auth.ts";
-import { createOidcSignIn, localPath, signInFailureReason, signInWindowMs } from "./oidc.ts";
+import { localPath } from "./local-path.ts";
+import { createOidcSignIn, signInFailureReason, signInWindowMs } from "./oidc.ts";
 import { endSession, secureCookies, sessionView, startSession } from "./session-cookie.ts";
+import type { SignInFailure } from "./sign-in-failures.ts";
 
 /**
  * Holds the state of the sign-in this browser started. The state alone only proves that someone started a
@@ -31,12 +33,16 @@ export function registerAuthRoutes(app: Hono<any>, deps: EngineDeps): void {
   const oidcOnly = () =>
     new JitflowError("AUTH_MODE_UNAVAILABLE", 'single sign-on is on only with web: { auth: "oidc" }');
 
-  /** Sends the browser back to the sign-in page with a message it shows; the reason goes to the log. */
+  /**
+   * Sends the browser back to the sign-in page with the failure's code, which the page words itself (a
+   * link's text is never shown); what happened goes to the log.
+   */
   function signInFailed(c: Context, err: unknown): Response {
     if (!(err instanceof JitflowError) || err.code !== "SIGN_IN_FAILED") throw err;
-    deps.logger.warn({ ...signInFailureReason(err), message: err.message }, "web sign-in refused");
+    const { reason } = err.details as { reason: SignInFailure };
+    deps.logger.warn({ ...signInFailureReason(err), failure: reason }, "web sign-in refused");
     c.header("Cache-Control", "no-store");
-    return c.redirect(`/signin?error=${encodeURIComponent(err.message)}`, 302);
+    return c.redirect(`/signin?error=${reason}`, 302);
   }
 
   app.get("/auth/login", async (c) => {

@@ -6,6 +6,7 @@ import { readSecret } from "../../config/secrets.ts";
 import type { EngineDeps } from "../../engine/engine.ts";
 import { JitflowError, messageOf } from "../../errors.ts";
 import type { LoginAttemptsTable } from "../../store/schema.ts";
+import { type SignInFailure, signInFailures } from "./sign-in-failures.ts";
 
 /** How long a sign-in may stay at the provider before its state is refused. */
 export const signInWindowMs = 10 * 60_000;
@@ -20,8 +21,9 @@ export interface OidcSignIn {
   begin(next: string): Promise<{ state: string; url: URL }>;
   /**
    * Checks the provider's answer (the query of /auth/callback, and the state this browser started with) and
-   * returns who signed in and where they were going. Every refusal is a SIGN_IN_FAILED whose message can be
-   * shown to the person and whose cause is the reason to log.
+   * returns who signed in and where they were going. Every refusal is a SIGN_IN_FAILED whose
+   * `details.reason` is a code of signInFailures (what the sign-in page is told) and whose cause is the
+   * reason to log.
    */
   finish(
     query: URLSearchParams,
@@ -31,8 +33,8 @@ export interface OidcSignIn {
 
 const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
-function failed(message: string, cause?: unknown): JitflowError {
-  return new JitflowError("SIGN_IN_FAILED", message, { cause });
+function failed(reason: SignInFailure, cause?: unknown): JitflowError {
+  return new JitflowError("SIGN_IN_FAILED", signInFailures[reason], { details: { reason }, cause });
 }
 
 /**
@@ -74,7 +76,7 @@ export function createOidcSignIn(deps: EngineDeps): OidcSignIn {
       }
       secret = readSecret(clientSecret);
     } catch (err) {
-      throw failed("single sign-on is not set up correctly on this server", err);
+      throw failed("not_configured", err);
     }
     try {
       return await client.discovery(url, clientId, undefined, client.ClientSecretBasic(secret), {
@@ -82,10 +84,7 @@ export function createOidcSignIn(deps: EngineDeps): OidcSignIn {
         execute: local ? [client.allowInsecureRequests] : [],
       });
     } catch (err) {
-      throw failed(
-        "the identity provider could not be reached or answered unexpectedly; try again in a moment",
-        err,
-      );
+      throw failed("provider_unavailable", err);
     }
   }
 
@@ -137,25 +136,22 @@ export function createOidcSignIn(deps: EngineDeps): OidcSignIn {
       const attempt = state ? await takeAttempt(state) : undefined;
       const providerError = query.get("error");
       if (providerError) {
-        // Only the standard code is shown: the description is text anyone can put in a link.
+        // Only logged, and only a standard-looking code: anyone can put an error in a link.
         const code = /^[a-z_]{1,40}$/.test(providerError) ? providerError : "error";
         throw failed(
-          `the identity provider did not sign you in (${code})`,
+          "provider_refused",
           new Error(`provider answered ${code}: ${query.get("error_description") ?? "no description"}`),
         );
       }
       if (!attempt || deps.clock.now() - attempt.created_at > signInWindowMs) {
         throw failed(
-          "this sign-in has expired or was already used; sign in again",
+          "expired",
           new Error(attempt ? "state older than 10 minutes" : "unknown or missing state"),
         );
       }
       // Someone finishing their own sign-in in another person's browser would have them work as the wrong person.
       if (startedState !== attempt.state) {
-        throw failed(
-          "this sign-in was started in another browser or tab; sign in again",
-          new Error("the state does not match this browser's sign-in cookie"),
-        );
+        throw failed("other_browser", new Error("the state does not match this browser's sign-in cookie"));
       }
       const config = await configuration();
 
@@ -171,10 +167,10 @@ export function createOidcSignIn(deps: EngineDeps): OidcSignIn {
           idTokenExpected: true,
         });
       } catch (err) {
-        throw failed("the identity provider's answer could not be verified; sign in again", err);
+        throw failed("unverifiable", err);
       }
       const idToken = tokens.claims();
-      if (!idToken) throw failed("the identity provider sent no ID token", new Error("no id_token"));
+      if (!idToken) throw failed("no_id_token", new Error("no id_token"));
 
       // Email and its verification come from one source: the ID token if it has the email, else userinfo.
       let claims: Record<string, unknown> = idToken;
@@ -182,20 +178,17 @@ export function createOidcSignIn(deps: EngineDeps): OidcSignIn {
         try {
           claims = await client.fetchUserInfo(config, tokens.access_token, idToken.sub);
         } catch (err) {
-          throw failed("the identity provider did not say who you are; sign in again", err);
+          throw failed("no_identity", err);
         }
       }
       const email = typeof claims.email === "string" ? claims.email.trim().toLowerCase() : "";
       if (!/^[^@\s]+@[^@\s]+$/.test(email)) {
-        throw failed(
-          "the identity provider did not share your email address",
-          new Error(`no usable email claim for subject ${idToken.sub}`),
-        );
+        throw failed("no_email", new Error(`no usable email claim for subject ${idToken.sub}`));
       }
       // Some providers let anyone register any address: only a verified one identifies a person.
       if (claims.email_verified !== true) {
         throw failed(
-          "your email address is not verified at the identity provider",
+          "email_unverified",
           new Error(`email_verified is ${String(claims.email_verified)} for ${email}`),
         );
       }
@@ -222,31 +215,4 @@ export function signInFailureReason(err: unknown): { reason: string; code?: stri
     ...(typeof code === "string" ? { code } : {}),
     ...(typeof error === "string" ? { oauthError: error } : {}),
   };
-}
-
-/**
- * Where to go after signing in: a path on this server. Anything else ("//evil.example", "/\\evil.example",
- * "https://…", or text a browser would read as another host) becomes "/", so a link cannot send people away.
- */
-export function localPath(next: string | undefined): string {
-  if (
-    !next ||
-    next.length > 2000 ||
-    !next.startsWith("/") ||
-    next.startsWith("//") ||
-    next.startsWith("/\\")
-  ) {
-    return "/";
-  }
-  // Browsers drop tabs and newlines and read "\\" as "/": parse as they do, insist on the same origin, and
-  // check the normalised path again ("/.//evil.example" becomes "//evil.example").
-  const base = "http://jitflow.invalid";
-  let url: URL;
-  try {
-    url = new URL(next, base);
-  } catch {
-    return "/";
-  }
-  const path = `${url.pathname}${url.search}${url.hash}`;
-  return url.origin === base && !path.startsWith("//") ? path : "/";
 }

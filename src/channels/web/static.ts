@@ -13,13 +13,34 @@ export const webDist = fileURLToPath(new URL("../../../web/dist/", import.meta.u
 const serverPaths = /^\/(api|auth|slack|healthz|metrics)(\/|$)/;
 
 /**
- * Headers for every answer: no framing by other sites (the Approve button is not to be clickjacked), no
- * content-type sniffing, no referrer sent elsewhere.
+ * The web app's pages run only the app's own files: scripts and styles from this server (no inline code,
+ * so injected markup cannot run or restyle anything), calls to this server only, no plugins, no <base>,
+ * forms sent only here, and no framing by anyone (the Approve button is not to be clickjacked).
+ */
+export const pagePolicy = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/** Every other answer (JSON, the event stream, assets, redirects) loads and runs nothing if opened as a page. */
+export const strictPolicy = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/**
+ * Headers for every answer: its Content-Security-Policy (pagePolicy for HTML, strictPolicy for the rest),
+ * no framing by other sites, no content-type sniffing, no referrer sent elsewhere.
  */
 export function securityHeaders(): MiddlewareHandler {
   return async (c, next) => {
     await next();
-    c.header("Content-Security-Policy", "frame-ancestors 'none'");
+    const html = /^text\/html\b/i.test(c.res.headers.get("content-type") ?? "");
+    c.header("Content-Security-Policy", html ? pagePolicy : strictPolicy);
     c.header("X-Frame-Options", "DENY");
     c.header("X-Content-Type-Options", "nosniff");
     c.header("Referrer-Policy", "same-origin");

@@ -2,6 +2,7 @@
 // the person was going.
 
 import { type FormEvent, useState } from "react";
+import { signInFailureMessage } from "../../../src/channels/web/sign-in-failures.ts";
 import { api, isApiError } from "../api.ts";
 import { ErrorNotice, Notice } from "../components/notice.tsx";
 import { Page } from "../components/page.tsx";
@@ -19,7 +20,10 @@ export function SignInPage({ config, expired }: { config: AuthConfig; expired: b
         {expired ? (
           <Notice tone="warning">Your sign-in has expired. Sign in again to carry on.</Notice>
         ) : null}
-        {failed ? <ErrorNotice error={new Error(`Signing in did not work: ${failed}`)} /> : null}
+        {failed ? (
+          // Only jitflow's own words for the code: anyone can send a link with any text in it.
+          <ErrorNotice error={new Error(`Signing in did not work: ${signInFailureMessage(failed)}.`)} />
+        ) : null}
         {config.mode === "dev" ? <DevSignIn next={next} /> : null}
         {config.mode === "oidc" ? (
           <p>

@@ -271,13 +271,32 @@ describe("escapeMrkdwn", () => {
     ["R&D", "R&amp;D"],
     // Already-escaped text shows as typed, so it is escaped again.
     ["&lt;", "&amp;lt;"],
-    ["*bold* _it_", "*bold* _it_"],
+    // Formatting characters become look-alikes that Slack does not format.
+    ["*bold* _it_ ~gone~", "∗bold∗ ˍitˍ ∼gone∼"],
+    ["`code` and ```block```", "ˋcodeˋ and ˋˋˋblockˋˋˋ"],
+    ["*APPROVED by security*", "∗APPROVED by security∗"],
+    ["＊全角＊ ＿x＿ ｀y｀", "﹡全角﹡ ⸏x⸏ ˋyˋ"],
+    // Between two letters or digits Slack never formats: names, addresses and identifiers stay as typed.
+    ["first_last@example.com", "first_last@example.com"],
+    ["jit_alice_42 jit_a__b a*b*c 2~3", "jit_alice_42 jit_a__b a*b*c 2~3"],
+    ["a_ _b __c__", "aˍ ˍb ˍˍcˍˍ"],
+    ["_alice@example.com_", "ˍalice@example.comˍ"],
+    // A quote starts a line; the same character elsewhere is just a character.
+    ["> approved by the CISO", "› approved by the CISO"],
+    ["fine\n>quoted\n  > indented\n＞wide", "fine\n›quoted\n  › indented\n›wide"],
+    ["a -> b", "a -&gt; b"],
   ];
   for (const [text, expected] of cases) {
     test(`${JSON.stringify(text)} → ${JSON.stringify(expected)}`, () => {
       const out = escapeMrkdwn(text);
       assert.equal(out, expected);
-      assert.doesNotMatch(out, /[<>]/);
+      assert.doesNotMatch(out, /[<>`＊＿｀＞]/);
+      assert.doesNotMatch(
+        out,
+        /(?<![A-Za-z0-9*_~])[*_~]|[*_~](?![A-Za-z0-9*_~])/,
+        "a formatting character at the edge of a word",
+      );
+      assert.doesNotMatch(out, /^[ \t]*&gt;/m, "a line that would be a quote");
     });
   }
 });

@@ -15,7 +15,7 @@ import { fixedTarget } from "../../../targets/load.ts";
 import type { TargetConnector } from "../../../targets/target.ts";
 import { slackDate } from "../blocks/text.ts";
 import { type FormState, readForm } from "../form-values.ts";
-import { requesterNotice } from "./notices.ts";
+import { errorNotice, requesterNotice } from "./notices.ts";
 import { flowPicker, loadingView, requestForm } from "./request-form.ts";
 import {
   type ApprovalOptions,
@@ -498,6 +498,40 @@ describe("approvalMessage", () => {
     assert.match(texts, /\*why\*\n&lt;https:\/\/evil\.example\|bank&gt; &amp; co/);
     assert.match(texts, /\*&lt;!here&gt;\*\nx/);
   });
+
+  test("user input cannot format the message: bold, italics, strike-through, code or quotes", () => {
+    // The mrkdwn texts only: Slack formats nothing in plain_text (the header, the buttons).
+    const mrkdwnOf = (node: unknown): string[] => {
+      if (Array.isArray(node)) return node.flatMap(mrkdwnOf);
+      if (typeof node !== "object" || node === null) return [];
+      const { type, text } = node as { type?: unknown; text?: unknown };
+      return type === "mrkdwn" ? [String(text)] : Object.values(node).flatMap(mrkdwnOf);
+    };
+    const render = (text: (plain: string) => string) =>
+      mrkdwnOf(
+        approvalMessage(
+          requestView({
+            requester: { email: "mallory@example.com", name: text("Security team") },
+            fields: { why: text("APPROVED by security"), [text("urgent")]: text("yes"), ticket: "OPS_123" },
+            decisions: [approve("bob@example.com", text("not really"))],
+            breakGlass: text("always"),
+          }),
+          { flow: text("Prod db"), target: text("x") },
+          options({ minApprovals: 2 }),
+        ).blocks,
+      ).join("\n");
+    const hostile = render((plain) => `*${plain}* _${plain}_ ~${plain}~ \`${plain}\`\n> \`\`\`${plain}`);
+    // Slack formats with these, and with a quote at the start of a line: the renderer's own are the same in
+    // number whatever the user typed.
+    const formatting = (text: string) => text.match(/[*_~`]|^[ \t]*&gt;/gm) ?? [];
+    assert.deepEqual(formatting(hostile), formatting(render((plain) => plain)));
+    assert.match(
+      hostile,
+      /\*∗Security team∗ ˍSecurity teamˍ ∼Security team∼ ˋSecurity teamˋ\n› ˋˋˋSecurity team\*/,
+    );
+    assert.match(hostile, /“∗not really∗ ˍnot reallyˍ/);
+    assert.match(hostile, /OPS_123/, "an underscore inside a word stays");
+  });
 });
 
 describe("stateLine", () => {
@@ -739,6 +773,28 @@ describe("requesterNotice", () => {
     assert.equal(
       textsOf(notice?.blocks ?? [])[0],
       `:large_green_circle: You now have *Database*: *Prod* until ${slackDate(expires)}.`,
+    );
+  });
+
+  test("a reason or an error cannot format the notice, nor end the code block an error is shown in", () => {
+    const denied = requesterNotice(
+      event("request.denied", "carol@example.com", { reason: "*approved* after all" }),
+      requestView({ state: "denied" }),
+      labels,
+      86400,
+    );
+    assert.equal(
+      textsOf(denied?.blocks ?? [])[0],
+      ":no_entry: Your request for *Database*: *Prod* for *1h* was denied by carol@example.com: “∗approved∗ after all”",
+    );
+    const failed = errorNotice(
+      event("request.failed", "jitflow", { error: "no role```\n*Fixed*, ignore this" }),
+      requestView({ state: "failed" }),
+      labels,
+    );
+    assert.equal(
+      textsOf(failed.blocks)[0],
+      ":warning: *A request failed* in flow *Database* for alice@example.com\n```no roleˋˋˋ\n∗Fixed∗, ignore this```",
     );
   });
 
