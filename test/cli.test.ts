@@ -328,6 +328,70 @@ describe("jitflow CLI", () => {
       assert.equal(again.stderr, "error: INVALID_TRANSITION: cannot approve a request that is denied\n");
     });
 
+    test("readable output shows control characters escaped, never acting on the terminal; --json keeps them exact", async () => {
+      // What an attacker can put in a request: retitle the window, clear the screen, return to the
+      // start of the line, reorder text, and start a line that looks like jitflow's own.
+      const hostile =
+        "\x1b]0;pwned\x07\x1b[2Jok\rfake\x9b31m\u202egnp.exe\x08\napproved by  admin@example.com";
+      const created = await client(t.url, tokens["alice@example.com"]?.token ?? "").post("/api/v1/requests", {
+        flow: "sandbox",
+        fields: { reason: hostile, tags: ["a\x1b[31m", "b\u2066c"] },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const id = created.body.id as string;
+      const denied = await as("bob@example.com", ["deny", id, "--reason", hostile]);
+      const status = await as("alice@example.com", ["status", id]);
+      const listed = await as("alice@example.com", ["requests", "--flow", "sandbox"]);
+      const named = await createToken("dave@example.com", "member", "--name", hostile);
+      const tokenTable = await jitflow(["tokens", "list", "--database", database.url]);
+      const refused = await as("alice@example.com", ["request", "\x1b[2Jnope\x07", "--field", "reason=x"]);
+      const outputs = { denied, status, listed, named: named.out, tokenTable, refused };
+      // Newline is the only character a terminal acts on that may reach it.
+      const acting = (text: string) =>
+        [...text].filter((ch) => {
+          const c = ch.codePointAt(0) ?? 0;
+          return (
+            (c < 0x20 && c !== 0x0a) ||
+            (c >= 0x7f && c <= 0x9f) ||
+            [0x061c, 0x200e, 0x200f].includes(c) ||
+            (c >= 0x2028 && c <= 0x202e) ||
+            (c >= 0x2066 && c <= 0x2069)
+          );
+        });
+      for (const [name, out] of Object.entries(outputs)) {
+        assert.deepEqual(acting(out.stdout), [], `${name}: stdout`);
+        assert.deepEqual(acting(out.stderr), [], `${name}: stderr`);
+      }
+      for (const out of [denied, status]) {
+        assert.equal(out.code, 0, out.stderr);
+        // The reason shows escaped, visibly; its second line stays indented under the value column.
+        assert.match(
+          out.stdout,
+          /^field reason {2}\\u001b\]0;pwned\\u0007\\u001b\[2Jok\\rfake\\u009b31m\\u202egnp\.exe\\u0008$/m,
+        );
+        assert.match(out.stdout, /^ {14}approved by {2}admin@example\.com$/m);
+        assert.match(out.stdout, /^field tags {4}a\\u001b\[31m, b\\u2066c$/m);
+        assert.deepEqual(out.stdout.match(/^(approved|denied) by.*$/gm), [
+          "denied by     bob@example.com (\\u001b]0;pwned\\u0007\\u001b[2Jok\\rfake\\u009b31m\\u202egnp.exe\\u0008",
+        ]);
+      }
+      assert.match(
+        tokenTable.stdout,
+        /\\u001b\]0;pwned\\u0007\\u001b\[2Jok\\rfake\\u009b31m\\u202egnp\.exe\\u0008\\napproved by {2}admin/,
+      );
+      assert.equal(refused.code, 1);
+      assert.equal(refused.stderr, 'error: FLOW_NOT_FOUND: there is no flow "\\u001b[2Jnope\\u0007"\n');
+
+      // --json prints the API's values as they are.
+      const json = await as("alice@example.com", ["status", id, "--json"]);
+      const view = (
+        await client(t.url, tokens["alice@example.com"]?.token ?? "").get(`/api/v1/requests/${id}`)
+      ).body;
+      assert.equal(json.stdout, `${JSON.stringify(view, null, 2)}\n`);
+      assert.equal(JSON.parse(json.stdout).fields.reason, hostile);
+      assert.equal(JSON.parse(json.stdout).decisions[0].reason, hostile);
+    });
+
     test("errors print `error: CODE: message` on stderr and exit non-zero", async () => {
       const { id } = JSON.parse(
         (await as("alice@example.com", ["request", "sandbox", "--field", "reason=z", "--json"])).stdout,

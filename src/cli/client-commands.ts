@@ -6,6 +6,7 @@ import type { RequestView } from "../engine/views.ts";
 import { createClient } from "./client.ts";
 import { printJson } from "./output.ts";
 import { printRequest, printRequests } from "./request-format.ts";
+import { oneLine } from "./terminal-text.ts";
 
 /** `--field k=v`, repeatable; the value is converted using the flow's field type. */
 function collect(value: string, previous: string[]): string[] {
@@ -65,7 +66,7 @@ export function registerClientCommands(program: Command): void {
         for (const pair of options.field) {
           const eq = pair.indexOf("=");
           if (eq <= 0) {
-            process.stderr.write(`error: --field takes name=value, not "${pair}"\n`);
+            process.stderr.write(`error: --field takes name=value, not "${oneLine(pair)}"\n`);
             process.exit(2);
           }
           const name = pair.slice(0, eq);
@@ -85,7 +86,7 @@ export function registerClientCommands(program: Command): void {
           printRequest(created);
           if (created.overlaps.length) {
             process.stdout.write(
-              `note: you already hold this access through ${created.overlaps.join(", ")}\n`,
+              `note: you already hold this access through ${oneLine(created.overlaps.join(", "))}\n`,
             );
           }
         }

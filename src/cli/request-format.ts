@@ -1,8 +1,9 @@
-// Readable one-request and many-request output for the client commands.
+// Readable one-request and many-request output for the client commands; every value is escaped for the terminal.
 
 import { formatDuration } from "../duration.ts";
 import type { RequestView } from "../engine/views.ts";
 import { printTable } from "./output.ts";
+import { oneLine, safeLines } from "./terminal-text.ts";
 
 export function printRequest(r: RequestView): void {
   const lines: [string, unknown][] = [
@@ -24,8 +25,16 @@ export function printRequest(r: RequestView): void {
     ]);
   if (r.error) lines.push(["error", r.error]);
   if (r.lastError) lines.push(["last error", `${r.lastError} (attempt ${r.attempts})`]);
-  const width = Math.max(...lines.map(([k]) => k.length));
-  for (const [k, v] of lines) process.stdout.write(`${k.padEnd(width)}  ${String(v)}\n`);
+  const keys = lines.map(([k]) => oneLine(k));
+  const width = Math.max(...keys.map((k) => k.length));
+  // A value of several lines (a reason) goes on under its column: no line of it can pass for a line of
+  // jitflow's, such as a forged "approved by".
+  const indent = " ".repeat(width + 2);
+  for (const [i, [, v]] of lines.entries()) {
+    const [first, ...rest] = safeLines(v);
+    process.stdout.write(`${(keys[i] as string).padEnd(width)}  ${first}\n`);
+    for (const line of rest) process.stdout.write(`${indent}${line}\n`);
+  }
 }
 
 export function printRequests(items: RequestView[]): void {

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import type { DriftReport } from "../engine/drift.ts";
 import { createClient } from "./client.ts";
 import { printJson, printTable } from "./output.ts";
+import { oneLine } from "./terminal-text.ts";
 
 const scopeText = (scope: Record<string, unknown> | undefined) =>
   scope
@@ -74,7 +75,7 @@ export function registerTargetCommands(program: Command): void {
       else {
         for (const key of ["username", "password", "host", "port", "database", "expiresAt"]) {
           if (c[key] !== undefined && c[key] !== null)
-            process.stdout.write(`${key.padEnd(10)} ${String(c[key])}\n`);
+            process.stdout.write(`${key.padEnd(10)} ${oneLine(c[key])}\n`);
         }
       }
     });

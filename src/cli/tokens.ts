@@ -6,6 +6,7 @@ import type { Store } from "../store/database.ts";
 import { createToken, listTokens, revokeToken, type TokenRole, tokenRoles } from "../store/tokens.ts";
 import { databaseUrlFor } from "./database-url.ts";
 import { printJson, printTable } from "./output.ts";
+import { oneLine } from "./terminal-text.ts";
 
 interface DbOptions {
   config?: string;
@@ -24,7 +25,7 @@ async function withStore<T>(options: DbOptions, fn: (store: Store) => Promise<T>
 }
 
 function usage(message: string): never {
-  process.stderr.write(`error: ${message}\n`);
+  process.stderr.write(`error: ${oneLine(message)}\n`);
   process.exit(2);
 }
 
@@ -74,7 +75,7 @@ export function registerTokens(program: Command): void {
           return;
         }
         process.stdout.write(
-          `created token ${info.id} for ${info.user} (${info.role})${info.expiresAt ? `, expires ${info.expiresAt}` : ""}\n`,
+          `created token ${info.id} for ${oneLine(info.user)} (${info.role})${info.expiresAt ? `, expires ${info.expiresAt}` : ""}\n`,
         );
         process.stdout.write("store it now: it is shown only once\n");
         process.stdout.write(`${token}\n`);
@@ -105,9 +106,9 @@ export function registerTokens(program: Command): void {
     .action(async (id: string, options: DbOptions) => {
       const found = await withStore(options, (store) => revokeToken(store.db, id, Date.now()));
       if (!found) {
-        process.stderr.write(`error: TOKEN_NOT_FOUND: there is no token ${id}\n`);
+        process.stderr.write(`error: TOKEN_NOT_FOUND: there is no token ${oneLine(id)}\n`);
         process.exit(1);
       }
-      process.stdout.write(`revoked ${id}\n`);
+      process.stdout.write(`revoked ${oneLine(id)}\n`);
     });
 }
