@@ -129,9 +129,10 @@ for (const db of await dialects()) {
       const self = await t.as("bob@example.com").post(`/api/v1/requests/${body.id}/approve`);
       assert.equal(self.status, 403);
       assert.equal(self.body.error.code, "SELF_APPROVAL");
+      // Dave has no part in the request: approving it is answered as if it did not exist.
       const stranger = await t.as("dave@example.com").post(`/api/v1/requests/${body.id}/approve`);
-      assert.equal(stranger.status, 403);
-      assert.equal(stranger.body.error.code, "NOT_AN_APPROVER");
+      assert.equal(stranger.status, 404);
+      assert.equal(stranger.body.error.code, "REQUEST_NOT_FOUND");
       const hidden = await t.as("dave@example.com").get(`/api/v1/requests/${body.id}`);
       assert.equal(hidden.status, 404, "people with no part in a request cannot read it");
       const guest = await submit("eve@outside.org", {

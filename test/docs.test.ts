@@ -388,8 +388,9 @@ describe("docs/examples through a real server", () => {
       });
       assert.equal(created.body.state, "pending");
       const id = created.body.id;
+      // Alice has no part in bob's request: it is answered as if it did not exist.
       const outsider = await alice.post(`/api/v1/requests/${id}/approve`);
-      assert.equal(outsider.body.error.code, "NOT_AN_APPROVER");
+      assert.equal(outsider.body.error.code, "REQUEST_NOT_FOUND");
       const noReason = await sreLead.post(`/api/v1/requests/${id}/approve`);
       assert.equal(noReason.status, 409);
       assert.equal(noReason.body.error.code, "HOOK_IGNORED");
@@ -463,8 +464,9 @@ describe("docs/examples through a real server", () => {
       });
       assert.equal(created.status, 201);
       const id = created.body.id;
+      // getApprovers names only the web shop's owner: to the other owner the request does not exist.
       const otherOwner = await dataLead.post(`/api/v1/requests/${id}/approve`);
-      assert.equal(otherOwner.body.error.code, "NOT_AN_APPROVER");
+      assert.equal(otherOwner.body.error.code, "REQUEST_NOT_FOUND");
       assert.equal((await webLead.post(`/api/v1/requests/${id}/approve`)).status, 200);
       const active = await waitForState(alice, id, ["active"]);
       assert.equal(active.duration, 3600, "the first duration");
@@ -567,9 +569,13 @@ describe("docs/examples through a real server", () => {
         flow: "deploy",
         fields: { reason: "x", ticket: "CHG-12" },
       });
+      // An approver sees the request but may not cancel it; someone with no part in it does not see it.
+      const approver = await sreLead.post(`/api/v1/requests/${other.body.id}/cancel`);
+      assert.equal(approver.status, 403);
+      assert.equal(approver.body.error.code, "CANCEL_NOT_ALLOWED");
       const notHers = await carol.post(`/api/v1/requests/${other.body.id}/cancel`);
-      assert.equal(notHers.status, 403);
-      assert.equal(notHers.body.error.code, "CANCEL_NOT_ALLOWED");
+      assert.equal(notHers.status, 404);
+      assert.equal(notHers.body.error.code, "REQUEST_NOT_FOUND");
       assert.equal((await ci.post(`/api/v1/requests/${other.body.id}/cancel`)).body.state, "cancelled");
     });
 

@@ -110,10 +110,10 @@ describe("approval policies", () => {
     await smtp.waitFor((m) => m.to.includes("carol@example.com") && m.text.includes(id));
     assert.equal(mailTo("dave@example.com", id).length, 0, "the manager hears nothing before their step");
 
-    // Dave is not an approver of the first step.
+    // Dave is not an approver of the first step: until his step begins the request is not his to see.
     const early = await as("dave@example.com").post(`/api/v1/requests/${id}/approve`, {});
-    assert.equal(early.status, 403);
-    assert.equal(early.body.error.code, "NOT_AN_APPROVER");
+    assert.equal(early.status, 404);
+    assert.equal(early.body.error.code, "REQUEST_NOT_FOUND");
 
     const first = await as("carol@example.com").post(`/api/v1/requests/${id}/approve`, { reason: "ok" });
     assert.equal(first.status, 200, JSON.stringify(first.body));
@@ -125,9 +125,10 @@ describe("approval policies", () => {
     assert.equal(again.status, 409);
     assert.equal(again.body.error.code, "ALREADY_APPROVED");
     assert.match(again.body.error.message, /earlier step/);
-    // Bob was only in the first step, which is over.
+    // Bob was only in the first step, which is over: he still sees the request he was sent, but may not decide.
     const bob = await as("bob@example.com").post(`/api/v1/requests/${id}/approve`, {});
     assert.equal(bob.body.error.code, "NOT_AN_APPROVER");
+    assert.equal((await as("bob@example.com").get(`/api/v1/requests/${id}`)).status, 200);
 
     await run();
     const prompt = await smtp.waitFor((m) => m.to.includes("dave@example.com") && m.text.includes(id));
@@ -211,8 +212,8 @@ describe("approval policies", () => {
     );
     assert.ok(reminder);
 
-    // Carol cannot decide before the request reaches her destination.
-    assert.equal((await as("carol@example.com").post(`/api/v1/requests/${id}/approve`, {})).status, 403);
+    // Carol cannot decide, nor see, the request before it reaches her destination.
+    assert.equal((await as("carol@example.com").post(`/api/v1/requests/${id}/approve`, {})).status, 404);
     clock.advance(4 * 60_000); // +10m: forwarded to carol
     await run();
     assert.equal((await get(id)).state, "pending");

@@ -2,9 +2,10 @@
 // approvers, and people Slack cannot name.
 
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { FakeClock } from "../src/engine/clock.ts";
-import { FakeSlack, type FakeSlackUser } from "./support/fake-slack.ts";
+import { type FakeMessage, FakeSlack, type FakeSlackUser } from "./support/fake-slack.ts";
 import {
   eventually,
   importJitflow,
@@ -36,6 +37,7 @@ const people: FakeSlackUser[] = [
 ];
 const alice: SlackActor = { id: "U0ALICE" };
 const bob: SlackActor = { id: "U0BOB" };
+const carol: SlackActor = { id: "U0CAROL" };
 
 const config = `${importJitflow}
 export default defineConfig({
@@ -366,6 +368,64 @@ describe("Slack app, more", () => {
     await t.server.outbox.runOnce();
     const audit = await admin().get(`/api/v1/audit?requestId=${body.id}`);
     assert.equal(audit.body.items.filter((e: any) => e.type === "grant.extended").length, 1);
+  });
+
+  test("a note's or Extend's box opens only for who may see the request; others hear what a missing one gets", async () => {
+    const { body } = await t.as("alice@example.com").post("/api/v1/requests", { flow: "noted" });
+    const id = body.id as string;
+    const posted = await eventually(
+      async () => slack.messages("#noted").find((m) => !m.threadTs && JSON.stringify(m.blocks).includes(id)),
+      "the approval message",
+    );
+    const message = { channel: posted.channel, ts: posted.ts };
+    /** Carol (no part in the request) presses a button: the box opened for her, or what she is told. */
+    const press = async (
+      actionId: string,
+      requestId: string,
+      told: () => FakeMessage[],
+      on?: typeof message,
+    ) => {
+      const trigger = slack.trigger(carol.id);
+      const earlier = told().length;
+      const res = await send(
+        blockActions({
+          user: carol,
+          actionId,
+          value: requestId,
+          triggerId: trigger,
+          ...(on ? { message: on } : {}),
+        }),
+      );
+      assert.equal(res.status, 200);
+      const got = await eventually(async () => {
+        const opened = slack.calls("views.open").find((c) => c.args.trigger_id === trigger);
+        if (opened) return { box: opened.args.view };
+        const answer = told()
+          .slice(earlier)
+          .find((m) => m.text.includes(requestId));
+        return answer && { box: undefined, answer };
+      }, `what carol got for ${actionId} on ${requestId}`);
+      assert.equal(got.box, undefined, `no box opens for carol: ${JSON.stringify(got.box)}`);
+      // Where and what she was told, with the id taken out, so that the two answers can be compared whole.
+      const { channel, text, blocks } = got.answer as FakeMessage;
+      return JSON.parse(JSON.stringify({ channel, text, blocks }).replaceAll(requestId, "ID"));
+    };
+
+    for (const actionId of ["jf_approve", "jf_deny"]) {
+      const hidden = await press(actionId, id, () => slack.ephemerals(carol.id), message);
+      const missing = await press(actionId, randomUUID(), () => slack.ephemerals(carol.id), message);
+      assert.deepEqual(hidden, missing, `${actionId}: the same answer as for a request that does not exist`);
+      assert.equal(hidden.text, "You cannot act on request ID.");
+    }
+    assert.equal((await admin().get(`/api/v1/requests/${id}`)).body.state, "pending");
+
+    assert.equal((await admin().post(`/api/v1/requests/${id}/approve`)).status, 200);
+    const active = await waitForState(admin(), id, ["active"]);
+    const hidden = await press("jf_extend", id, () => slack.dms(carol.id));
+    const missing = await press("jf_extend", randomUUID(), () => slack.dms(carol.id));
+    assert.deepEqual(hidden, missing, "Extend: the same answer as for a request that does not exist");
+    assert.equal(hidden.text, "You cannot act on request ID.");
+    assert.equal((await admin().get(`/api/v1/requests/${id}`)).body.expiresAt, active.expiresAt);
   });
 
   test("a Slack user without an email is told jitflow cannot tell who they are", async () => {

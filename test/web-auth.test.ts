@@ -508,9 +508,10 @@ export default defineConfig({
         headers: { "content-type": "application/json", "x-csrf-token": who.csrf },
         body: "{}",
       });
+    // Bob is no approver of the flow: the request is not his to see, so approving it is a 404.
     const bob = await approve(await devSignIn("bob@example.com"));
-    assert.equal(bob.status, 403);
-    assert.equal((await bob.json()).error.code, "NOT_AN_APPROVER");
+    assert.equal(bob.status, 404);
+    assert.equal((await bob.json()).error.code, "REQUEST_NOT_FOUND");
     const admin = await approve(await devSignIn("admin@example.com"));
     assert.equal(admin.status, 200);
     assert.notEqual((await admin.json()).state, "pending");

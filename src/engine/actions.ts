@@ -5,14 +5,7 @@ import { JitflowError } from "../errors.ts";
 import type { Person } from "../sdk/types.ts";
 import { getDecisions, getDecisionsOf, type RequestRow, updateRequest } from "../store/requests.ts";
 import { type ChangeSet, ConflictError, invalidTransition } from "./changes.ts";
-import {
-  decidersOf,
-  type EngineDeps,
-  flowOf,
-  inTransaction,
-  loadWithDecisions,
-  mustGetRequest,
-} from "./engine.ts";
+import { type EngineDeps, flowOf, inTransaction, loadVisibleRequest, mustGetRequest } from "./engine.ts";
 import { assertGuestMayAct, isDecider } from "./policy.ts";
 import { requestExtension } from "./submit.ts";
 import { type RequestView, toView } from "./views.ts";
@@ -28,7 +21,7 @@ async function view(deps: EngineDeps, row: RequestRow): Promise<RequestView> {
 }
 
 export async function cancel(deps: EngineDeps, input: ActionInput): Promise<RequestView> {
-  const row = await mustGetRequest(deps, input.id);
+  const { row } = await loadVisibleRequest(deps, input.id, input.actor);
   if (row.requester !== input.actor.email && input.actor.role !== "admin" && input.actor.role !== "bot") {
     throw new JitflowError(
       "CANCEL_NOT_ALLOWED",
@@ -49,7 +42,7 @@ export async function cancel(deps: EngineDeps, input: ActionInput): Promise<Requ
 }
 
 export async function revoke(deps: EngineDeps, input: ActionInput): Promise<RequestView> {
-  const { row, decisions } = await loadWithDecisions(deps, input.id);
+  const { row, deciders } = await loadVisibleRequest(deps, input.id, input.actor);
   const flow = flowOf(deps, row.flow);
   const privileged = input.actor.role === "admin" || input.actor.role === "bot";
   if (!privileged) {
@@ -60,10 +53,7 @@ export async function revoke(deps: EngineDeps, input: ActionInput): Promise<Requ
       );
     }
     const isRequester = row.requester === input.actor.email;
-    if (
-      !isRequester &&
-      !isDecider(input.actor, (await decidersOf(deps, row, decisions, input.actor)).rules)
-    ) {
+    if (!isRequester && !isDecider(input.actor, (await deciders()).rules)) {
       throw new JitflowError("REVOKE_NOT_ALLOWED", "only the requester, an approver or an admin can revoke");
     }
     assertGuestMayAct(input.actor, flow);
@@ -111,7 +101,7 @@ export async function extend(deps: EngineDeps, input: ExtendInput): Promise<Requ
   if (seconds === undefined) {
     throw new JitflowError("DURATION_INVALID", durationProblem(input.duration));
   }
-  const row = await mustGetRequest(deps, input.id);
+  const { row } = await loadVisibleRequest(deps, input.id, input.actor);
   if (row.requester !== input.actor.email && input.actor.role !== "admin" && input.actor.role !== "bot") {
     throw new JitflowError("EXTEND_NOT_ALLOWED", "only the requester, an admin or a bot can extend a grant");
   }

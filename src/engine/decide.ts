@@ -14,11 +14,10 @@ import { neededApprovals, nextStep, type PolicyStep, stepBegins } from "./approv
 import { approversOf, type ResolvedApprover, resolveStep, storeApprovers } from "./approvers.ts";
 import { type ChangeSet, invalidTransition, type Step } from "./changes.ts";
 import {
-  decidersOf,
   type EngineDeps,
   flowOf,
   inTransaction,
-  loadWithDecisions,
+  loadVisibleRequest,
   mustGetRequest,
   reportAfterHook,
 } from "./engine.ts";
@@ -208,9 +207,9 @@ export async function denyInTransaction(
 }
 
 async function checkDecider(deps: EngineDeps, input: DecideInput, command: "approve" | "deny") {
-  const { row, decisions } = await loadWithDecisions(deps, input.id);
+  const { row, decisions, deciders } = await loadVisibleRequest(deps, input.id, input.actor);
   if (row.state !== "pending") throw invalidTransition(row.state, command);
-  const { rules, error } = await decidersOf(deps, row, decisions, input.actor);
+  const { rules, error } = await deciders();
   if (error)
     deps.logger.error({ requestId: row.id, error }, "approver reducer failed; only admins may decide");
   assertMayDecide(input.actor, row.requester, rules);

@@ -4,14 +4,14 @@ import type { Logger } from "pino";
 import type { LoadedConfig, LoadedFlow } from "../config/loader.ts";
 import { JitflowError } from "../errors.ts";
 import { metrics } from "../metrics.ts";
-import type { Permissions, Person } from "../sdk/types.ts";
+import type { Permissions, Person, Source } from "../sdk/types.ts";
 import type { Store } from "../store/database.ts";
 import { type DecisionRow, getDecisions, getRequest, type RequestRow } from "../store/requests.ts";
 import { type ApproverLookups, approversOf, everyApproverOf } from "./approvers.ts";
 import { ChangeSet, ConflictError } from "./changes.ts";
 import type { Clock } from "./clock.ts";
 import { withTimeLimit } from "./hooks.ts";
-import { type DeciderRules, deciderRules } from "./policy.ts";
+import { type DeciderRules, deciderRules, isDecider, requestableFlows } from "./policy.ts";
 import { toEvent } from "./views.ts";
 
 export interface EngineDeps {
@@ -53,25 +53,96 @@ export async function inTransaction<T>(deps: EngineDeps, fn: (changes: ChangeSet
   }
 }
 
+/** The one answer for a request that does not exist, or that the caller may not see: they must not differ. */
+function requestNotFound(id: string): JitflowError {
+  return new JitflowError("REQUEST_NOT_FOUND", `there is no request ${id}`);
+}
+
 export async function mustGetRequest(
   deps: EngineDeps,
   id: string,
   db: Parameters<typeof getRequest>[0] = deps.store.db,
 ): Promise<RequestRow> {
   const row = await getRequest(db, id);
-  if (!row) throw new JitflowError("REQUEST_NOT_FOUND", `there is no request ${id}`);
+  if (!row) throw requestNotFound(id);
   return row;
+}
+
+/** A request as someone may see it; who may decide it is worked out when first asked, then kept. */
+export interface VisibleRequest {
+  row: RequestRow;
+  decisions: DecisionRow[];
+  deciders(): Promise<{ rules: DeciderRules; error?: string }>;
+}
+
+/**
+ * The request, if this person may see it: admins and bots see every request; others those they asked
+ * for, decided, were sent (at any step), or may decide now. Undefined when it does not exist or they
+ * may not see it, so that no answer tells one from the other.
+ */
+export async function findVisibleRequest(
+  deps: EngineDeps,
+  id: string,
+  actor: Person,
+): Promise<VisibleRequest | undefined> {
+  const row = await getRequest(deps.store.db, id);
+  if (!row) return undefined;
+  const decisions = await getDecisions(deps.store.db, id);
+  let deciders: Promise<{ rules: DeciderRules; error?: string }> | undefined;
+  const found: VisibleRequest = {
+    row,
+    decisions,
+    deciders: () => {
+      deciders ??= decidersOf(deps, row, decisions, actor);
+      return deciders;
+    },
+  };
+  if (
+    actor.role === "admin" ||
+    actor.role === "bot" ||
+    row.requester === actor.email ||
+    decisions.some((d) => d.actor === actor.email) ||
+    (await everyApproverOf(deps.store.db, row.id)).includes(actor.email) ||
+    isDecider(actor, (await found.deciders()).rules)
+  ) {
+    return found;
+  }
+  return undefined;
+}
+
+/**
+ * The request, checked first by every command that names one: whoever may not see it is answered
+ * exactly as for an id that does not exist (404 REQUEST_NOT_FOUND), before anything else about it
+ * (its state, its flow's rules) can show in an answer.
+ */
+export async function loadVisibleRequest(
+  deps: EngineDeps,
+  id: string,
+  actor: Person,
+): Promise<VisibleRequest> {
+  const found = await findVisibleRequest(deps, id, actor);
+  if (!found) throw requestNotFound(id);
+  return found;
 }
 
 export function flowOf(deps: EngineDeps, name: string): LoadedFlow | undefined {
   return deps.config.flows.get(name);
 }
 
-export function mustGetFlow(deps: EngineDeps, name: string): LoadedFlow {
+/**
+ * The flow, or FLOW_NOT_FOUND listing the flows the asker may request from their source: never the
+ * others, whose names are not theirs to learn.
+ */
+export function mustGetFlow(
+  deps: EngineDeps,
+  name: string,
+  asker: { actor: Person; source: Source },
+): LoadedFlow {
   const flow = deps.config.flows.get(name);
   if (!flow) {
+    const requestable = requestableFlows(deps.config.flows.values(), asker.actor, asker.source);
     throw new JitflowError("FLOW_NOT_FOUND", `there is no flow "${name}"`, {
-      details: { flows: [...deps.config.flows.keys()] },
+      details: { flows: requestable.map((f) => f.config.name) },
     });
   }
   return flow;
@@ -143,14 +214,6 @@ function permissionsProblem(value: unknown): string | undefined {
     return "getPermissions: allowSelfApproval must be true or false";
   }
   return undefined;
-}
-
-export async function loadWithDecisions(
-  deps: EngineDeps,
-  id: string,
-): Promise<{ row: RequestRow; decisions: DecisionRow[] }> {
-  const row = await mustGetRequest(deps, id);
-  return { row, decisions: await getDecisions(deps.store.db, id) };
 }
 
 /** An after-hook's failure is recorded on the request and in the audit log; it changes nothing else. */

@@ -15,6 +15,7 @@ import {
   isDecider,
   mayRequest,
   personOf,
+  requestableFlows,
   roleOf,
 } from "./policy.ts";
 
@@ -113,6 +114,25 @@ describe("assertMayRequest", () => {
     assert.throws(() => assertMayRequest(person("a@example.com", "member"), webOnly, "api"), {
       message: 'flow "f" cannot be requested from api (allowed: web)',
     });
+  });
+
+  test("requestableFlows keeps exactly the flows mayRequest allows, in order", () => {
+    const named = (name: string, input: Omit<FlowInput, "name"> = {}) => {
+      const f = loadedFlow(input);
+      return { ...f, config: { ...f.config, name } };
+    };
+    const flows = [
+      named("a"),
+      named("web", { allowedSources: ["web"] }),
+      named("b", { allowedSources: ["api"] }),
+    ];
+    const names = (role: Role, source: Source) =>
+      requestableFlows(flows, person(`${role}@example.com`, role), source).map((f) => f.config.name);
+    assert.deepEqual(names("member", "api"), ["a", "b"]);
+    assert.deepEqual(names("bot", "api"), ["a", "b"]);
+    assert.deepEqual(names("admin", "web"), ["a", "web"]);
+    assert.deepEqual(names("member", "slack"), ["a"]);
+    assert.deepEqual(names("guest", "api"), []);
   });
 });
 

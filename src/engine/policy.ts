@@ -44,6 +44,15 @@ export function mayRequest(person: Person, flow: LoadedFlow, source: Source): bo
   return person.role !== "guest" && flow.config.allowedSources.includes(source);
 }
 
+/**
+ * The flows this person may request from this source, in config order: what they are shown, and all
+ * an unknown flow's error may name. A bot asks as a member would (for itself or for someone else).
+ */
+export function requestableFlows(flows: Iterable<LoadedFlow>, person: Person, source: Source): LoadedFlow[] {
+  const asker = person.role === "bot" ? { ...person, role: "member" as const } : person;
+  return [...flows].filter((f) => mayRequest(asker, f, source));
+}
+
 export interface DeciderRules {
   /** Explicit approvers (config users, getApprovers result, or getPermissions list). */
   users: string[];

@@ -23,10 +23,10 @@ import {
   listRequests,
   type RequestRow,
 } from "../store/requests.ts";
-import { decidersOf, type EngineDeps, flowOf, loadWithDecisions, mustGetFlow } from "./engine.ts";
+import { decidersOf, type EngineDeps, flowOf, loadVisibleRequest, mustGetFlow } from "./engine.ts";
 import { withTimeLimit } from "./hooks.ts";
 import { states } from "./lifecycle.ts";
-import { assertGuestMayAct, assertMayRequest, isDecider, mayRequest } from "./policy.ts";
+import { assertGuestMayAct, assertMayRequest, isDecider, requestableFlows } from "./policy.ts";
 import { type RequestView, toView } from "./views.ts";
 
 const privileged = (actor: Person) => actor.role === "admin" || actor.role === "bot";
@@ -54,16 +54,9 @@ export function meFor(deps: EngineDeps, actor: Person): Me {
   };
 }
 
-/** Admins and bots see everything; others see their own requests and those they may decide. */
+/** One request, for whoever may see it (engine.ts findVisibleRequest); 404 REQUEST_NOT_FOUND otherwise. */
 export async function getRequestFor(deps: EngineDeps, id: string, actor: Person): Promise<RequestView> {
-  const { row, decisions } = await loadWithDecisions(deps, id);
-  const visible =
-    actor.role === "admin" ||
-    actor.role === "bot" ||
-    row.requester === actor.email ||
-    decisions.some((d) => d.actor === actor.email) ||
-    isDecider(actor, (await decidersOf(deps, row, decisions, actor)).rules);
-  if (!visible) throw new JitflowError("REQUEST_NOT_FOUND", `there is no request ${id}`);
+  const { row, decisions } = await loadVisibleRequest(deps, id, actor);
   return toView(row, decisions);
 }
 
@@ -245,9 +238,7 @@ export interface FlowView {
 }
 
 export function flowsFor(deps: EngineDeps, actor: Person, source: Source): FlowView[] {
-  return [...deps.config.flows.values()]
-    .filter((f) => mayRequest(actor.role === "bot" ? { ...actor, role: "member" } : actor, f, source))
-    .map((f) => flowView(deps, f));
+  return requestableFlows(deps.config.flows.values(), actor, source).map((f) => flowView(deps, f));
 }
 
 function flowView(deps: EngineDeps, f: LoadedFlow): FlowView {
@@ -399,7 +390,7 @@ export async function prefetchOptions(
   deps: EngineDeps,
   input: { flow: string; field: string; actor: Person; query: string; source: Source },
 ): Promise<PrefetchOption[]> {
-  const flow = mustGetFlow(deps, input.flow);
+  const flow = mustGetFlow(deps, input.flow, { actor: input.actor, source: input.source });
   // Prefetch runs the flow's code: only for people who may request the flow from where they ask.
   assertMayRequest(
     input.actor.role === "bot" ? { ...input.actor, role: "member" } : input.actor,

@@ -63,7 +63,7 @@ export interface PreparedSubmission {
  * Channels call it to answer at once (a Slack form shows field errors in place); submit calls it again.
  */
 export function prepareSubmission(deps: EngineDeps, input: SubmitInput): PreparedSubmission {
-  const flow = mustGetFlow(deps, input.flow);
+  const flow = mustGetFlow(deps, input.flow, { actor: input.actor, source: input.source });
   const { users } = deps.config.config;
   let requester = input.actor;
   if (input.requester !== undefined && input.requester.toLowerCase() !== input.actor.email) {
@@ -259,7 +259,7 @@ export async function requestExtension(
   seconds: number,
   actor: Person,
 ): Promise<RequestView> {
-  const flow = mustGetFlow(deps, parent.flow);
+  const flow = mustGetFlow(deps, parent.flow, { actor, source: parent.source as Source });
   const now = deps.clock.now();
   const deadlineAt = Math.min(
     now + flow.config.requestTimeout * 1000,

@@ -3,10 +3,10 @@
 import { randomUUID } from "node:crypto";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { revoke } from "../../engine/actions.ts";
-import type { EngineDeps } from "../../engine/engine.ts";
+import { type EngineDeps, findVisibleRequest } from "../../engine/engine.ts";
 import { getRequestFor } from "../../engine/queries.ts";
 import { submit } from "../../engine/submit.ts";
-import type { RequestView } from "../../engine/views.ts";
+import { type RequestView, toView } from "../../engine/views.ts";
 import { JitflowError } from "../../errors.ts";
 import type { RequestState } from "../../sdk/types.ts";
 import { type ApiEnv, actorOf } from "./auth.ts";
@@ -154,8 +154,10 @@ export function registerSymRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): v
         .selectAll()
         .where("id", "=", eventId)
         .executeTakeFirst();
-      if (!event) throw new JitflowError("EVENT_NOT_FOUND", `there is no event ${eventId}`);
-      const view = await getRequestFor(deps, event.request_id, actorOf(c));
+      // An event of a run the caller may not see is answered as one that does not exist.
+      const visible = event ? await findVisibleRequest(deps, event.request_id, actorOf(c)) : undefined;
+      if (!event || !visible) throw new JitflowError("EVENT_NOT_FOUND", `there is no event ${eventId}`);
+      const view = toView(visible.row, visible.decisions);
       return c.json(
         {
           event_id: event.id,

@@ -3,7 +3,7 @@
 
 import { cancel, extend, revoke } from "../../engine/actions.ts";
 import { approve, deny } from "../../engine/decide.ts";
-import type { EngineDeps } from "../../engine/engine.ts";
+import { type EngineDeps, loadVisibleRequest } from "../../engine/engine.ts";
 import { listRequestsFor } from "../../engine/queries.ts";
 import { submit } from "../../engine/submit.ts";
 import { JitflowError, messageOf } from "../../errors.ts";
@@ -21,6 +21,8 @@ export type Inbound =
   | { op: "approve" | "deny"; requestId: string; user: string; reason?: string; channel?: string }
   | { op: "revoke" | "cancel"; requestId: string; user: string; channel?: string }
   | { op: "extend"; requestId: string; user: string; duration: number; ifExpiresAt?: number }
+  /** A button whose box was not opened: the request does not exist or is not theirs to see. */
+  | { op: "look"; requestId: string; user: string; channel?: string }
   | {
       op: "submit";
       requestId: string;
@@ -82,6 +84,18 @@ async function alreadyDoneByThem(deps: EngineDeps, action: Inbound, actor: Perso
   return false;
 }
 
+/**
+ * What a person is told of the engine's refusal. For an unknown request, the API's "there is no request
+ * ID" would puzzle someone looking at its message; this says no more, and the same whether the request
+ * does not exist or is not theirs to see.
+ */
+function refusalText(action: Inbound, err: JitflowError): string {
+  if (err.code === "REQUEST_NOT_FOUND" && action.op !== "submit" && action.op !== "home") {
+    return `You cannot act on request ${action.requestId}.`;
+  }
+  return err.message;
+}
+
 export function createInboundSender(
   deps: EngineDeps,
   api: SlackApi,
@@ -129,6 +143,10 @@ export function createInboundSender(
           ifExpiresAt: action.ifExpiresAt,
         });
         return;
+      case "look":
+        // Looked up again, by the engine: the person hears its answer, as for any other refusal.
+        await loadVisibleRequest(deps, action.requestId, actor);
+        return;
       case "submit":
         await submit(deps, {
           id: action.requestId,
@@ -161,7 +179,7 @@ export function createInboundSender(
     } catch (err) {
       if (!(err instanceof JitflowError)) throw err;
       if (action.op === "home" || (await alreadyDoneByThem(deps, action, actor, err))) return;
-      await tell(action, err.message);
+      await tell(action, refusalText(action, err));
     }
   }
 
@@ -178,7 +196,7 @@ export function createInboundSender(
           { outboxId: row.id, op: action.op, error: messageOf(err) },
           "Slack action failed for good",
         );
-        if (action.op !== "home") {
+        if (action.op !== "home" && action.op !== "look") {
           await tell(action, `jitflow could not carry out your ${action.op}: ${messageOf(err)}`).catch(
             () => {},
           );

@@ -6,7 +6,7 @@ import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import type { ModalView } from "@slack/types";
 import type { WebClient } from "@slack/web-api";
 import type { SlackSettings } from "../../config/loader.ts";
-import type { EngineDeps } from "../../engine/engine.ts";
+import { type EngineDeps, findVisibleRequest, type VisibleRequest } from "../../engine/engine.ts";
 import { type FlowView, flowsFor, prefetchOptions } from "../../engine/queries.ts";
 import { prepareSubmission } from "../../engine/submit.ts";
 import { JitflowError, messageOf } from "../../errors.ts";
@@ -91,6 +91,22 @@ export function registerListeners(app: App, l: ListenerDeps): void {
     await client.views.update({ view_id: viewId, view });
   }
 
+  /**
+   * The request, if the person pressing a button may see it (the engine's one rule); undefined, as for a
+   * request that does not exist, if not: a box that would show something of it is opened only for them.
+   */
+  async function visibleTo(userId: string, requestId: string): Promise<VisibleRequest | undefined> {
+    let person: Person;
+    try {
+      person = await people.person(userId);
+    } catch (err) {
+      // Someone jitflow cannot tell sees nothing; the engine's path tells them why.
+      if (err instanceof JitflowError) return undefined;
+      throw err;
+    }
+    return findVisibleRequest(deps, requestId, person);
+  }
+
   function formFor(flow: FlowView): ModalView {
     return requestForm(flow, deps.config.flows.get(flow.name)?.config.additionalHeaderText);
   }
@@ -157,12 +173,14 @@ export function registerListeners(app: App, l: ListenerDeps): void {
   });
 
   // Approve and Deny: recorded, then acknowledged; or, when the flow asks for a note, a box for it first.
+  // The box is only for someone who may see the request: anyone else's click is recorded as if the flow
+  // asked for no note, and the engine refuses it exactly as it refuses a request that does not exist.
   for (const decision of ["approve", "deny"] as const) {
     app.action<BlockAction<ButtonAction>>(actionIds[decision], async ({ ack, body, action }) => {
       const requestId = action.value ?? "";
       const row = await getRequest(deps.store.db, requestId);
       const wantsNote = row && deps.config.flows.get(row.flow)?.config.approvers?.decisionNote;
-      if (wantsNote && body.trigger_id) {
+      if (wantsNote && body.trigger_id && (await visibleTo(body.user.id, requestId))) {
         await ack();
         await client.views.open({
           trigger_id: body.trigger_id,
@@ -200,11 +218,28 @@ export function registerListeners(app: App, l: ListenerDeps): void {
     });
   }
 
+  // Extend: a box to choose how much longer, for someone who may see the request. Anyone else, like
+  // anyone pressing it for a request that does not exist, gets no box and is told what the engine says.
   app.action<BlockAction<ButtonAction>>(actionIds.extend, async ({ ack, body, action }) => {
     await ack();
-    const row = await getRequest(deps.store.db, action.value ?? "");
-    const flow = row ? deps.config.flows.get(row.flow) : undefined;
-    if (!row || !flow || !body.trigger_id) return;
+    const requestId = action.value ?? "";
+    const found = await visibleTo(body.user.id, requestId);
+    if (!found) {
+      await recordInbound(
+        deps,
+        {
+          op: "look",
+          requestId,
+          user: body.user.id,
+          ...(body.channel?.id ? { channel: body.channel.id } : {}),
+        },
+        clickKey(body.user.id, "extend", requestId),
+      );
+      return;
+    }
+    const { row } = found;
+    const flow = deps.config.flows.get(row.flow);
+    if (!flow || !body.trigger_id) return;
     const choices = options(flow.config.durations.map((d) => option(humanDuration(d), String(d))));
     await client.views.open({
       trigger_id: body.trigger_id,
