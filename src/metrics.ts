@@ -42,6 +42,12 @@ export const metrics = {
     labelNames: ["target", "kind"],
     registers: [registry],
   }),
+  auditHead: new Gauge({
+    name: "jitflow_audit_head",
+    help: "The audit chain's head as last published: its seq (the number of events), labelled with its hash",
+    labelNames: ["hash"],
+    registers: [registry],
+  }),
   driftRevocations: new Counter({
     name: "jitflow_drift_revocations_total",
     help: "Access taken away by drift detection (outlived grants; unmanaged access in drift mode revoke)",

@@ -7,6 +7,7 @@ import { createApi } from "./channels/api/app.ts";
 import { eventStreamOf } from "./channels/api/stream.ts";
 import type { SlackChannel } from "./channels/slack/slack-channel.ts";
 import { type LoadedConfig, loadConfig } from "./config/loader.ts";
+import { type AuditHeadPublisher, createAuditHeadPublisher } from "./engine/audit-head-publisher.ts";
 import { type Clock, systemClock } from "./engine/clock.ts";
 import { createDriftReconciler, type DriftReconciler } from "./engine/drift.ts";
 import type { EngineDeps } from "./engine/engine.ts";
@@ -37,6 +38,7 @@ export interface RunningServer {
   scheduler: Scheduler;
   outbox: OutboxWorker;
   drift: DriftReconciler;
+  auditHead: AuditHeadPublisher;
   close(): Promise<void>;
 }
 
@@ -169,11 +171,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       .execute();
   }
   const drift = createDriftReconciler(deps);
+  const auditHead = createAuditHeadPublisher(deps);
   const uninstallHelpers = installHelpers(helperContext(deps, directory));
   if (options.background !== false) {
     scheduler.start();
     outbox.start();
     drift.start();
+    auditHead.start();
   }
   logger.info(
     { url, config: config.file, database: store.dialect, flows: config.flows.size, slack: Boolean(slack) },
@@ -191,12 +195,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     scheduler,
     outbox,
     drift,
+    auditHead,
     async close() {
       // First: open event streams would keep server.close() waiting for ever.
       uninstallHelpers();
       await eventStreamOf(deps).close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await drift.stop();
+      await auditHead.stop();
       await scheduler.stop();
       await outbox.stop();
       for (const close of closers) close();

@@ -26,6 +26,7 @@ export default defineConfig({
       },
     ],
   },
+  audit: { publishInterval: "15m" },
   targets: {
     deploy_gate: {
       type: "webhook",

@@ -442,6 +442,15 @@ export const configSchema = z
         retainDelivered: duration.default(7 * 86400),
       })
       .default({ webhooks: [], retainDelivered: 7 * 86400 }),
+    audit: z
+      .strictObject({
+        /**
+         * How often the audit chain's head (seq and hash) is published, to be kept outside the database: a
+         * log line, the jitflow_audit_head metric, and notify.webhooks that list "audit.head". 0: never.
+         */
+        publishInterval: z.union([z.literal(0), duration]).default(900),
+      })
+      .default({ publishInterval: 900 }),
     slack: slack.optional(),
     /** Email notifications over SMTP. */
     email: emailConfig.optional(),

@@ -12,9 +12,8 @@ import {
   eventsOfRequest,
   findEvents,
   lastSeq,
-  type VerifyResult,
-  verifyChain,
 } from "../store/audit-log.ts";
+import { type VerifyOptions, type VerifyResult, verifyAudit } from "../store/audit-verify.ts";
 import {
   countByFlowAndState,
   type DecisionRow,
@@ -490,10 +489,14 @@ export function auditExportFor(
   })();
 }
 
-/** Walks the audit log's hash chain: for admins and bots only. */
-export async function verifyAuditFor(deps: EngineDeps, actor: Person): Promise<VerifyResult> {
+/** Walks the audit log's hash chain and checks each request's row against it: for admins and bots only. */
+export async function verifyAuditFor(
+  deps: EngineDeps,
+  actor: Person,
+  options: Pick<VerifyOptions, "expectHead"> = {},
+): Promise<VerifyResult> {
   assertMayReadAudit(actor);
-  return verifyChain(deps.store.db);
+  return verifyAudit(deps.store.db, options);
 }
 
 /** What the live stream knows about a change, to decide who is told. */

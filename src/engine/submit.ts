@@ -13,6 +13,7 @@ import {
   type RequestRow,
   sameGrant,
 } from "../store/requests.ts";
+import { submittedDigests } from "../store/submitted-data.ts";
 import { stepBegins } from "./approval-policy.ts";
 import { applicableSteps, resolveStep, storeApprovers } from "./approvers.ts";
 import { approveInTransaction, denyInTransaction } from "./decide.ts";
@@ -298,6 +299,7 @@ export async function requestExtension(
       source: row.source,
       extends: parent.id,
       ...(firstStep ? { step: firstStep.name, approvers: resolved.people.map((p) => p.email) } : {}),
+      submitted: submittedDigests(row),
     });
     for (const error of [...applicable.errors, ...resolved.errors]) {
       changes.note(row, "approvers.unresolved", "jitflow", { step: firstStep?.name ?? null, error });
@@ -371,6 +373,8 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
       ...(input.actor.email === requester.email ? {} : { submittedBy: input.actor.email }),
       ...(startAt === null ? {} : { startAt: new Date(startAt).toISOString() }),
       ...(firstStep ? { step: firstStep.name, approvers: resolved.people.map((p) => p.email) } : {}),
+      // The row as stored, inside the hash chain: `jitflow audit verify` finds any later edit of it.
+      submitted: submittedDigests(row),
     });
     let current = row;
     for (const error of [...applicable.errors, ...resolved.errors]) {

@@ -1,4 +1,4 @@
-// The audit log routes: a request's events, the filtered log page by page, its export, and the chain check.
+// The audit log routes: a request's events, the filtered log page by page, its export, and its verification.
 
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { EngineDeps } from "../../engine/engine.ts";
@@ -14,6 +14,7 @@ import {
   AuditList,
   AuditQuery,
   AuditVerification,
+  AuditVerifyQuery,
   IdParam,
   listOf,
   RequestEvents,
@@ -101,9 +102,10 @@ export function registerAuditRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps):
     createRoute({
       method: "get",
       path: "/api/v1/audit/verify",
-      summary: "Check the audit log's hash chain (admins and bots)",
+      summary: "Check the audit log's hash chain, its head and each request's stored row (admins and bots)",
+      request: { query: AuditVerifyQuery },
       responses: { 200: { description: "What the check found", ...json(AuditVerification) }, ...errors },
     }),
-    async (c) => c.json(await verifyAuditFor(deps, actorOf(c)), 200),
+    async (c) => c.json(await verifyAuditFor(deps, actorOf(c), c.req.valid("query")), 200),
   );
 }

@@ -235,11 +235,44 @@ export const AuditExportItem = AuditEvent.extend({
 
 export const RequestEvents = z.object({ items: z.array(AuditEvent) }).openapi("RequestEvents");
 
+export const AuditVerifyQuery = z.object({
+  expectHead: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, "a head hash published by jitflow: 64 lower-case hex digits")
+    .optional()
+    .openapi({
+      description:
+        "A head hash published earlier: a problem unless it is the head or an earlier event of the chain",
+    }),
+});
+
 export const AuditVerification = z
   .object({
     ok: z.boolean(),
     events: z.number(),
-    problems: z.array(z.object({ seq: z.number(), problem: z.string() })),
+    problems: z.array(
+      z.object({
+        seq: z.number().openapi({ description: "The event concerned; 0 for the log as a whole" }),
+        problem: z.string(),
+        requestId: z
+          .string()
+          .optional()
+          .openapi({ description: "The request whose stored row is concerned" }),
+      }),
+    ),
+    head: z
+      .object({ seq: z.number(), hash: z.string() })
+      .nullable()
+      .openapi({ description: "The head as stored (the last seq and hash); null when its row is missing" }),
+    requests: z.object({
+      covered: z.number().openapi({ description: "Requests checked against their request.created event" }),
+      notCovered: z
+        .number()
+        .openapi({ description: "Requests stored before their submitted data was recorded" }),
+    }),
+    expectedHead: z.object({ hash: z.string(), seq: z.number().nullable() }).optional().openapi({
+      description: "With expectHead: the seq of the event with that hash, null when it is not in the chain",
+    }),
   })
   .openapi("AuditVerification");
 

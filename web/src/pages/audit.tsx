@@ -159,7 +159,10 @@ function ChainBadge({
       </span>
     );
   }
-  const shown = data.problems.slice(0, 3).map((p) => `event ${p.seq}: ${p.problem}`);
+  // seq 0: a problem of the log as a whole (its head, a request with no event), not of one event.
+  const shown = data.problems
+    .slice(0, 3)
+    .map((p) => (p.seq > 0 ? `event ${p.seq}: ${p.problem}` : p.problem));
   const more = data.problems.length - shown.length;
   return (
     <span className="chain chain-broken" role="alert">
