@@ -56,6 +56,7 @@ export const errorCatalogue = {
   CSRF_INVALID: 403,
   AUTH_MODE_UNAVAILABLE: 404,
   SIGN_IN_FAILED: 400,
+  TARGET_UNAVAILABLE: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

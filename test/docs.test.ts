@@ -1074,6 +1074,12 @@ test("docs/examples/targets.config.ts loads, and docs/targets.md has a section f
     (err: unknown) =>
       err instanceof ConfigError && err.problems.some((p) => p.path === "credentials.encryptionKey"),
   );
+  // The allow-lists docs/targets.md shows: beyond what the connector offers, and the only source of accounts.
+  assert.deepEqual(loaded.targets.get("prod_any_role")?.grantable, { role: ["pg_read_all_data"] });
+  assert.deepEqual(loaded.targets.get("aws_any_account_readonly")?.bindings, ["accountId"]);
+  assert.deepEqual(loaded.targets.get("aws_any_account_readonly")?.grantable, {
+    accountId: ["111111111111", "222222222222"],
+  });
 });
 
 test("docs/examples/policies.config.ts loads, with the steps, timeouts and limits docs/policies.md walks through", async () => {

@@ -6,7 +6,12 @@ import { after, before, describe, test } from "node:test";
 import { type AwsIntegration, awsIntegration } from "../src/targets/aws-common.ts";
 import { type AwsIamGroupSettings, awsIamGroupTarget } from "../src/targets/aws-iam-group.ts";
 import { type AwsSsoSettings, awsSsoTarget, checkAwsSsoSettings } from "../src/targets/aws-sso.ts";
-import { PermanentTargetError, RetryLaterError, type TargetConnector } from "../src/targets/target.ts";
+import {
+  OwnIdentityError,
+  PermanentTargetError,
+  RetryLaterError,
+  type TargetConnector,
+} from "../src/targets/target.ts";
 import { FakeAws } from "./support/fake-aws.ts";
 import { type ContractPerson, callFor, targetContract } from "./support/target-contract.ts";
 
@@ -445,6 +450,66 @@ describe("aws_iam_group", () => {
     assert.deepEqual(fake.iamGroupHolders("Ops"), []);
   });
 
+  test("the IAM user jitflow's key belongs to is never added or removed; with a role's key there is none", async () => {
+    fake.addIamUser("jitflow");
+    fake.addIamGroupMember("Ops", "jitflow");
+    fake.callerUser = "jitflow";
+    const own = iamGroup(fake, settings);
+    const sent = fake.requests.length;
+    try {
+      for (const name of ["jitflow", "JitFlow"]) {
+        await assert.rejects(
+          () => own.escalate(callFor(person(name, name), settings)),
+          (err: unknown) =>
+            err instanceof OwnIdentityError &&
+            err.message.includes("the IAM user jitflow's credentials belong to"),
+        );
+        await assert.rejects(() => own.deescalate(callFor(person(name, name), settings)), OwnIdentityError);
+      }
+      assert.deepEqual(fake.iamGroupHolders("Ops"), ["jitflow"]);
+      const made = fake.requests.slice(sent).map((r) => r.operation);
+      assert.ok(!made.includes("AddUserToGroup") && !made.includes("RemoveUserFromGroup"), String(made));
+    } finally {
+      await own.close?.();
+      fake.callerUser = undefined;
+      fake.removeIamUser("jitflow");
+    }
+    // A role's credentials: GetUser without a name is a ValidationError, and nobody is refused for it.
+    await connector.escalate(callFor(dana, settings));
+    await connector.deescalate(callFor(dana, settings));
+    assert.deepEqual(fake.iamGroupHolders("Ops"), []);
+  });
+
+  test("a bound group is offered when it exists, and refused when jitflow's own user is in it", async () => {
+    fake.addIamGroup("JitflowAdmins");
+    fake.addIamUser("jitflow");
+    fake.addIamGroupMember("JitflowAdmins", "jitflow");
+    fake.callerUser = "jitflow";
+    const own = iamGroup(fake, settings);
+    const ask = (value: string) => ({
+      key: "groupName",
+      value,
+      settings: { groupName: value },
+      signal: AbortSignal.timeout(20_000),
+    });
+    try {
+      assert.equal(await own.offers?.(ask("Ops")), true);
+      assert.equal(await own.offers?.(ask("Nope")), false);
+      assert.equal(await own.offers?.({ ...ask("Ops"), key: "userName" }), false);
+      assert.equal(await own.refuses?.(ask("Ops")), undefined);
+      assert.equal(
+        await own.refuses?.(ask("jitflowadmins")),
+        "jitflow's own IAM user jitflow is in the group: it gives what jitflow may do",
+      );
+    } finally {
+      await own.close?.();
+      fake.callerUser = undefined;
+      fake.removeIamUser("jitflow");
+    }
+    // With a role's credentials there is no own user, and no group is refused for it.
+    assert.equal(await connector.refuses?.(ask("JitflowAdmins")), undefined);
+  });
+
   test("an unknown group is permanent, with IAM's message", async () => {
     await assert.rejects(
       () => connector.escalate(callFor(dana, { groupName: "Nope" })),
@@ -703,6 +768,22 @@ describe("aws_sso options", () => {
           r.params.MaxResults === 100,
       ),
     );
+  });
+
+  test("a bound permission set or group is offered when the instance or store has it; an account never is", async () => {
+    const ask = (key: string, value: string) => ({
+      key,
+      value,
+      settings: { ...base, [key]: value } as AwsSsoSettings,
+      signal: AbortSignal.timeout(20_000),
+    });
+    assert.equal(await connector.offers?.(ask("permissionSetArn", permissionSets.Billing as string)), true);
+    assert.equal(await connector.offers?.(ask("permissionSetArn", unknownPermissionSet)), false);
+    assert.equal(await connector.offers?.(ask("groupId", groups.Developers as string)), true);
+    assert.equal(await connector.offers?.(ask("groupId", randomUUID())), false);
+    const before = fake.requests.length;
+    assert.equal(await connector.offers?.(ask("accountId", accountId)), false);
+    assert.equal(fake.requests.length, before, "AWS is not asked about an account");
   });
 
   test("accountId, other keys, and settings without the instance or store offer nothing, without calling AWS", async () => {

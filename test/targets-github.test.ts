@@ -15,6 +15,7 @@ import {
 } from "../src/targets/github.ts";
 import {
   type ConnectorType,
+  OwnIdentityError,
   PermanentTargetError,
   RetryLaterError,
   type TargetConnector,
@@ -173,6 +174,41 @@ describe("github_repo", () => {
     );
     await connector.deescalate(callFor(alice, repoSettings("web"), "alice@example.com"));
     assert.equal(fake.calls.length, sent, "GitHub was not called");
+  });
+
+  test("the account jitflow's token belongs to is never added or removed, in any case", async () => {
+    fake.addRepo("acme", "own");
+    fake.addCollaborator("acme", "own", "octo-admin", "admin");
+    for (const login of ["octo-admin", "Octo-Admin"]) {
+      await assert.rejects(
+        () => connector.escalate(callFor(alice, repoSettings("own", { permission: "pull" }), login)),
+        (err: unknown) =>
+          err instanceof OwnIdentityError &&
+          err.message.includes("the GitHub account jitflow's token belongs to"),
+      );
+      await assert.rejects(
+        () => connector.deescalate(callFor(alice, repoSettings("own"), login)),
+        OwnIdentityError,
+      );
+    }
+    assert.deepEqual(
+      fake.collaborators("acme", "own"),
+      [{ login: "octo-admin", permission: "admin" }],
+      "its own access stays as it was",
+    );
+  });
+
+  test("a bound repository is offered when it is the owner's and the token can see it", async () => {
+    const offers = (value: string, key = "repo") =>
+      connector.offers?.({ key, value, settings: repoSettings(value), signal: AbortSignal.timeout(5000) });
+    assert.equal(await offers("web"), true);
+    assert.equal(await offers("WEB"), true);
+    assert.equal(await offers("nope"), false);
+    assert.equal(
+      await offers("acme", "owner"),
+      false,
+      "an owner is never offered: only a grantable list names it",
+    );
   });
 
   test("loginFromEmail: true makes the email's local part the login", async () => {
@@ -493,6 +529,23 @@ describe("github_team", () => {
     ]);
     await connector.deescalate(callFor(alice, teamSettings("sre"), "alice-gh"));
     assert.deepEqual(fake.teamMemberships("acme", "sre"), []);
+  });
+
+  test("the token's own account is never added or removed; a bound team is offered when the organization has it", async () => {
+    await assert.rejects(
+      () => connector.escalate(callFor(alice, teamSettings("sre"), "octo-admin")),
+      OwnIdentityError,
+    );
+    await assert.rejects(
+      () => connector.deescalate(callFor(alice, teamSettings("sre"), "OCTO-ADMIN")),
+      OwnIdentityError,
+    );
+    assert.deepEqual(fake.teamMemberships("acme", "sre"), []);
+    const offers = (value: string, key = "teamSlug") =>
+      connector.offers?.({ key, value, settings: teamSettings(value), signal: AbortSignal.timeout(5000) });
+    assert.equal(await offers("sre"), true);
+    assert.equal(await offers("nope"), false);
+    assert.equal(await offers("member", "role"), false);
   });
 
   test("someone outside the organization is pending: granted and listed, then removed", async () => {

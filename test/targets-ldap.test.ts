@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { type LdapGroupSettings, ldapGroupTarget, normalizeDn } from "../src/targets/ldap-group.ts";
-import { PermanentTargetError, type TargetConnector } from "../src/targets/target.ts";
+import { isBelow, type LdapGroupSettings, ldapGroupTarget, normalizeDn } from "../src/targets/ldap-group.ts";
+import { OwnIdentityError, PermanentTargetError, type TargetConnector } from "../src/targets/target.ts";
 import {
   asAdmin,
   baseDn,
@@ -81,6 +81,21 @@ describe("ldap_group settings", () => {
       ["=a,dc=example", undefined],
     ];
     for (const [input, expected] of cases) assert.equal(normalizeDn(input), expected, input);
+  });
+
+  test("below a base means RDN by RDN, without case", () => {
+    const base = `ou=groups,${baseDn}`;
+    const cases: [string, boolean][] = [
+      [`cn=ops,${base}`, true],
+      ["CN=ops , OU=Groups,DC=Example,dc=com", true],
+      [`cn=a,cn=b,${base}`, true],
+      [base, false],
+      [`cn=ops,ou=privileged,${baseDn}`, false],
+      [`cn=x\\,ou=groups,${baseDn}`, false],
+      [`cn=ops,ou=groups,dc=example,dc=org`, false],
+      ["not a dn", false],
+    ];
+    for (const [dn, below] of cases) assert.equal(isBelow(dn, base), below, dn);
   });
 
   test("settings and integration are checked at load", () => {
@@ -207,6 +222,66 @@ if (skip) {
         (err) => err instanceof PermanentTargetError,
       );
       assert.deepEqual(await groupMembers(slapd, groups.privileged, "member"), []);
+    });
+
+    test("jitflow's own entry (the bind DN) is never added or removed, however it is spelled", async () => {
+      const own = "CN=Jitflow, OU=services,dc=example,dc=com";
+      await assert.rejects(
+        ldap.connector.escalate(call(own)),
+        (err: unknown) => err instanceof OwnIdentityError && err.message.includes("the bind DN"),
+      );
+      await assert.rejects(ldap.connector.deescalate(call(own)), OwnIdentityError);
+      assert.deepEqual(await opsMembers(), []);
+    });
+
+    test("the requester's email is searched for, never read as a DN, however it is shaped", async () => {
+      const asEmail = (identity: string) => ({ ...call(identity), identityIsEmail: true });
+      await assert.rejects(
+        ldap.connector.escalate(asEmail(dnOf("alice"))),
+        isPermanent(new RegExp(`no LDAP entry for ${dnOf("alice")} under ${userSearchBase}`)),
+      );
+      assert.deepEqual(await opsMembers(), []);
+      // Granted to alice's entry by a mapping, it is not taken away by an email that spells her DN.
+      await ldap.connector.escalate(call(dnOf("alice")));
+      await ldap.connector.deescalate(asEmail(dnOf("alice")));
+      assert.deepEqual(await opsMembers(), [dnOf("alice")]);
+      await ldap.connector.deescalate(call(dnOf("alice")));
+      assert.deepEqual(await opsMembers(), []);
+    });
+
+    test("a bound group is offered when it is a group below groupSearchBase", async () => {
+      const bound = settingsFor({ groupDn: groups.names, groupSearchBase: `ou=groups,${baseDn}` });
+      const offers = (value: string, settings = bound) =>
+        ldap.connector.offers?.({ key: "groupDn", value, settings, signal: AbortSignal.timeout(5000) });
+      assert.equal(await offers(groups.names), true);
+      assert.equal(await offers("CN=dev, ou=Groups,dc=example,dc=com"), true);
+      assert.equal(await offers(groups.privileged), false, "outside groupSearchBase");
+      assert.equal(await offers(`cn=x\\,ou=groups,${baseDn}`), false, "an escaped comma is no separator");
+      assert.equal(await offers(`cn=nope,ou=groups,${baseDn}`), false, "no such group");
+      assert.equal(await offers(`ou=groups,${baseDn}`), false, "the base itself");
+      assert.equal(await offers(groups.names, settingsFor({ groupDn: groups.names })), false, "no base");
+    });
+
+    test("a group jitflow's own entry belongs to, or that entry itself, is never granted", async () => {
+      const writers = `cn=writers,ou=groups,${baseDn}`;
+      await asAdmin(slapd, (admin) =>
+        admin.add(writers, {
+          objectClass: "groupOfUniqueNames",
+          cn: "writers",
+          uniqueMember: `CN=jitflow,ou=services,${baseDn}`,
+        }),
+      );
+      const refuses = (value: string) =>
+        ldap.connector.refuses?.({
+          key: "groupDn",
+          value,
+          settings: settingsFor({ groupDn: value }),
+          signal: AbortSignal.timeout(5000),
+        });
+      assert.equal(await refuses(groups.names), undefined);
+      assert.equal(await refuses(groups.solo), undefined);
+      assert.match((await refuses(writers)) ?? "", /jitflow's own entry .* is a member/);
+      assert.equal(await refuses(slapd.serviceDn), "it is jitflow's own entry (the bind DN)");
     });
 
     test("a person deleted from the directory after the grant is removed without error", async () => {

@@ -11,7 +11,12 @@ import {
   type RowDataPacket,
 } from "mysql2/promise";
 import { type MysqlRoleSettings, mysqlRoleTarget, literal as quoted } from "../src/targets/mysql-role.ts";
-import { PermanentTargetError, type TargetCall, type TargetConnector } from "../src/targets/target.ts";
+import {
+  OwnIdentityError,
+  PermanentTargetError,
+  type TargetCall,
+  type TargetConnector,
+} from "../src/targets/target.ts";
 import { mariadbAdmin, mariadbAdminUrl, mariadbSkipReason } from "./support/mariadb.ts";
 import { type ContractPerson, fakeEvent, targetContract } from "./support/target-contract.ts";
 import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy.ts";
@@ -35,6 +40,18 @@ const logins = {
   noDefault: `${tag}_conn_nd`,
   createUser: `${tag}_conn_cu`,
   weak: `${tag}_weak`,
+  /** Holds the dotted role too, and may read the grant tables that tell what a role reaches. */
+  vetting: `${tag}_conn_v`,
+};
+/** A role whose name has a dot: one name, never a qualified one. */
+const dotted = `${tag}.dotted`;
+/** Roles never granted on request, each for its own reason. */
+const risky = {
+  global: `${tag}_global`,
+  viaGlobal: `${tag}_via_global`,
+  mysqlTable: `${tag}_mysql_table`,
+  mysqlDb: `${tag}_mysql_db`,
+  pattern: `${tag}_pattern`,
 };
 const people = { alice: `${tag}_alice`, bob: `${tag}_bob`, cat: `${tag}_cat` };
 const canary = `${tag}_canary`;
@@ -71,6 +88,20 @@ function setUp(): Promise<void> {
       // createUser: create and drop accounts, see and end their sessions.
       `grant create user, process, connection admin on *.* to ${account(logins.createUser)}`,
       `grant select on mysql.roles_mapping to ${account(logins.weak)}`,
+      `create role ${escapeId(dotted, true)}`,
+      ...[role, dotted].map(
+        (r) => `grant ${escapeId(r, true)} to ${account(logins.vetting)} with admin option`,
+      ),
+      ...["roles_mapping", "global_priv", "db", "tables_priv", "columns_priv"].map(
+        (t) => `grant select on mysql.${t} to ${account(logins.vetting)}`,
+      ),
+      `grant update on mysql.* to ${account(logins.vetting)}`,
+      ...Object.values(risky).map((r) => `create role ${escapeId(r)}`),
+      `grant select on *.* to ${escapeId(risky.global)}`,
+      `grant ${escapeId(risky.global)} to ${escapeId(risky.viaGlobal)}`,
+      `grant select on mysql.user to ${escapeId(risky.mysqlTable)}`,
+      `grant select on mysql.* to ${escapeId(risky.mysqlDb)}`,
+      `grant select on \`m%\`.* to ${escapeId(risky.pattern)}`,
     ];
     for (const sql of statements) await admin.query(sql);
   })();
@@ -88,7 +119,9 @@ after(async () => {
   );
   for (const r of rows) {
     await admin.query(
-      r.isRole === "Y" ? `drop role ${escapeId(r.user)}` : `drop user ${literal(r.user)}@${literal(r.host)}`,
+      r.isRole === "Y"
+        ? `drop role ${escapeId(r.user, true)}`
+        : `drop user ${literal(r.user)}@${literal(r.host)}`,
     );
   }
   await admin.query(`drop table if exists ${escapeId(database)}.${escapeId(table)}`);
@@ -431,6 +464,113 @@ describe("mysql_role", { skip }, () => {
       assert.ok(!(await members(odd.role)).includes(odd.user));
       assert.equal(await accountExists(canary), true, "nothing was injected");
     });
+  });
+});
+
+describe("mysql_role: what is never granted", { skip }, () => {
+  before(setUp);
+  const ask = (value: string) => ({
+    key: "role",
+    value,
+    settings: settingsOf({ role: value }),
+    signal: AbortSignal.timeout(20_000),
+  });
+  const adminMapping = async (user: string) => {
+    const [rows] = await admin.query<RowDataPacket[]>(
+      "select Role as role from mysql.roles_mapping where User = ? and Admin_option = 'Y' order by 1",
+      [user],
+    );
+    return rows.map((r) => String(r.role));
+  };
+
+  test("jitflow's own account: escalate and deescalate refuse it before connecting, and its admin mapping stays", async () => {
+    const proxy = await startTcpProxy(serverPort, serverHost);
+    proxies.push(proxy);
+    const connector = connectorAs(logins.normal, proxy);
+    await proxy.shut();
+    for (const settings of [settingsOf({}), settingsOf({ host: "localhost" })]) {
+      await assert.rejects(
+        () => connector.escalate(callOf(logins.normal, settings)),
+        (err: unknown) =>
+          err instanceof OwnIdentityError &&
+          err.message.includes(`"${logins.normal}" is jitflow's own database account`),
+      );
+      await assert.rejects(() => connector.deescalate(callOf(logins.normal, settings)), OwnIdentityError);
+    }
+    await proxy.reopen();
+    const before = await adminMapping(logins.normal);
+    assert.deepEqual(before, [odd.role, role].sort());
+    await connector.escalate(callOf(people.alice, settingsOf({})));
+    await connector.deescalate(callOf(people.alice, settingsOf({})));
+    assert.ok(!(await members(role)).includes(people.alice));
+    assert.deepEqual(await adminMapping(logins.normal), before);
+  });
+
+  test("a role name with a dot is one name: granted as itself, and mysql.user is an unknown role, for good", async () => {
+    const connector = connectorAs(logins.vetting);
+    const settings = settingsOf({ role: dotted });
+    const holders = async () => (await members(dotted)).filter((m) => m !== logins.vetting);
+    await connector.escalate(callOf(people.cat, settings));
+    assert.deepEqual(await holders(), [people.cat]);
+    await connector.deescalate(callOf(people.cat, settings));
+    assert.deepEqual(await holders(), []);
+    // Before, `mysql`.`user` was a syntax error, retried for ever.
+    await assert.rejects(
+      () => connector.escalate(callOf(people.cat, settingsOf({ role: "mysql.user" }))),
+      (err: unknown) => err instanceof PermanentTargetError && /Invalid role specification/.test(err.message),
+    );
+    assert.equal(await connector.offers?.(ask("mysql.user")), false);
+    assert.equal(await connector.offers?.(ask(dotted)), true);
+  });
+
+  test("names the server would read as something else are refused before any statement", () => {
+    for (const [name, problem] of [
+      ["", "role must not be empty"],
+      ["analyst ", "role must not start or end with a space"],
+      [" analyst", "role must not start or end with a space"],
+      ["NONE", "NONE is a reserved name, not a role"],
+      ["public", "public is a reserved name, not a role"],
+      ["a\u0000b", "role must not contain control characters"],
+      ["r".repeat(129), "role must be at most 128 characters"],
+    ] as const) {
+      const parsed = mysqlRoleTarget.settings.safeParse({ role: name });
+      assert.equal(parsed.success, false, name);
+      assert.equal(parsed.error?.issues[0]?.message, problem);
+    }
+  });
+
+  test("a bound role is offered only when the connector account holds it WITH ADMIN OPTION", async () => {
+    const connector = connectorAs(logins.vetting);
+    assert.equal(await connector.offers?.(ask(role)), true);
+    assert.equal(await connector.offers?.(ask(odd.role)), false);
+    assert.equal(await connector.offers?.(ask(`${tag}_nope`)), false);
+    assert.equal(await connector.offers?.({ ...ask(role), key: "host" }), false);
+  });
+
+  test("roles with privileges on every database or on the mysql schema are refused, also through roles they hold", async () => {
+    const connector = connectorAs(logins.vetting);
+    const refused = (value: string) => connector.refuses?.(ask(value));
+    assert.equal(await refused(role), undefined);
+    assert.equal(await refused(dotted), undefined);
+    const cases: [string, string][] = [
+      [risky.global, `${risky.global} holds privileges on every database (*.*)`],
+      [
+        risky.viaGlobal,
+        `${risky.viaGlobal} is granted ${risky.global}, which holds privileges on every database (*.*)`,
+      ],
+      [risky.mysqlTable, `${risky.mysqlTable} holds privileges on the mysql schema (the server's accounts)`],
+      [risky.mysqlDb, `${risky.mysqlDb} holds privileges on the mysql schema (the server's accounts)`],
+      [risky.pattern, `${risky.pattern} holds privileges on the mysql schema (the server's accounts)`],
+      [logins.vetting, `${logins.vetting} is jitflow's own account`],
+    ];
+    for (const [value, reason] of cases) assert.equal(await refused(value), reason, value);
+  });
+
+  test("an account that may not read the grant tables cannot vouch for a role: the check fails for good", async () => {
+    await assert.rejects(
+      async () => connectorAs(logins.normal).refuses?.(ask(role)),
+      (err: unknown) => err instanceof PermanentTargetError && /denied/i.test(err.message),
+    );
   });
 });
 

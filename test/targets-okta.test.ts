@@ -7,7 +7,12 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import type { SecretRef } from "../src/config/schema.ts";
 import { type OktaGroupSettings, oktaGroupTarget } from "../src/targets/okta-group.ts";
-import { PermanentTargetError, RetryLaterError, type TargetConnector } from "../src/targets/target.ts";
+import {
+  OwnIdentityError,
+  PermanentTargetError,
+  RetryLaterError,
+  type TargetConnector,
+} from "../src/targets/target.ts";
 import { type FakeOkta, startFakeOkta } from "./support/fake-okta.ts";
 import { callFor, targetContract } from "./support/target-contract.ts";
 
@@ -235,6 +240,26 @@ describe("okta_group", () => {
     await fake.start();
   });
 
+  test("the user the API token acts as is never added or removed, by any name", async () => {
+    fake.addMember(groupId, fake.tokenUser.login);
+    for (const name of [
+      fake.tokenUser.login,
+      "JITFLOW-ADMIN@example.com",
+      "jitflow-admin",
+      fake.tokenUser.id,
+    ]) {
+      await assert.rejects(
+        connector.escalate(callFor(person, { groupId }, name)),
+        (err: unknown) =>
+          err instanceof OwnIdentityError &&
+          err.message.includes("the Okta user jitflow's API token acts as"),
+        name,
+      );
+      await assert.rejects(connector.deescalate(callFor(person, { groupId }, name)), OwnIdentityError);
+    }
+    assert.deepEqual(fake.members(groupId), [fake.tokenUser.login], "its membership stays");
+  });
+
   test("settings and integration are checked", () => {
     assert.equal(oktaGroupTarget.settings.safeParse({}).success, false);
     assert.equal(oktaGroupTarget.settings.safeParse({ groupId: "../users" }).success, false);
@@ -289,6 +314,28 @@ describe("okta_group options", () => {
     assert.equal(urls.length, 1);
     assert.equal(urls[0]?.pathname, "/api/v1/groups");
     assert.equal(urls[0]?.searchParams.get("q"), "prod");
+  });
+
+  test("a bound group is offered when its membership can be changed, and refused when it carries admin roles", async () => {
+    const ask = (value: string) => ({
+      key: "groupId",
+      value,
+      settings: { groupId: value },
+      signal: AbortSignal.timeout(5000),
+    });
+    const imported = fake.addGroup("Imported", "APP_GROUP");
+    const admins = fake.addGroup("okta-admins");
+    fake.assignRole(admins, "SUPER_ADMIN");
+    fake.assignRole(admins, "ORG_ADMIN");
+    assert.equal(await connector.offers?.(ask(ids["prod-admins"] as string)), true);
+    assert.equal(await connector.offers?.(ask(imported)), false, "imported from a directory");
+    assert.equal(await connector.offers?.(ask("00gNOSUCHGROUP0000000")), false);
+    assert.equal(await connector.offers?.({ ...ask(admins), key: "other" }), false);
+    assert.equal(await connector.refuses?.(ask(ids["prod-admins"] as string)), undefined);
+    assert.equal(
+      await connector.refuses?.(ask(admins)),
+      "the group carries Okta admin roles (SUPER_ADMIN, ORG_ADMIN): its members administer Okta",
+    );
   });
 
   test("another key offers nothing, and Okta is not called", async () => {

@@ -6,7 +6,12 @@ import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import { type PostgresRoleSettings, postgresRoleTarget } from "../src/targets/postgres-role.ts";
 import { identityFromEmail, temporaryLoginName } from "../src/targets/sql-common.ts";
-import { PermanentTargetError, type TargetCall, type TargetConnector } from "../src/targets/target.ts";
+import {
+  OwnIdentityError,
+  PermanentTargetError,
+  type TargetCall,
+  type TargetConnector,
+} from "../src/targets/target.ts";
 import {
   createPostgresDatabase,
   postgresAdminUrl,
@@ -28,6 +33,16 @@ const prefix = `${tag}t_`;
 /** Connector logins with exactly what docs/targets.md asks for each mode, and one with nothing. */
 const logins = { normal: `${tag}_conn`, createUser: `${tag}_conn_cu`, weak: `${tag}_weak` };
 const people = { alice: `${tag}_alice`, bob: `${tag}_bob` };
+/** Roles never granted on request, each for its own reason, and one that is harmless but not the connector's to grant. */
+const risky = {
+  superuser: `${tag}_super`,
+  bypass: `${tag}_bypass`,
+  creator: `${tag}_creator`,
+  files: `${tag}_files`,
+  viaSuperuser: `${tag}_via_super`,
+  viaJitflow: `${tag}_via_conn`,
+  notHeld: `${tag}_not_held`,
+};
 const odd = {
   role: `${tag} r"; drop role ${tag}_canary; --`,
   user: `${tag} u'; drop role ${tag}_canary; --`,
@@ -65,6 +80,19 @@ function setUp(): Promise<void> {
       create role ${id(odd.user)} login password '${password}';
       grant ${id(odd.role)} to ${id(logins.normal)} with admin option;
       grant ${id(odd.role)} to ${id(logins.createUser)} with admin option;
+    `);
+    // Roles a request may name when \`role\` is bound: what each is or reaches decides whether it is granted.
+    await admin.query(`
+      create role ${id(risky.superuser)} nologin superuser;
+      create role ${id(risky.bypass)} nologin bypassrls;
+      create role ${id(risky.creator)} nologin createrole;
+      create role ${id(risky.files)} nologin;
+      grant pg_execute_server_program to ${id(risky.files)};
+      create role ${id(risky.viaSuperuser)} nologin;
+      grant ${id(risky.superuser)} to ${id(risky.viaSuperuser)};
+      create role ${id(risky.viaJitflow)} nologin;
+      grant ${id(logins.normal)} to ${id(risky.viaJitflow)};
+      create role ${id(risky.notHeld)} nologin;
     `);
   })();
   return ready;
@@ -470,6 +498,131 @@ describe("postgres_role", { skip }, () => {
     });
   });
 });
+
+describe("postgres_role: what is never granted", { skip }, () => {
+  before(setUp);
+  const ask = (value: string, signal = AbortSignal.timeout(20_000)) => ({
+    key: "role",
+    value,
+    settings: settingsOf({ role: value }),
+    signal,
+  });
+
+  test("jitflow's own login: escalate and deescalate refuse it before connecting, and its ADMIN OPTION stays", async () => {
+    // Through a proxy that is shut: a refusal that needed the server would be a connection error.
+    const proxy = await startTcpProxy(serverPort, serverHost);
+    proxies.push(proxy);
+    const connector = connectorAs(logins.normal, proxy);
+    await proxy.shut();
+    await assert.rejects(
+      () => connector.escalate(callOf(logins.normal, settingsOf({}))),
+      (err: unknown) =>
+        err instanceof OwnIdentityError &&
+        err.message.includes(`"${logins.normal}" is jitflow's own database login`),
+    );
+    await assert.rejects(() => connector.deescalate(callOf(logins.normal, settingsOf({}))), OwnIdentityError);
+    // Drift dropping a temporary login it found: never jitflow's own, even when the prefix fits it.
+    const listed = { ...callOf(logins.normal, settingsOf({ createUser: true, userPrefix: `${tag}_` })) };
+    await assert.rejects(() => connector.deescalate({ ...listed, listed: true }), OwnIdentityError);
+    await proxy.reopen();
+    assert.deepEqual(await adminOptions(logins.normal), [odd.role, role].sort());
+    // Others are granted and revoked as before.
+    await connector.escalate(callOf(people.alice, settingsOf({})));
+    await connector.deescalate(callOf(people.alice, settingsOf({})));
+    assert.ok(!(await members(role)).includes(people.alice));
+    assert.deepEqual(await adminOptions(logins.normal), [odd.role, role].sort());
+  });
+
+  test("jitflow's own login as the server names it (no user in the URL): refused before the GRANT", async () => {
+    const env = `JITFLOW_TEST_PG_NOUSER_${randomBytes(3).toString("hex")}`;
+    process.env[env] = `postgres://${serverHost}:${serverPort}/${database}`;
+    const saved = { user: process.env.PGUSER, password: process.env.PGPASSWORD };
+    process.env.PGUSER = logins.normal;
+    process.env.PGPASSWORD = password;
+    try {
+      const integration = postgresRoleTarget.integration?.settings.parse({ type: "postgres", url: { env } });
+      assert.ok(integration);
+      const connector = postgresRoleTarget.create(
+        { name: "pg", type: "postgres_role", label: "PostgreSQL", settings: {} },
+        settingsOf({}),
+        integration,
+      );
+      connectors.push(connector);
+      await assert.rejects(() => connector.escalate(callOf(logins.normal, settingsOf({}))), OwnIdentityError);
+      await assert.rejects(
+        () => connector.deescalate(callOf(logins.normal, settingsOf({}))),
+        OwnIdentityError,
+      );
+      assert.deepEqual(await adminOptions(logins.normal), [odd.role, role].sort());
+    } finally {
+      for (const [name, value] of [
+        ["PGUSER", saved.user],
+        ["PGPASSWORD", saved.password],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
+  test("a built-in role is not a person's user: never granted to", async () => {
+    const connector = connectorAs(logins.normal);
+    await assert.rejects(
+      () => connector.escalate(callOf("pg_monitor", settingsOf({}))),
+      (err: unknown) => err instanceof PermanentTargetError && /built-in role/.test(err.message),
+    );
+    assert.ok(!(await members(role)).includes("pg_monitor"));
+  });
+
+  test("a bound role is offered only when it is a group role the connector holds WITH ADMIN OPTION", async () => {
+    const connector = connectorAs(logins.normal);
+    assert.equal(await connector.offers?.(ask(role)), true);
+    assert.equal(await connector.offers?.(ask(odd.role)), true);
+    assert.equal(await connector.offers?.(ask(risky.notHeld)), false, "not the connector's to grant");
+    assert.equal(await connector.offers?.(ask(people.alice)), false, "a login");
+    assert.equal(await connector.offers?.(ask("pg_read_all_data")), false, "built in");
+    assert.equal(await connector.offers?.(ask(`${tag}_nope`)), false, "no such role");
+    assert.equal(await connector.offers?.({ ...ask(role), key: "host" }), false);
+  });
+
+  test("superusers, BYPASSRLS, CREATEROLE, the file and program roles and jitflow's login are refused, also through membership", async () => {
+    const connector = connectorAs(logins.normal);
+    const refused = async (value: string) => connector.refuses?.(ask(value));
+    assert.equal(await refused(role), undefined);
+    assert.equal(await refused(risky.notHeld), undefined);
+    const cases: [string, string][] = [
+      [risky.superuser, `${risky.superuser} is a superuser`],
+      [risky.bypass, `${risky.bypass} bypasses row-level security (BYPASSRLS)`],
+      [risky.creator, `${risky.creator} can create and grant roles (CREATEROLE)`],
+      [
+        "pg_execute_server_program",
+        "pg_execute_server_program reaches the database server's files or programs",
+      ],
+      ["pg_read_server_files", "pg_read_server_files reaches the database server's files or programs"],
+      ["pg_write_server_files", "pg_write_server_files reaches the database server's files or programs"],
+      [
+        risky.files,
+        `${risky.files} is a member of pg_execute_server_program, which reaches the database server's files or programs`,
+      ],
+      [risky.viaSuperuser, `${risky.viaSuperuser} is a member of ${risky.superuser}, which is a superuser`],
+      [logins.normal, `${logins.normal} is jitflow's own login`],
+      [risky.viaJitflow, `${risky.viaJitflow} is a member of ${logins.normal}, which is jitflow's own login`],
+      ["postgres", "postgres is a superuser"],
+    ];
+    for (const [value, reason] of cases) assert.equal(await refused(value), reason, value);
+  });
+});
+
+/** The roles `login` holds WITH ADMIN OPTION, read as the superuser. */
+async function adminOptions(login: string): Promise<string[]> {
+  const { rows } = await admin.query<{ rolname: string }>(
+    `select r.rolname from pg_auth_members am
+       join pg_roles r on r.oid = am.roleid join pg_roles m on m.oid = am.member
+      where m.rolname = $1 and am.admin_option order by 1`,
+    [login],
+  );
+  return rows.map((r) => r.rolname);
+}
 
 describe("postgres_role names", () => {
   test("the default identity is the email's local part, lowercased, other characters as _", () => {

@@ -115,6 +115,25 @@ export default defineConfig({
       permission: "push",
       fieldBindings: ["repo"],
     },
+    prod_any_role: {
+      type: "postgres_role",
+      label: "Production database, a role of your choice",
+      integration: "prod_db",
+      fieldBindings: ["role"],
+      // Offered: the group roles jitflow's login holds WITH ADMIN OPTION. Also this one, which it does not offer:
+      grantable: { role: ["pg_read_all_data"] },
+    },
+    aws_any_account_readonly: {
+      type: "aws_sso",
+      label: "Read-only in an AWS account of your choice",
+      integration: "aws",
+      instanceArn: "arn:aws:sso:::instance/ssoins-1234567890abcdef",
+      identityStoreId: "d-1234567890",
+      permissionSetArn: "arn:aws:sso:::permissionSet/ssoins-1234567890abcdef/ps-0000000000000001",
+      fieldBindings: ["accountId"],
+      // jitflow cannot list accounts: a bound accountId takes its values from this list only.
+      grantable: { accountId: ["111111111111", "222222222222"] },
+    },
     github_oncall_team: {
       type: "github_team",
       label: "GitHub on-call team",
@@ -139,6 +158,30 @@ export default defineConfig({
       targets: ["ops_ldap", "aws_admin", "aws_deployers", "okta_support", "github_oncall_team"],
       durations: ["30m", "2h", "8h"],
       fields: [{ name: "reason", label: "Why?", type: "text" }],
+      approvers: { users: ["sre-lead@example.com"] },
+    },
+    {
+      name: "db_role",
+      label: "A production database role",
+      targets: ["prod_any_role"],
+      durations: ["1h"],
+      fields: [{ name: "role", label: "Role", type: "string", required: true, prefetch: true }],
+      approvers: { users: ["dba-lead@example.com"] },
+    },
+    {
+      name: "aws_account",
+      label: "Read-only in an AWS account",
+      targets: ["aws_any_account_readonly"],
+      durations: ["1h"],
+      fields: [
+        {
+          name: "accountId",
+          label: "Account",
+          type: "string",
+          required: true,
+          allowedValues: ["111111111111", "222222222222"],
+        },
+      ],
       approvers: { users: ["sre-lead@example.com"] },
     },
     {

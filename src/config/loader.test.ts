@@ -232,6 +232,93 @@ describe("loadConfig: problems, each with its path", () => {
         ],
       ],
       [
+        "a webhook's url taken from a request, which can never be sent",
+        {
+          "jitflow.config.ts": configWith(
+            "[]",
+            'hook: { type: "webhook", secret: env("HOOK_SECRET"), fieldBindings: ["url"] }',
+          ),
+        },
+        [
+          {
+            path: "targets.hook.fieldBindings[0]",
+            message: 'webhook targets cannot take "url" from a request (they take no setting from a request)',
+          },
+        ],
+      ],
+      [
+        "a webhook url with credentials in it, which fetch refuses on every call",
+        {
+          "jitflow.config.ts": configWith(
+            "[]",
+            'hook: { type: "webhook", url: "https://user:pw@hooks.example.com/x", secret: env("HOOK_SECRET") }',
+          ),
+        },
+        [
+          {
+            path: "targets.hook.url",
+            message:
+              "url must not hold a user or password (fetch refuses it): your endpoint checks the signature instead",
+          },
+        ],
+      ],
+      [
+        "a bound setting the connector cannot list, without an allow-list",
+        {
+          "jitflow.config.ts": configWith(
+            "[]",
+            'gh: { type: "github_repo", integration: "github", repo: "api", fieldBindings: ["owner"] }',
+          ).replace(
+            "targets:",
+            'integrations: { github: { type: "github", token: env("HOOK_SECRET") } }, targets:',
+          ),
+        },
+        [
+          {
+            path: "targets.gh.fieldBindings[0]",
+            message:
+              'github_repo targets cannot list the values of "owner" they may grant here, so a request could name anything: list the allowed ones in grantable: { owner: [...] }',
+          },
+        ],
+      ],
+      [
+        "a setting a connector does not take per request, and an allow-list of a setting not bound",
+        {
+          "jitflow.config.ts": configWith(
+            "[]",
+            'gh: { type: "github_repo", integration: "github", owner: "acme", fieldBindings: ["repo", "loginFromEmail"], grantable: { permission: ["pull"] } }',
+          ).replace(
+            "targets:",
+            'integrations: { github: { type: "github", token: env("HOOK_SECRET") } }, targets:',
+          ),
+        },
+        [
+          {
+            path: "targets.gh.fieldBindings[1]",
+            message:
+              'github_repo targets cannot take "loginFromEmail" from a request (they can take: repo, owner, permission)',
+          },
+          {
+            path: "targets.gh.grantable.permission",
+            message:
+              '"permission" is not in fieldBindings: only a setting a request fills in takes an allow-list',
+          },
+        ],
+      ],
+      [
+        "an allow-listed value that is no valid setting",
+        {
+          "jitflow.config.ts": configWith(
+            "[]",
+            'db: { type: "mysql_role", integration: "maria", fieldBindings: ["role"], grantable: { role: ["analyst", "NONE"] } }',
+          ).replace(
+            "targets:",
+            'integrations: { maria: { type: "mysql", url: env("HOOK_SECRET") } }, targets:',
+          ),
+        },
+        [{ path: "targets.db.grantable.role[1]", message: "NONE is a reserved name, not a role" }],
+      ],
+      [
         "an unknown target type",
         { "jitflow.config.ts": configWith("[]", 'pigeon: { type: "carrier_pigeon", coop: "roof" }') },
         [["targets.pigeon.type", /^unknown target type "carrier_pigeon" \(known: .*\bwebhook\b.*\)$/]],

@@ -306,6 +306,16 @@ const target = z.looseObject({
   integration: z.string().min(1).optional(),
   /** Settings whose value comes from the request field of the same name (e.g. the repository). */
   fieldBindings: z.array(z.string().min(1)).default([]),
+  /**
+   * Per bound setting, values a request may name beyond those the connector offers (options()): an
+   * explicit allow-list. A value the connector refuses outright (a superuser role) stays refused.
+   */
+  grantable: z
+    .record(
+      z.string().min(1),
+      z.array(z.string().min(1)).min(1, { error: "a grantable list names at least one value" }),
+    )
+    .default({}),
   identities: identities.default({}),
   drift: drift.default({ mode: "report", interval: 15 * 60, standing: [] }),
 });
@@ -317,8 +327,16 @@ const integration = z.looseObject({
   identities: identities.default({}),
 });
 
+/** Where a signed POST goes: http(s), and no credentials in the URL, which fetch refuses on every call. */
+export const webhookUrl = z
+  .url({ protocol: /^https?$/, error: "url must be an http(s) URL" })
+  .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), {
+    error:
+      "url must not hold a user or password (fetch refuses it): your endpoint checks the signature instead",
+  });
+
 const webhookNotify = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }),
+  url: webhookUrl,
   secret: secretRef,
   events: z.array(z.string()).optional(),
 });

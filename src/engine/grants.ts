@@ -12,7 +12,13 @@ import {
   sameGrant,
   updateRequest,
 } from "../store/requests.ts";
-import { type GrantCredentials, PermanentTargetError, RetryLaterError } from "../targets/target.ts";
+import { vetBoundValues } from "../targets/bound-values.ts";
+import {
+  type GrantCredentials,
+  OwnIdentityError,
+  PermanentTargetError,
+  RetryLaterError,
+} from "../targets/target.ts";
 import { WebhookError } from "../targets/webhook.ts";
 import { backoffMs } from "./backoff.ts";
 import { ConflictError } from "./changes.ts";
@@ -24,7 +30,14 @@ import { systemActor, toEvent } from "./views.ts";
 
 type Outcome =
   | { kind: "escalated"; row: RequestRow; identity: string; credentials?: GrantCredentials | undefined }
-  | { kind: "deescalated"; row: RequestRow; sharedWith: string[]; standing?: boolean }
+  | {
+      kind: "deescalated";
+      row: RequestRow;
+      sharedWith: string[];
+      standing?: boolean;
+      /** The target was left alone: the identity is jitflow's own (why, in words). */
+      refused?: string;
+    }
   | { kind: "failed"; row: RequestRow; error: string }
   | { kind: "retry"; row: RequestRow; error: string; deferMs?: number; retryAfterMs?: number | undefined }
   | { kind: "skip"; row: RequestRow };
@@ -243,6 +256,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
             endedReason: row.ended_reason,
             ...(outcome.sharedWith.length ? { stillGrantedBy: outcome.sharedWith } : {}),
             ...(outcome.standing ? { standing: true } : {}),
+            ...(outcome.refused ? { targetLeftAlone: outcome.refused } : {}),
           },
         );
         await deleteCredentials(changes.trx, [row.id]);
@@ -444,13 +458,27 @@ async function escalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): Pro
       error: `credentials.encryptionKey is not usable (${deps.config.config.credentials?.encryptionKey.env ?? "not configured"}): the temporary login's password could not be kept`,
     };
   }
+  const { targetTimeoutMs } = deps.config.config.scheduler;
+  // Checked again here, not only at submission: the value may have become something never granted since.
+  const vetted = await vetBoundValues(
+    target,
+    prepared.settings,
+    evt.fields,
+    AbortSignal.timeout(targetTimeoutMs),
+  );
+  if (!vetted.ok) {
+    return vetted.permanent
+      ? { kind: "failed", row, error: vetted.error }
+      : { kind: "retry", row, error: vetted.error };
+  }
   const scheduled = flow?.config.scheduleDeescalation ?? true;
   try {
     const result = await target.connector.escalate({
       evt: { ...evt, name: "escalate" },
       module: flow?.module,
-      signal: AbortSignal.timeout(deps.config.config.scheduler.targetTimeoutMs),
+      signal: AbortSignal.timeout(targetTimeoutMs),
       identity: prepared.identity,
+      identityIsEmail: prepared.identityIsEmail,
       settings: prepared.settings,
       expiresAt: scheduled && row.expires_at !== null ? new Date(row.expires_at) : null,
     });
@@ -512,11 +540,18 @@ async function deescalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): P
       module: flow?.module,
       signal: AbortSignal.timeout(deps.config.config.scheduler.targetTimeoutMs),
       identity: prepared.identity,
+      identityIsEmail: prepared.identityIsEmail,
       settings: prepared.settings,
       expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
     });
     return { kind: "deescalated", row, sharedWith: [] };
   } catch (err) {
+    // jitflow's own identity was never granted anything (escalate refuses it), so nothing is taken away;
+    // the grant ends, and its event says why the target was left alone.
+    if (err instanceof OwnIdentityError) {
+      deps.logger.warn({ requestId: row.id, target: row.target, error: err.message }, "target left alone");
+      return { kind: "deescalated", row, sharedWith: [], refused: err.message };
+    }
     return { kind: "retry", row, error: messageOf(err), retryAfterMs: retryAfterOf(err) };
   }
 }

@@ -14,6 +14,7 @@ import {
   sameGrant,
 } from "../store/requests.ts";
 import { submittedDigests } from "../store/submitted-data.ts";
+import { vetBoundValues } from "../targets/bound-values.ts";
 import { stepBegins } from "./approval-policy.ts";
 import { applicableSteps, resolveStep, storeApprovers } from "./approvers.ts";
 import { approveInTransaction, denyInTransaction } from "./decide.ts";
@@ -150,6 +151,24 @@ export function prepareSubmission(deps: EngineDeps, input: SubmitInput): Prepare
     }
   }
   return { flow, requester, target, duration, fields, startAt, breakGlass };
+}
+
+/**
+ * The request's bound values must be ones the target hands out (offered, or on its allow-list) and never
+ * ones it refuses outright: asked of the target now, and again just before the grant.
+ */
+async function assertGrantable(deps: EngineDeps, target: string, fields: Record<string, unknown>) {
+  const loaded = deps.config.targets.get(target);
+  if (!loaded || loaded.bindings.length === 0) return;
+  const settings = loaded.settingsFor(fields);
+  if (!settings.ok) return; // prepareSubmission refused it already
+  const signal = AbortSignal.timeout(deps.config.config.scheduler.targetTimeoutMs);
+  const verdict = await vetBoundValues(loaded, settings.settings, fields, signal);
+  if (verdict.ok) return;
+  if (!verdict.permanent) throw new JitflowError("TARGET_UNAVAILABLE", `${verdict.error}; try again`);
+  throw new JitflowError("FIELD_INVALID", verdict.error, {
+    details: { fields: [{ field: verdict.field, code: "FIELD_INVALID", message: verdict.error }] },
+  });
 }
 
 /** A requested start time: in the future, within the flow's maxStartDelay, and only for grants. */
@@ -323,6 +342,7 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
     }
   }
   const { flow, requester, target, duration, fields, startAt, breakGlass } = prepareSubmission(deps, input);
+  if (target !== null) await assertGrantable(deps, target, fields);
 
   const now = deps.clock.now();
   const deadlineAt = now + flow.config.requestTimeout * 1000;

@@ -5,7 +5,8 @@ import type { LoadedTarget } from "../targets/load.ts";
 import { withTimeLimit } from "./hooks.ts";
 
 export type Prepared =
-  | { ok: true; settings: unknown; identity: string }
+  /** `identityIsEmail`: no hook, mapping or record named the identity; it is the requester's email. */
+  | { ok: true; settings: unknown; identity: string; identityIsEmail: boolean }
   /** `permanent`: retrying cannot help (a bound field the target refuses); otherwise retried. */
   | { ok: false; permanent: boolean; error: string };
 
@@ -23,7 +24,7 @@ export async function prepareCall(
 ): Promise<Prepared> {
   const settings = target.settingsFor(evt.fields);
   if (!settings.ok) return { ok: false, permanent: true, error: settings.error };
-  if (known) return { ok: true, settings: settings.settings, identity: known };
+  if (known) return { ok: true, settings: settings.settings, identity: known, identityIsEmail: false };
   const email = evt.requester.email.toLowerCase();
   if (module?.getIdentity) {
     const getIdentity = module.getIdentity;
@@ -39,11 +40,12 @@ export async function prepareCall(
           error: "getIdentity must return a non-empty string or undefined",
         };
       }
-      return { ok: true, settings: settings.settings, identity: outcome.value };
+      return { ok: true, settings: settings.settings, identity: outcome.value, identityIsEmail: false };
     }
   }
   const mapped = target.identities[email];
-  if (mapped !== undefined) return { ok: true, settings: settings.settings, identity: mapped };
+  if (mapped !== undefined)
+    return { ok: true, settings: settings.settings, identity: mapped, identityIsEmail: false };
   const identity = target.connector.identityFor?.(email, settings.settings) ?? email;
-  return { ok: true, settings: settings.settings, identity };
+  return { ok: true, settings: settings.settings, identity, identityIsEmail: identity === email };
 }

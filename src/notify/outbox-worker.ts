@@ -86,7 +86,12 @@ async function deliver(deps: OutboxDeps, message: OutboxRow): Promise<void> {
       // The hook was removed from the config, or no longer wants this event: nothing to deliver.
       if (!hook || (hook.events && !hook.events.includes(event.type))) return;
       const body = JSON.stringify(event);
-      await postSigned(hook.url, readSecret(hook.secret), body, AbortSignal.timeout(10_000));
+      try {
+        await postSigned(hook.url, readSecret(hook.secret), body, AbortSignal.timeout(10_000));
+      } catch (err) {
+        if (err instanceof WebhookError && err.permanent) throw new PermanentDeliveryError(err.message);
+        throw err;
+      }
       return;
     }
     default:

@@ -9,7 +9,13 @@ import {
   classifyAwsError,
   isAwsError,
 } from "./aws-common.ts";
-import { type ConnectorType, PermanentTargetError, type TargetOption } from "./target.ts";
+import {
+  type BoundValueCall,
+  type ConnectorType,
+  OwnIdentityError,
+  PermanentTargetError,
+  type TargetOption,
+} from "./target.ts";
 
 // IAM's own patterns: names of letters, digits and + = , . @ _ -.
 const groupNamePattern = /^[\w+=,.@-]{1,128}$/;
@@ -35,6 +41,7 @@ let sdk: Promise<typeof IamSdk> | undefined;
 export const awsIamGroupTarget: ConnectorType<AwsIamGroupSettings, AwsIntegration> = {
   type: "aws_iam_group",
   settings,
+  bindable: { groupName: () => true },
   integration: { type: "aws", settings: awsIntegration },
   create(_info, _settings, integration) {
     let client: Promise<{ iam: typeof IamSdk; client: IamSdk.IAMClient }> | undefined;
@@ -49,6 +56,36 @@ export const awsIamGroupTarget: ConnectorType<AwsIamGroupSettings, AwsIntegratio
       return client;
     }
 
+    /**
+     * The IAM user jitflow's credentials belong to (GetUser without a name), or undefined when they are
+     * a role's: asked once, and again after a failure.
+     */
+    let self: Promise<string | undefined> | undefined;
+    function selfName(signal: AbortSignal): Promise<string | undefined> {
+      self ??= connect().then(async ({ iam, client: c }) => {
+        try {
+          const user = await c.send(new iam.GetUserCommand({}), { abortSignal: signal });
+          return user.User?.UserName;
+        } catch (err) {
+          // Role credentials: "Must specify userName when calling with non-User credentials".
+          if (isAwsError(err, "ValidationError")) return undefined;
+          throw classifyAwsError("aws_iam_group: GetUser (jitflow's own user)", err);
+        }
+      });
+      self.catch(() => {
+        self = undefined;
+      });
+      return self;
+    }
+
+    /** Refuses jitflow's own IAM user: taking a group from it can take away its own permissions. */
+    async function notSelf(identity: string, signal: AbortSignal): Promise<void> {
+      const own = await selfName(signal);
+      if (own !== undefined && own.toLowerCase() === identity.toLowerCase()) {
+        throw new OwnIdentityError("aws_iam_group", identity, "the IAM user jitflow's credentials belong to");
+      }
+    }
+
     return {
       identityFor: (email) => email,
 
@@ -58,6 +95,7 @@ export const awsIamGroupTarget: ConnectorType<AwsIamGroupSettings, AwsIntegratio
             `aws_iam_group: ${JSON.stringify(identity)} cannot be an IAM user name`,
           );
         }
+        await notSelf(identity, signal);
         const { iam, client: c } = await connect();
         let userName: string | undefined;
         try {
@@ -94,6 +132,7 @@ export const awsIamGroupTarget: ConnectorType<AwsIamGroupSettings, AwsIntegratio
 
       async deescalate({ identity, settings: s, signal }) {
         if (!userNamePattern.test(identity)) return; // no such user can exist
+        await notSelf(identity, signal);
         const { iam, client: c } = await connect();
         try {
           await c.send(new iam.RemoveUserFromGroupCommand({ GroupName: s.groupName, UserName: identity }), {
@@ -153,7 +192,45 @@ export const awsIamGroupTarget: ConnectorType<AwsIamGroupSettings, AwsIntegratio
         return groups.slice(0, optionsCap);
       },
 
+      /** A bound groupName: a group of the account (GetGroup), as options() lists. */
+      async offers({ key, value, signal }: BoundValueCall<AwsIamGroupSettings>) {
+        if (key !== "groupName" || !groupNamePattern.test(value)) return false;
+        const { iam, client: c } = await connect();
+        try {
+          await c.send(new iam.GetGroupCommand({ GroupName: value, MaxItems: 1 }), { abortSignal: signal });
+          return true;
+        } catch (err) {
+          if (isAwsError(err, "NoSuchEntity")) return false;
+          throw classifyAwsError("aws_iam_group: GetGroup", err);
+        }
+      },
+
+      /** Never a group jitflow's own IAM user is in: joining it gives what jitflow may do. */
+      async refuses({ key, value, signal }: BoundValueCall<AwsIamGroupSettings>) {
+        if (key !== "groupName") return undefined;
+        const own = await selfName(signal);
+        if (own === undefined) return undefined;
+        const { iam, client: c } = await connect();
+        let marker: string | undefined;
+        do {
+          let page: IamSdk.ListGroupsForUserCommandOutput;
+          try {
+            page = await c.send(new iam.ListGroupsForUserCommand({ UserName: own, Marker: marker }), {
+              abortSignal: signal,
+            });
+          } catch (err) {
+            throw classifyAwsError("aws_iam_group: ListGroupsForUser (jitflow's own user)", err);
+          }
+          if (page.Groups?.some((g) => g.GroupName?.toLowerCase() === value.toLowerCase())) {
+            return `jitflow's own IAM user ${own} is in the group: it gives what jitflow may do`;
+          }
+          marker = page.IsTruncated ? page.Marker : undefined;
+        } while (marker);
+        return undefined;
+      },
+
       async close() {
+        self = undefined;
         const pending = client;
         client = undefined;
         (await pending?.catch(() => undefined))?.client.destroy();

@@ -13,7 +13,12 @@ import {
   classifyAwsError,
   isAwsError,
 } from "./aws-common.ts";
-import { type ConnectorType, PermanentTargetError, type TargetOption } from "./target.ts";
+import {
+  type BoundValueCall,
+  type ConnectorType,
+  PermanentTargetError,
+  type TargetOption,
+} from "./target.ts";
 
 const partition = "aws(-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f|-eusc)?";
 
@@ -125,6 +130,7 @@ type AssignmentStatus = SsoAdminSdk.AccountAssignmentOperationStatus;
 export const awsSsoTarget: ConnectorType<AwsSsoSettings, AwsIntegration> = {
   type: "aws_sso",
   settings,
+  bindable: { permissionSetArn: () => true, groupId: () => true, accountId: () => false },
   integration: { type: "aws", settings: awsIntegration },
   check: (s, bound) => checkAwsSsoSettings(s, bound),
   create(_info, _settings, integration) {
@@ -431,6 +437,38 @@ export const awsSsoTarget: ConnectorType<AwsSsoSettings, AwsIntegration> = {
           }
         } while (nextToken);
         return userNamesOf(c, s, userIds, signal);
+      },
+
+      /**
+       * A bound `permissionSetArn`: a permission set of the instance (DescribePermissionSet); a bound
+       * `groupId`: a group of the identity store (DescribeGroup). A bound `accountId` is never offered: it
+       * comes from the target's `grantable` list only.
+       */
+      async offers({ key, value, settings: s, signal }: BoundValueCall<AwsSsoSettings>) {
+        const c = await connect();
+        try {
+          if (key === "permissionSetArn") {
+            await c.admin.send(
+              new c.sdk.admin.DescribePermissionSetCommand({
+                InstanceArn: s.instanceArn,
+                PermissionSetArn: value,
+              }),
+              { abortSignal: signal },
+            );
+            return true;
+          }
+          if (key === "groupId") {
+            await c.store.send(
+              new c.sdk.store.DescribeGroupCommand({ IdentityStoreId: s.identityStoreId, GroupId: value }),
+              { abortSignal: signal },
+            );
+            return true;
+          }
+          return false;
+        } catch (err) {
+          if (isAwsError(err, "ResourceNotFoundException")) return false;
+          throw classifyAwsError(`aws_sso: looking up ${key} ${value}`, err);
+        }
       },
 
       /**

@@ -5,7 +5,13 @@ import type { Octokit } from "@octokit/rest";
 import { z } from "zod";
 import { secretRef } from "../config/schema.ts";
 import { readSecret } from "../config/secrets.ts";
-import { type ConnectorType, PermanentTargetError, RetryLaterError } from "./target.ts";
+import {
+  type BoundValueCall,
+  type ConnectorType,
+  OwnIdentityError,
+  PermanentTargetError,
+  RetryLaterError,
+} from "./target.ts";
 import { parseRetryAfter } from "./webhook.ts";
 
 const integration = z.strictObject({
@@ -82,8 +88,8 @@ const quiet = { debug: noop, info: noop, warn: noop, error: noop };
  * The Octokit for the token in the environment now (a rotated token gets a new one), and per-call request
  * options. Plain @octokit/rest has no retry or throttling plugin: every retry is the scheduler's.
  */
-function githubClient(github: GitHubIntegration) {
-  let current: { token: string; octokit: Octokit } | undefined;
+function githubClient(type: string, github: GitHubIntegration) {
+  let current: { token: string; octokit: Octokit; self?: Promise<string> } | undefined;
   return {
     async open(signal: AbortSignal) {
       const token = readSecret(github.token);
@@ -95,6 +101,27 @@ function githubClient(github: GitHubIntegration) {
       }
       const request = { signal: AbortSignal.any([signal, AbortSignal.timeout(github.timeoutMs)]) };
       return { octokit: current.octokit, request };
+    },
+    /**
+     * Refuses the account the token belongs to (GET /user, asked once per token): removing it from a
+     * repository or team can take away the token's own access, so jitflow never adds or removes it.
+     */
+    async notSelf(login: string, signal: AbortSignal): Promise<void> {
+      const { octokit, request } = await this.open(signal);
+      const entry = current;
+      if (!entry) return;
+      entry.self ??= octokit.rest.users.getAuthenticated({ request }).then(
+        ({ data }) => data.login.toLowerCase(),
+        (err: unknown) => {
+          throw classify(type, err, "looking up the token's own account");
+        },
+      );
+      entry.self.catch(() => {
+        if (current === entry) entry.self = undefined;
+      });
+      if (login.toLowerCase() === (await entry.self)) {
+        throw new OwnIdentityError(type, login, "the GitHub account jitflow's token belongs to");
+      }
     },
     close() {
       current = undefined;
@@ -223,10 +250,11 @@ const optionsCap = 500;
 export const githubRepoTarget: ConnectorType<GitHubRepoSettings, GitHubIntegration> = {
   type: "github_repo",
   settings: repoSettings,
+  bindable: { repo: (fixed) => fixed.owner !== undefined, owner: () => false, permission: () => false },
   integration: { type: "github", settings: integration },
   create(_info, _settings, github) {
     const type = "github_repo";
-    const client = githubClient(github);
+    const client = githubClient(type, github);
     const missingRepo = (where: string) => `repository ${where} does not exist (or the token cannot see it)`;
 
     async function invitations(octokit: Octokit, owner: string, repo: string, request: RequestOptions) {
@@ -242,6 +270,7 @@ export const githubRepoTarget: ConnectorType<GitHubRepoSettings, GitHubIntegrati
 
       async escalate({ identity, settings: { owner, repo, permission }, signal }) {
         const login = loginOf(type, identity);
+        await client.notSelf(login, signal);
         const where = `${owner}/${repo}`;
         const { octokit, request } = await client.open(signal);
         let pending: Awaited<ReturnType<typeof invitations>>;
@@ -277,6 +306,7 @@ export const githubRepoTarget: ConnectorType<GitHubRepoSettings, GitHubIntegrati
       async deescalate({ identity, settings: { owner, repo }, signal }) {
         const login = asLogin(identity);
         if (!login) return;
+        await client.notSelf(login, signal);
         const where = `${owner}/${repo}`;
         const { octokit, request } = await client.open(signal);
         try {
@@ -326,6 +356,19 @@ export const githubRepoTarget: ConnectorType<GitHubRepoSettings, GitHubIntegrati
         }
       },
 
+      /** A bound `repo`: one of the owner's repositories the token can see, as options() lists. */
+      async offers({ key, value, settings: { owner }, signal }: BoundValueCall<GitHubRepoSettings>) {
+        if (key !== "repo") return false;
+        const { octokit, request } = await client.open(signal);
+        try {
+          const { data } = await octokit.rest.repos.get({ owner, repo: value, request });
+          return data.name.toLowerCase() === value.toLowerCase();
+        } catch (err) {
+          if (answered(err) === 404) return false;
+          throw classify(type, err, `looking up the repository ${owner}/${value}`);
+        }
+      },
+
       /** For a bound `repo`: the owner's repositories, by name. A bound `owner` has none to offer. */
       async options({ key, settings: { owner }, signal }) {
         if (key !== "repo" || !owner) return [];
@@ -367,10 +410,11 @@ export const githubRepoTarget: ConnectorType<GitHubRepoSettings, GitHubIntegrati
 export const githubTeamTarget: ConnectorType<GitHubTeamSettings, GitHubIntegration> = {
   type: "github_team",
   settings: teamSettings,
+  bindable: { teamSlug: (fixed) => fixed.org !== undefined, org: () => false, role: () => false },
   integration: { type: "github", settings: integration },
   create(_info, _settings, github) {
     const type = "github_team";
-    const client = githubClient(github);
+    const client = githubClient(type, github);
 
     return {
       identityFor,
@@ -378,6 +422,7 @@ export const githubTeamTarget: ConnectorType<GitHubTeamSettings, GitHubIntegrati
 
       async escalate({ identity, settings: { org, teamSlug, role }, signal }) {
         const login = loginOf(type, identity);
+        await client.notSelf(login, signal);
         const { octokit, request } = await client.open(signal);
         try {
           // Idempotent: an existing membership keeps its state and gets the role. Someone outside the
@@ -403,6 +448,7 @@ export const githubTeamTarget: ConnectorType<GitHubTeamSettings, GitHubIntegrati
       async deescalate({ identity, settings: { org, teamSlug }, signal }) {
         const login = asLogin(identity);
         if (!login) return;
+        await client.notSelf(login, signal);
         const { octokit, request } = await client.open(signal);
         try {
           await octokit.rest.teams.removeMembershipForUserInOrg({
@@ -444,6 +490,19 @@ export const githubTeamTarget: ConnectorType<GitHubTeamSettings, GitHubIntegrati
             `listing the members of the team ${where}`,
             `team ${where} does not exist (or the token cannot see it)`,
           );
+        }
+      },
+
+      /** A bound `teamSlug`: one of the organization's teams the token can see, as options() lists. */
+      async offers({ key, value, settings: { org }, signal }: BoundValueCall<GitHubTeamSettings>) {
+        if (key !== "teamSlug") return false;
+        const { octokit, request } = await client.open(signal);
+        try {
+          const { data } = await octokit.rest.teams.getByName({ org, team_slug: value, request });
+          return data.slug.toLowerCase() === value.toLowerCase();
+        } catch (err) {
+          if (answered(err) === 404) return false;
+          throw classify(type, err, `looking up the team ${org}/${value}`);
         }
       },
 

@@ -4,7 +4,13 @@ import type { Client, Filter } from "ldapts";
 import { z } from "zod";
 import { secretRef } from "../config/schema.ts";
 import { readSecret } from "../config/secrets.ts";
-import { type ConnectorType, PermanentTargetError, type TargetCall } from "./target.ts";
+import {
+  type BoundValueCall,
+  type ConnectorType,
+  OwnIdentityError,
+  PermanentTargetError,
+  type TargetCall,
+} from "./target.ts";
 
 /** One attribute=value pair of an RDN: the value unescaped, or kept as `#hex` when given as BER. */
 interface Ava {
@@ -86,21 +92,42 @@ function escapeDnValue(value: string): string {
  * separators removed, values escaped the same way (their case is kept). Undefined if not a DN.
  */
 export function normalizeDn(dn: string): string | undefined {
-  return parseDn(dn)
-    ?.map((rdn) =>
-      rdn
-        .map(({ type, value, ber }) => `${type.toLowerCase()}=${ber ? value : escapeDnValue(value)}`)
-        .sort()
-        .join("+"),
-    )
-    .join(",");
+  return normalizedRdns(dn)?.join(",");
+}
+
+/** A DN's RDNs, each in the form normalizeDn writes it. */
+function normalizedRdns(dn: string): string[] | undefined {
+  return parseDn(dn)?.map((rdn) =>
+    rdn
+      .map(({ type, value, ber }) => `${type.toLowerCase()}=${ber ? value : escapeDnValue(value)}`)
+      .sort()
+      .join("+"),
+  );
 }
 
 const isDn = (value: string) => (parseDn(value)?.length ?? 0) > 0;
 
-/** An identity that names an entry itself rather than an email: a DN of two RDNs or more. */
-function isDnIdentity(identity: string): boolean {
-  return (parseDn(identity)?.length ?? 0) >= 2;
+/**
+ * An identity that names an entry itself rather than an email: a DN of two RDNs or more, from a mapping,
+ * getIdentity or the grant's record. The requester's own email is never one, however it is shaped.
+ */
+function namesEntry(identity: string, identityIsEmail = false): boolean {
+  return !identityIsEmail && (parseDn(identity)?.length ?? 0) >= 2;
+}
+
+/** The two DNs name the same entry (compared without case, as directories compare names like uid and cn). */
+function sameDn(a: string, b: string): boolean {
+  const x = normalizeDn(a)?.toLowerCase();
+  return x !== undefined && x === normalizeDn(b)?.toLowerCase();
+}
+
+/** `dn` is strictly below `base`, RDN by RDN (an escaped comma in a value is no separator), without case. */
+export function isBelow(dn: string, base: string): boolean {
+  const entry = normalizedRdns(dn)?.map((rdn) => rdn.toLowerCase());
+  const under = normalizedRdns(base)?.map((rdn) => rdn.toLowerCase());
+  if (!entry || !under || under.length === 0 || entry.length <= under.length) return false;
+  const tail = entry.slice(entry.length - under.length);
+  return under.every((rdn, i) => rdn === tail[i]);
 }
 
 const integration = z.strictObject({
@@ -209,6 +236,7 @@ function memberDn(value: string): string {
 export const ldapGroupTarget: ConnectorType<LdapGroupSettings, LdapIntegration> = {
   type: "ldap_group",
   settings,
+  bindable: { groupDn: (fixed) => fixed.groupSearchBase !== undefined },
   integration: { type: "ldap", settings: integration },
   create(_info, _settings, ldap) {
     const open = new Set<Client>();
@@ -253,9 +281,13 @@ export const ldapGroupTarget: ConnectorType<LdapGroupSettings, LdapIntegration> 
       }
     }
 
-    /** The DN of the entry the identity names, normalised; undefined when there is none. */
-    async function findPerson(client: Client, lib: Ldapts, identity: string, s: LdapGroupSettings) {
-      if (isDnIdentity(identity)) {
+    /**
+     * The DN of the entry the identity names, normalised; undefined when there is none. The requester's
+     * email is always searched for with userFilter, never read as a DN.
+     */
+    async function findPerson(client: Client, lib: Ldapts, call: TargetCall<LdapGroupSettings>) {
+      const { identity, settings: s } = call;
+      if (namesEntry(identity, call.identityIsEmail)) {
         try {
           const { searchEntries } = await client.search(identity, { scope: "base", attributes: ["1.1"] });
           return searchEntries[0] ? normalizeDn(searchEntries[0].dn) : undefined;
@@ -331,19 +363,85 @@ export const ldapGroupTarget: ConnectorType<LdapGroupSettings, LdapIntegration> 
       }
     }
 
+    /**
+     * Refuses jitflow's own entry (the bind DN) as the one to add or remove: checked on the identity
+     * before connecting when it is a DN, and on the entry found for it before the group is changed.
+     */
+    function notSelf(call: TargetCall<LdapGroupSettings>, found?: string): void {
+      const dn = found ?? (namesEntry(call.identity, call.identityIsEmail) ? call.identity : undefined);
+      if (dn !== undefined && sameDn(dn, ldap.bindDn)) {
+        throw new OwnIdentityError(
+          "ldap_group",
+          call.identity,
+          `jitflow's own entry (the bind DN ${ldap.bindDn})`,
+        );
+      }
+    }
+
+    /** The group's member and uniqueMember values as DNs, or undefined when it cannot be read. */
+    async function membersOf(client: Client, groupDn: string): Promise<string[] | undefined> {
+      try {
+        const { searchEntries } = await client.search(groupDn, {
+          scope: "base",
+          attributes: ["member", "uniqueMember"],
+        });
+        const entry: Record<string, unknown> = searchEntries[0] ?? {};
+        return Object.entries(entry)
+          .filter(([k]) => /^(member|uniquemember)$/i.test(k))
+          .flatMap(([, v]) => (Array.isArray(v) ? v : [v]))
+          .map((v) => memberDn(String(v)));
+      } catch (err) {
+        if (resultCode(err) === 32) return undefined;
+        throw failure(err, `reading ${groupDn}`);
+      }
+    }
+
     return {
       identityFor: (email) => email,
       canonical: (identity) => normalizeDn(identity) ?? identity,
 
+      /** A bound groupDn: a groupOfNames or groupOfUniqueNames entry below groupSearchBase, as options() lists. */
+      async offers(call: BoundValueCall<LdapGroupSettings>) {
+        const base = call.settings.groupSearchBase;
+        if (call.key !== "groupDn" || base === undefined || !isBelow(call.value, base)) return false;
+        return session(call.signal, async (client) => {
+          try {
+            const { searchEntries } = await client.search(call.value, {
+              scope: "base",
+              filter: "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))",
+              attributes: ["1.1"],
+            });
+            return searchEntries.length === 1;
+          } catch (err) {
+            if (resultCode(err) === 32) return false;
+            throw failure(err, `looking up ${call.value}`);
+          }
+        });
+      },
+
+      /** Never jitflow's own entry, nor a group it is a member of: joining that gives what jitflow has. */
+      async refuses(call: BoundValueCall<LdapGroupSettings>) {
+        if (call.key !== "groupDn") return undefined;
+        if (sameDn(call.value, ldap.bindDn)) return "it is jitflow's own entry (the bind DN)";
+        return session(call.signal, async (client) => {
+          const members = (await membersOf(client, call.value)) ?? [];
+          return members.some((m) => sameDn(m, ldap.bindDn))
+            ? `jitflow's own entry (${ldap.bindDn}) is a member: the group gives what jitflow has`
+            : undefined;
+        });
+      },
+
       async escalate(call: TargetCall<LdapGroupSettings>) {
         const s = call.settings;
+        notSelf(call);
         return session(call.signal, async (client, lib) => {
-          const dn = await findPerson(client, lib, call.identity, s);
+          const dn = await findPerson(client, lib, call);
           if (dn === undefined) {
             throw new PermanentTargetError(
-              `ldap_group: no LDAP entry for ${call.identity}${isDnIdentity(call.identity) ? "" : ` under ${s.userSearchBase}`}`,
+              `ldap_group: no LDAP entry for ${call.identity}${namesEntry(call.identity, call.identityIsEmail) ? "" : ` under ${s.userSearchBase}`}`,
             );
           }
+          notSelf(call, dn);
           try {
             await modifyGroup(client, lib, s, [{ operation: "add", value: dn }]);
           } catch (err) {
@@ -355,12 +453,14 @@ export const ldapGroupTarget: ConnectorType<LdapGroupSettings, LdapIntegration> 
 
       async deescalate(call: TargetCall<LdapGroupSettings>) {
         const s = call.settings;
+        notSelf(call);
         await session(call.signal, async (client, lib) => {
           // A DN is removed without looking it up: the person may have left the directory since.
-          const dn = isDnIdentity(call.identity)
+          const dn = namesEntry(call.identity, call.identityIsEmail)
             ? normalizeDn(call.identity)
-            : await findPerson(client, lib, call.identity, s);
+            : await findPerson(client, lib, call);
           if (dn === undefined) return;
+          notSelf(call, dn);
           try {
             await modifyGroup(client, lib, s, [{ operation: "delete", value: dn }]);
           } catch (err) {

@@ -13,6 +13,8 @@ export interface LoadedTarget {
   connector: TargetConnector;
   /** Setting keys whose value comes from the request field of the same name. */
   bindings: string[];
+  /** Per bound setting, the values allowed beyond those the connector offers (the target's `grantable`). */
+  grantable: Record<string, string[]>;
   /** Per-user identities: the target's, over its integration's (emails lowercased). */
   identities: Record<string, string>;
   drift: DriftConfig;
@@ -27,7 +29,7 @@ export interface LoadedTarget {
 }
 
 /** Keys every target may have, whatever its type; removed before the connector's settings are checked. */
-const commonKeys = ["type", "label", "integration", "fieldBindings", "identities", "drift"];
+const commonKeys = ["type", "label", "integration", "fieldBindings", "grantable", "identities", "drift"];
 
 export function loadTargets(
   config: ParsedConfig,
@@ -69,6 +71,7 @@ export function loadTargets(
         ok = false;
       }
     }
+    ok = checkBindings(at, connectorType, raw, rest, shape, problems) && ok;
     const mask = Object.fromEntries(raw.fieldBindings.map((k) => [k, true as const]));
     const schema =
       raw.fieldBindings.length > 0 ? connectorType.settings.partial(mask) : connectorType.settings;
@@ -104,6 +107,7 @@ export function loadTargets(
       info,
       connector,
       bindings,
+      grantable: raw.grantable,
       identities: { ...integration.identities, ...raw.identities },
       // Standing members as list() spells them, so "UID=ops, ou=people,…" matches "uid=ops,ou=people,…".
       drift: {
@@ -129,6 +133,63 @@ export function loadTargets(
     });
   }
   return targets;
+}
+
+/**
+ * What a request may fill in: only settings the connector takes per request (a webhook's URL is not
+ * one), each either listed by the connector or given an allow-list (`grantable`), whose values must be
+ * valid settings. Returns false when there is a problem.
+ */
+function checkBindings(
+  at: string,
+  connectorType: ConnectorType<unknown>,
+  raw: ParsedConfig["targets"][string],
+  rest: Record<string, unknown>,
+  shape: Record<string, unknown>,
+  problems: ConfigProblem[],
+): boolean {
+  let ok = true;
+  const bindable = connectorType.bindable ?? {};
+  const takes = Object.keys(bindable);
+  for (const [i, key] of raw.fieldBindings.entries()) {
+    if (connectorType.type === "custom" || !(key in shape) || key in rest) continue; // reported above
+    const listed = bindable[key];
+    if (!listed) {
+      problems.push({
+        path: `${at}.fieldBindings[${i}]`,
+        message: `${connectorType.type} targets cannot take "${key}" from a request (${takes.length ? `they can take: ${takes.join(", ")}` : "they take no setting from a request"})`,
+      });
+      ok = false;
+    } else if (!listed(rest) && !raw.grantable[key]) {
+      problems.push({
+        path: `${at}.fieldBindings[${i}]`,
+        message: `${connectorType.type} targets cannot list the values of "${key}" they may grant here, so a request could name anything: list the allowed ones in grantable: { ${key}: [...] }`,
+      });
+      ok = false;
+    }
+  }
+  for (const [key, values] of Object.entries(raw.grantable)) {
+    if (!raw.fieldBindings.includes(key)) {
+      problems.push({
+        path: `${at}.grantable.${key}`,
+        message: `"${key}" is not in fieldBindings: only a setting a request fills in takes an allow-list`,
+      });
+      ok = false;
+      continue;
+    }
+    const setting = shape[key] as z.ZodType | undefined;
+    values.forEach((value, i) => {
+      const parsed = setting?.safeParse(value);
+      if (parsed && !parsed.success) {
+        problems.push({
+          path: `${at}.grantable.${key}[${i}]`,
+          message: parsed.error.issues[0]?.message ?? "not a valid value",
+        });
+        ok = false;
+      }
+    });
+  }
+  return ok;
 }
 
 /** Integrations of the types connectors know, validated once each; others (used by hook helpers) are left as they are. */
@@ -204,6 +265,7 @@ export function fixedTarget(info: TargetInfo, connector: TargetConnector): Loade
     info,
     connector,
     bindings: [],
+    grantable: {},
     identities: {},
     drift: { mode: "off", interval: 900, standing: [] },
     perRequest: false,

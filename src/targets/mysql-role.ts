@@ -11,18 +11,43 @@ import {
   listedLogin,
   poolCache,
   temporaryLoginName,
+  urlUser,
   withConnection,
 } from "./sql-common.ts";
-import { type ConnectorType, PermanentTargetError, type TargetCall } from "./target.ts";
+import {
+  type BoundValueCall,
+  type ConnectorType,
+  OwnIdentityError,
+  PermanentTargetError,
+  type TargetCall,
+} from "./target.ts";
 
 const TYPE = "mysql_role";
 /** MySQL's limit on user names (MariaDB allows longer): temporary accounts fit both. */
 const MAX_LOGIN_LENGTH = 32;
 const DAY_MS = 86_400_000;
 
+/**
+ * Why a name cannot be a role, by the server's rules, or undefined. Checked before any statement, so
+ * a name is never read as something else (`mysql.user` as a qualified name, `analyst ` as `analyst`).
+ */
+export function roleNameProblem(name: string): string | undefined {
+  if (name.length === 0) return "role must not be empty";
+  if (name.length > 128) return "role must be at most 128 characters";
+  // MariaDB drops trailing spaces from role names, so "analyst " would be granted as "analyst".
+  if (name.trim() !== name) return "role must not start or end with a space";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(name)) return "role must not contain control characters";
+  if (/^(none|public)$/i.test(name)) return `${name} is a reserved name, not a role`;
+  return undefined;
+}
+
 const settings = z.strictObject({
   /** The role granted: an existing role. */
-  role: z.string().min(1, { error: "role must not be empty" }).max(128, { error: "role is too long" }),
+  role: z.string().superRefine((name, ctx) => {
+    const problem = roleNameProblem(name);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }),
   /** The host part of the accounts (`'user'@'host'`) granted or created. */
   host: z
     .string()
@@ -76,6 +101,8 @@ const ER = {
   invalidRole: 1959, // MariaDB: unknown role
   cannotRevokeRole: 1962, // MariaDB: the role is not granted (or the account is gone)
   unknownAuthId: 3523, // MySQL: unknown role or account
+  parseError: 1064, // the statement does not parse: it never will
+  syntaxError: 1149,
 } as const;
 
 /** Server errors where retrying cannot help. */
@@ -92,6 +119,8 @@ const PERMANENT_ERRORS = new Set<number>([
   ER.invalidRole,
   ER.unknownAuthId,
   ER.unknownDatabase,
+  ER.parseError,
+  ER.syntaxError,
 ]);
 
 interface MysqlError {
@@ -131,11 +160,17 @@ interface Server {
   pool: Pool;
   /** MariaDB and MySQL 8 differ in role tables and in SET DEFAULT ROLE; asked once per pool. */
   mariadb?: boolean;
+  /** The user name of the connector's own account (CURRENT_USER()), asked once per pool. */
+  self?: string;
 }
+
+/** MariaDB's mysql.global_priv `access` of an account with no global privilege (USAGE only); any bit is one. */
+const NO_GLOBAL_PRIVILEGES = 0;
 
 export const mysqlRoleTarget: ConnectorType<MysqlRoleSettings, MysqlIntegration> = {
   type: TYPE,
   settings,
+  bindable: { role: () => true },
   integration: { type: "mysql", settings: integration },
   create(_info, _settings, conn) {
     const pools = poolCache<Server>(
@@ -156,7 +191,7 @@ export const mysqlRoleTarget: ConnectorType<MysqlRoleSettings, MysqlIntegration>
 
     async function session<T>(
       signal: AbortSignal,
-      work: (c: PoolConnection, mariadb: boolean) => Promise<T>,
+      work: (c: PoolConnection, mariadb: boolean, self: string) => Promise<T>,
     ): Promise<T> {
       try {
         const server = await pools.get(readSecret(conn.url));
@@ -166,11 +201,15 @@ export const mysqlRoleTarget: ConnectorType<MysqlRoleSettings, MysqlIntegration>
           () => server.pool.getConnection(),
           (c, destroy) => (destroy ? c.destroy() : c.release()),
           async (c) => {
-            if (server.mariadb === undefined) {
-              const [rows] = await c.query<VersionRow[]>("select version() as version");
+            if (server.mariadb === undefined || server.self === undefined) {
+              const [rows] = await c.query<VersionRow[]>(
+                "select version() as version, current_user() as self",
+              );
+              const self = String(rows[0]?.self);
               server.mariadb = String(rows[0]?.version).includes("MariaDB");
+              server.self = self.slice(0, self.lastIndexOf("@"));
             }
-            return work(c, server.mariadb);
+            return work(c, server.mariadb, server.self);
           },
         );
       } catch (err) {
@@ -178,9 +217,21 @@ export const mysqlRoleTarget: ConnectorType<MysqlRoleSettings, MysqlIntegration>
       }
     }
 
+    /**
+     * Refuses jitflow's own account as the one to grant to or take from (under any host): a revocation
+     * would take its own admin mapping and default role away. Checked against the URL's user before
+     * connecting, and against CURRENT_USER() before any statement that changes anything.
+     */
+    function notSelf(user: string, self?: string): void {
+      if (user === urlUser(readSecret(conn.url)) || user === self) {
+        throw new OwnIdentityError(TYPE, user, "jitflow's own database account");
+      }
+    }
+
     async function quoting() {
       const mysql = await loadMysql();
-      return { id: mysql.escapeId };
+      // Never a qualified name: `mysql.user` is one role name, not the user table.
+      return { id: (name: string) => mysql.escapeId(name, true) };
     }
 
     async function accountOf(user: string, host: string) {
@@ -229,8 +280,10 @@ export const mysqlRoleTarget: ConnectorType<MysqlRoleSettings, MysqlIntegration>
       const user = call.identity;
       // The empty user name is the anonymous account: never grant it anything.
       if (user === "") throw new PermanentTargetError(`${TYPE}: the user name is empty`);
+      notSelf(user);
       const account = await accountOf(user, call.settings.host);
-      await session(call.signal, async (c, mariadb) => {
+      await session(call.signal, async (c, mariadb, self) => {
+        notSelf(user, self);
         try {
           await grantRole(c, mariadb, call.settings, account);
         } catch (err) {
@@ -246,10 +299,12 @@ export const mysqlRoleTarget: ConnectorType<MysqlRoleSettings, MysqlIntegration>
     async function revoke(call: TargetCall<MysqlRoleSettings>) {
       const user = call.identity;
       if (user === "") return;
+      notSelf(user);
       const { role, host } = call.settings;
       const account = await accountOf(user, host);
       const { id } = await quoting();
-      await session(call.signal, async (c, mariadb) => {
+      await session(call.signal, async (c, mariadb, self) => {
+        notSelf(user, self);
         if (!(await holds(c, mariadb, role, user, host))) return;
         try {
           await c.query(`revoke ${id(role)} from ${account}`);
@@ -264,10 +319,12 @@ export const mysqlRoleTarget: ConnectorType<MysqlRoleSettings, MysqlIntegration>
 
     async function createLogin(call: TargetCall<MysqlRoleSettings>) {
       const login = loginOf(call);
+      notSelf(login);
       const account = await accountOf(login, call.settings.host);
       const password = generatePassword();
       const secret = `identified by ${literal(password)} ${passwordExpiry(call.expiresAt, Date.now())}`;
-      await session(call.signal, async (c, mariadb) => {
+      await session(call.signal, async (c, mariadb, self) => {
+        notSelf(login, self);
         try {
           await c.query(`create user ${account} ${secret}`);
         } catch (err) {
@@ -301,8 +358,10 @@ export const mysqlRoleTarget: ConnectorType<MysqlRoleSettings, MysqlIntegration>
 
     async function dropLogin(call: TargetCall<MysqlRoleSettings>) {
       const login = loginOf(call);
+      notSelf(login);
       const account = await accountOf(login, call.settings.host);
-      await session(call.signal, async (c) => {
+      await session(call.signal, async (c, _mariadb, self) => {
+        notSelf(login, self);
         // First no new logins, then end the open sessions: a session outlives its account being dropped.
         await c.query(`drop user if exists ${account}`);
         const [rows] = await c.execute<ProcessRow[]>(
@@ -357,29 +416,122 @@ export const mysqlRoleTarget: ConnectorType<MysqlRoleSettings, MysqlIntegration>
       async options(call) {
         if (call.key !== "role") return [];
         return session(call.signal, async (c, mariadb) => {
-          // The roles this connector could grant: those its own account holds WITH ADMIN OPTION.
           const [rows] = await c.query<RoleRow[]>(
-            mariadb
-              ? `select distinct Role as role from mysql.roles_mapping
-                  where concat(User, '@', Host) = current_user() and Admin_option = 'Y'
-                  order by 1 limit 500`
-              : `select distinct FROM_USER as role from mysql.role_edges
-                  where concat(TO_USER, '@', TO_HOST) = current_user() and WITH_ADMIN_OPTION = 'Y'
-                  order by 1 limit 500`,
+            `select distinct role from (${offeredRoles(mariadb)}) offered order by 1 limit 500`,
           );
           return rows.map((r) => ({ value: String(r.role), label: String(r.role) }));
         });
+      },
+      async offers(call: BoundValueCall<MysqlRoleSettings>) {
+        if (call.key !== "role" || roleNameProblem(call.value)) return false;
+        return session(call.signal, async (c, mariadb) => {
+          const [rows] = await c.query<RoleRow[]>(
+            `select role from (${offeredRoles(mariadb)}) offered where role = ? limit 1`,
+            [call.value],
+          );
+          return rows.some((r) => String(r.role) === call.value);
+        });
+      },
+      async refuses(call: BoundValueCall<MysqlRoleSettings>) {
+        if (call.key !== "role") return undefined;
+        return session(call.signal, (c, mariadb, self) => refusal(c, mariadb, self, call.value));
       },
       close: () => pools.close(),
     };
   },
 };
 
+/** The roles this connector could grant: those its own account holds WITH ADMIN OPTION (a query of `role`). */
+function offeredRoles(mariadb: boolean): string {
+  return mariadb
+    ? `select Role as role from mysql.roles_mapping
+        where concat(User, '@', Host) = current_user() and Admin_option = 'Y'`
+    : `select FROM_USER as role from mysql.role_edges
+        where concat(TO_USER, '@', TO_HOST) = current_user() and WITH_ADMIN_OPTION = 'Y'`;
+}
+
+/**
+ * Why a role must never be granted on request, or undefined: it is jitflow's own account, or it (or a
+ * role granted to it, at any depth) holds a privilege on every database (`*.*`: on the grant tables
+ * too) or on the `mysql` schema, either of which reaches the server's accounts.
+ */
+async function refusal(
+  c: PoolConnection,
+  mariadb: boolean,
+  self: string,
+  role: string,
+): Promise<string | undefined> {
+  if (role === self) return `${role} is jitflow's own account`;
+  // Roles are accounts with the empty host on MariaDB and the host '%' on MySQL.
+  const host = mariadb ? "" : "%";
+  const [reached] = await c.query<NameRow[]>(
+    mariadb
+      ? `with recursive reach(name) as (
+           select cast(? as char(128))
+           union
+           select m.Role from mysql.roles_mapping m join reach on m.User = reach.name and m.Host = ''
+         ) select name from reach`
+      : `with recursive reach(name) as (
+           select cast(? as char(255))
+           union
+           select e.FROM_USER from mysql.role_edges e join reach on e.TO_USER = reach.name and e.TO_HOST = '%'
+         ) select name from reach`,
+    [role],
+  );
+  const names = reached.map((r) => String(r.name));
+  const through = (name: string) => (name === role ? role : `${role} is granted ${name}, which`);
+  const globalHolder = mariadb
+    ? await firstName(
+        c,
+        `select User as name from mysql.global_priv
+          where Host = ? and User in (?) and cast(json_value(Priv, '$.access') as unsigned) <> ?`,
+        [host, names, NO_GLOBAL_PRIVILEGES],
+      )
+    : await mysqlGlobalHolder(c, names);
+  if (globalHolder !== undefined) {
+    return `${through(globalHolder)} holds privileges on every database (*.*)`;
+  }
+  const schemaHolder = await firstName(
+    c,
+    `select User as name from mysql.db where Host = ? and User in (?) and 'mysql' like Db
+     union select User from mysql.tables_priv where Host = ? and User in (?) and Db = 'mysql'
+     union select User from mysql.columns_priv where Host = ? and User in (?) and Db = 'mysql'`,
+    [host, names, host, names, host, names],
+  );
+  if (schemaHolder !== undefined) {
+    return `${through(schemaHolder)} holds privileges on the mysql schema (the server's accounts)`;
+  }
+  return undefined;
+}
+
+async function firstName(c: PoolConnection, sql: string, values: unknown[]): Promise<string | undefined> {
+  const [rows] = await c.query<NameRow[]>(`${sql} limit 1`, values);
+  return rows[0] === undefined ? undefined : String(rows[0].name);
+}
+
+/** MySQL 8: a role with a static (`mysql.user` *_priv = 'Y') or dynamic (`mysql.global_grants`) global privilege. */
+async function mysqlGlobalHolder(c: PoolConnection, names: string[]): Promise<string | undefined> {
+  const [rows] = await c.query<RowDataPacket[]>("select * from mysql.user where Host = '%' and User in (?)", [
+    names,
+  ]);
+  const holder = rows.find((r) =>
+    Object.entries(r).some(([column, value]) => /_priv$/i.test(column) && String(value) === "Y"),
+  );
+  if (holder) return String(holder.User);
+  return firstName(c, "select USER as name from mysql.global_grants where HOST = '%' and USER in (?)", [
+    names,
+  ]);
+}
+
+interface NameRow extends RowDataPacket {
+  name: string | Buffer;
+}
 interface RoleRow extends RowDataPacket {
   role: string | Buffer;
 }
 interface VersionRow extends RowDataPacket {
   version: string;
+  self: string;
 }
 interface HolderRow extends RowDataPacket {
   user: string | Buffer;

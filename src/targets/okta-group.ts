@@ -5,7 +5,14 @@ import type { Client } from "@okta/okta-sdk-nodejs";
 import { z } from "zod";
 import { secretRef } from "../config/schema.ts";
 import { readSecret } from "../config/secrets.ts";
-import { type ConnectorType, PermanentTargetError, RetryLaterError, type TargetOption } from "./target.ts";
+import {
+  type BoundValueCall,
+  type ConnectorType,
+  OwnIdentityError,
+  PermanentTargetError,
+  RetryLaterError,
+  type TargetOption,
+} from "./target.ts";
 
 const settings = z.strictObject({
   /** The group's id (`00g…`, the last part of the group's URL in the Admin Console). */
@@ -110,9 +117,10 @@ function classify(err: unknown, doing: string, notFound?: string): Error {
 export const oktaGroupTarget: ConnectorType<OktaGroupSettings, OktaIntegration> = {
   type: "okta_group",
   settings,
+  bindable: { groupId: () => true },
   integration: { type: "okta", settings: oktaIntegration },
   create(_info, _settings, okta) {
-    let current: { token: string; client: Client } | undefined;
+    let current: { token: string; client: Client; self?: Promise<string> } | undefined;
 
     /** The client for the token in the environment now: a rotated token gets a new client. */
     async function client(): Promise<Client> {
@@ -140,6 +148,35 @@ export const oktaGroupTarget: ConnectorType<OktaGroupSettings, OktaIntegration> 
       return callSignal.run(AbortSignal.any([signal, AbortSignal.timeout(okta.timeoutMs)]), () => fn(c));
     }
 
+    /** The id of the user the API token acts as (GET /api/v1/users/me), asked once per token. */
+    function selfId(c: Client): Promise<string> {
+      const entry = current;
+      if (!entry) return Promise.reject(new Error("okta_group: no client"));
+      entry.self ??= c.userApi.getUser({ userId: "me" }).then(
+        (user) => {
+          if (!user.id) throw new Error("Okta answered the token's user without an id");
+          return user.id;
+        },
+        (err: unknown) => {
+          throw classify(err, "looking up the API token's own user");
+        },
+      );
+      entry.self.catch(() => {
+        if (current === entry) entry.self = undefined;
+      });
+      return entry.self;
+    }
+
+    /**
+     * Refuses the user the API token acts as: taking a group from it can take the token's own rights
+     * (admin roles are given through groups), so jitflow never adds or removes it.
+     */
+    async function notSelf(c: Client, user: { id: string; login: string }): Promise<void> {
+      if (user.id === (await selfId(c))) {
+        throw new OwnIdentityError("okta_group", user.login, "the Okta user jitflow's API token acts as");
+      }
+    }
+
     /** The user by id, login or login short name; undefined when Okta has no such user. */
     async function findUser(c: Client, identity: string) {
       try {
@@ -157,6 +194,7 @@ export const oktaGroupTarget: ConnectorType<OktaGroupSettings, OktaIntegration> 
         return withClient(signal, async (c) => {
           const user = await findUser(c, identity);
           if (!user) throw new PermanentTargetError(`okta_group: Okta has no user ${identity}`);
+          await notSelf(c, user);
           try {
             // Idempotent: Okta answers 204 whether or not the user was already a member.
             await c.groupApi.assignUserToGroup({ groupId, userId: user.id });
@@ -175,6 +213,7 @@ export const oktaGroupTarget: ConnectorType<OktaGroupSettings, OktaIntegration> 
         await withClient(signal, async (c) => {
           const user = await findUser(c, identity);
           if (!user) return; // gone from Okta: so is the membership
+          await notSelf(c, user);
           try {
             await c.groupApi.unassignUserFromGroup({ groupId, userId: user.id });
           } catch (err) {
@@ -228,6 +267,42 @@ export const oktaGroupTarget: ConnectorType<OktaGroupSettings, OktaIntegration> 
             );
           }
           return groups;
+        });
+      },
+
+      /** A bound groupId: a group whose membership the API can change (OKTA_GROUP), as options() lists. */
+      async offers(call: BoundValueCall<OktaGroupSettings>) {
+        if (call.key !== "groupId") return false;
+        return withClient(call.signal, async (c) => {
+          try {
+            const group = await c.groupApi.getGroup({ groupId: call.value });
+            return group.type === "OKTA_GROUP";
+          } catch (err) {
+            if (statusOf(err) === 404) return false;
+            throw classify(err, `looking up the group ${call.value}`);
+          }
+        });
+      },
+
+      /** Never a group that carries admin roles: its members administer Okta. */
+      async refuses(call: BoundValueCall<OktaGroupSettings>) {
+        if (call.key !== "groupId") return undefined;
+        return withClient(call.signal, async (c) => {
+          const roles: string[] = [];
+          try {
+            for await (const role of await c.roleAssignmentApi.listGroupAssignedRoles({
+              groupId: call.value,
+            })) {
+              const type = (role as { type?: unknown } | null)?.type;
+              roles.push(typeof type === "string" ? type : "a role");
+            }
+          } catch (err) {
+            if (statusOf(err) === 404) return undefined; // no such group: offers() says no
+            throw classify(err, `listing the admin roles of the group ${call.value}`);
+          }
+          return roles.length > 0
+            ? `the group carries Okta admin roles (${[...new Set(roles)].join(", ")}): its members administer Okta`
+            : undefined;
         });
       },
 

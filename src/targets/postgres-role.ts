@@ -13,9 +13,16 @@ import {
   listedLogin,
   poolCache,
   temporaryLoginName,
+  urlUser,
   withConnection,
 } from "./sql-common.ts";
-import { type ConnectorType, PermanentTargetError, type TargetCall } from "./target.ts";
+import {
+  type BoundValueCall,
+  type ConnectorType,
+  OwnIdentityError,
+  PermanentTargetError,
+  type TargetCall,
+} from "./target.ts";
 
 const TYPE = "postgres_role";
 /** PostgreSQL truncates longer names (NAMEDATALEN - 1), which would silently name another role. */
@@ -76,7 +83,15 @@ const PERMANENT_STATES = new Set([
   "0LP01", // invalid_grant_operation: a circular membership
   "42939", // reserved_name
   "42602", // invalid_name
+  "42601", // syntax_error: the same statement fails the same way again
 ]);
+
+/** The group roles this connector offers: not logins, not built in, and held WITH ADMIN OPTION (a condition on pg_roles). */
+const offered = `not rolcanlogin and rolname !~ '^pg_'
+  and pg_has_role(current_user, oid, 'MEMBER WITH ADMIN OPTION')`;
+
+/** Built-in roles that reach the server's files or run programs on its host: never granted on request. */
+const HOST_ROLES = ["pg_execute_server_program", "pg_read_server_files", "pg_write_server_files"];
 
 function failure(err: unknown): Error {
   if (err instanceof PermanentTargetError) return err;
@@ -115,8 +130,11 @@ export async function scramVerifier(password: string, iterations = 4096): Promis
 export const postgresRoleTarget: ConnectorType<PostgresRoleSettings, PostgresIntegration> = {
   type: TYPE,
   settings,
+  bindable: { role: () => true },
   integration: { type: "postgres", settings: integration },
   create(_info, _settings, conn) {
+    /** The connector's own login as the server sees it (session_user, current_user), read once per pool. */
+    const selves = new WeakMap<Pool, Promise<string[]>>();
     const pools = poolCache<Pool>(
       async (url) => {
         const { Pool } = await loadPg();
@@ -138,7 +156,10 @@ export const postgresRoleTarget: ConnectorType<PostgresRoleSettings, PostgresInt
       (pool) => pool.end(),
     );
 
-    async function session<T>(signal: AbortSignal, work: (client: PoolClient) => Promise<T>): Promise<T> {
+    async function session<T>(
+      signal: AbortSignal,
+      work: (client: PoolClient, self: string[]) => Promise<T>,
+    ): Promise<T> {
       try {
         const pool = await pools.get(readSecret(conn.url));
         return await withConnection(
@@ -146,11 +167,71 @@ export const postgresRoleTarget: ConnectorType<PostgresRoleSettings, PostgresInt
           signal,
           () => pool.connect(),
           (client, destroy) => client.release(destroy),
-          work,
+          async (client) => {
+            let self = selves.get(pool);
+            if (!self) {
+              self = client
+                .query<{ s: string; c: string }>("select session_user::text as s, current_user::text as c")
+                .then(({ rows }) => [...new Set(rows.flatMap((r) => [r.s, r.c]))]);
+              selves.set(pool, self);
+              self.catch(() => selves.delete(pool));
+            }
+            return work(client, await self);
+          },
         );
       } catch (err) {
         throw failure(err);
       }
+    }
+
+    /**
+     * Refuses jitflow's own login as the one to grant to or take from: a revocation would remove the
+     * connector's own ADMIN OPTION. Checked against the URL's login before connecting, and against
+     * the server's session_user and current_user before any statement that changes anything.
+     */
+    function notSelf(name: string, self: readonly string[] = []): void {
+      if (name === urlUser(readSecret(conn.url)) || self.includes(name)) {
+        throw new OwnIdentityError(TYPE, name, "jitflow's own database login");
+      }
+    }
+
+    /** Why a role must never be granted on request: what it is or reaches through its memberships. */
+    async function refusal(client: PoolClient, role: string): Promise<string | undefined> {
+      const { rows } = await client.query<{
+        rolname: string;
+        rolsuper: boolean;
+        rolbypassrls: boolean;
+        rolcreaterole: boolean;
+        own: boolean;
+      }>(
+        `with recursive reach(oid) as (
+           select oid from pg_roles where rolname = $1
+           union
+           select am.roleid from pg_auth_members am join reach on am.member = reach.oid
+         )
+         select r.rolname, r.rolsuper, r.rolbypassrls, r.rolcreaterole,
+                r.rolname in (session_user, current_user) as own
+           from pg_roles r join reach using (oid)
+          where r.rolsuper or r.rolbypassrls or r.rolcreaterole or r.rolname = any($2::text[])
+             or r.rolname in (session_user, current_user)
+          order by r.rolname <> $1, r.rolname
+          limit 1`,
+        [role, HOST_ROLES],
+      );
+      const found = rows[0];
+      if (!found) return undefined;
+      const clause = found.rolsuper
+        ? "is a superuser"
+        : found.own
+          ? "is jitflow's own login"
+          : found.rolbypassrls
+            ? "bypasses row-level security (BYPASSRLS)"
+            : found.rolcreaterole
+              ? "can create and grant roles (CREATEROLE)"
+              : "reaches the database server's files or programs";
+      return found.rolname === role
+        ? `${role} ${clause}`
+        : `${role} is a member of ${found.rolname}, which ${clause}`;
     }
 
     async function sql() {
@@ -177,8 +258,13 @@ export const postgresRoleTarget: ConnectorType<PostgresRoleSettings, PostgresInt
       if (!isRoleName(user)) {
         throw new PermanentTargetError(`${TYPE}: ${JSON.stringify(user)} is not a PostgreSQL user name`);
       }
+      if (user.startsWith("pg_")) {
+        throw new PermanentTargetError(`${TYPE}: ${user} is a built-in role, not a person's user`);
+      }
+      notSelf(user);
       const { id } = await sql();
-      await session(call.signal, async (client) => {
+      await session(call.signal, async (client, self) => {
+        notSelf(user, self);
         const found = await existing(client, [role, user]);
         if (!found.has(role)) throw new PermanentTargetError(`${TYPE}: role ${role} does not exist`);
         if (!found.has(user)) throw new PermanentTargetError(`${TYPE}: user ${user} does not exist`);
@@ -191,9 +277,11 @@ export const postgresRoleTarget: ConnectorType<PostgresRoleSettings, PostgresInt
     async function revoke(call: TargetCall<PostgresRoleSettings>) {
       const { role } = call.settings;
       const user = call.identity;
+      notSelf(user);
       if (!isRoleName(user)) return;
       const { id } = await sql();
-      await session(call.signal, async (client) => {
+      await session(call.signal, async (client, self) => {
+        notSelf(user, self);
         const { rowCount } = await client.query(
           `select 1 from pg_auth_members am
              join pg_roles r on r.oid = am.roleid
@@ -214,12 +302,14 @@ export const postgresRoleTarget: ConnectorType<PostgresRoleSettings, PostgresInt
     async function createLogin(call: TargetCall<PostgresRoleSettings>) {
       const { role, connectionLimit } = call.settings;
       const login = loginOf(call);
+      notSelf(login);
       const password = generatePassword();
       const verifier = await scramVerifier(password);
       const { id, lit } = await sql();
       const validUntil = lit(call.expiresAt ? call.expiresAt.toISOString() : "infinity");
       const options = `login password ${lit(verifier)} valid until ${validUntil} connection limit ${connectionLimit ?? -1}`;
-      await session(call.signal, async (client) => {
+      await session(call.signal, async (client, self) => {
+        notSelf(login, self);
         await client.query("begin");
         const found = await existing(client, [role, login]);
         if (!found.has(role)) throw new PermanentTargetError(`${TYPE}: role ${role} does not exist`);
@@ -255,8 +345,10 @@ export const postgresRoleTarget: ConnectorType<PostgresRoleSettings, PostgresInt
     async function dropLogin(call: TargetCall<PostgresRoleSettings>) {
       const { role } = call.settings;
       const login = loginOf(call);
+      notSelf(login);
       const { id } = await sql();
-      await session(call.signal, async (client) => {
+      await session(call.signal, async (client, self) => {
+        notSelf(login, self);
         const found = await existing(client, [role, login]);
         if (!found.has(login)) return;
         await client.query(`grant ${id(login)} to current_user`);
@@ -312,15 +404,25 @@ export const postgresRoleTarget: ConnectorType<PostgresRoleSettings, PostgresInt
       async options(call) {
         if (call.key !== "role") return [];
         return session(call.signal, async (client) => {
-          // The group roles this connector could grant: not logins, not built in, and held WITH ADMIN OPTION.
           const { rows } = await client.query<{ rolname: string }>(
-            `select rolname from pg_roles
-              where not rolcanlogin and rolname !~ '^pg_'
-                and pg_has_role(current_user, oid, 'MEMBER WITH ADMIN OPTION')
-              order by 1 limit 500`,
+            `select rolname from pg_roles where ${offered} order by 1 limit 500`,
           );
           return rows.map((r) => ({ value: r.rolname, label: r.rolname }));
         });
+      },
+      async offers(call: BoundValueCall<PostgresRoleSettings>) {
+        if (call.key !== "role") return false;
+        return session(call.signal, async (client) => {
+          const { rowCount } = await client.query(
+            `select 1 from pg_roles where rolname = $1 and ${offered}`,
+            [call.value],
+          );
+          return Boolean(rowCount);
+        });
+      },
+      async refuses(call: BoundValueCall<PostgresRoleSettings>) {
+        if (call.key !== "role") return undefined;
+        return session(call.signal, (client) => refusal(client, call.value));
       },
       close: () => pools.close(),
     };

@@ -85,6 +85,16 @@ export function connectionTarget(
   }
 }
 
+/** The user a connection URL logs in as, if it names one (the driver's default applies otherwise). */
+export function urlUser(url: string): string | undefined {
+  try {
+    const user = decodeURIComponent(new URL(url).username);
+    return user === "" ? undefined : user;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The error a call gets when its time limit fired first: an ordinary failure, retried later. */
 export function abortedError(type: string, signal: AbortSignal): Error {
   return new Error(`${type}: the call was stopped at its time limit`, { cause: signal.reason });

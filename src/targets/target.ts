@@ -15,6 +15,12 @@ export interface TargetCall<Settings = unknown> {
    * identity escalate returned (stored with the grant), so the access granted is the access taken away.
    */
   identity: string;
+  /**
+   * True when `identity` is the requester's email itself (no getIdentity answer, no mapping, nothing
+   * recorded): a connector looks it up, and never reads it as a name of its own (an email shaped like
+   * a DN is still an email).
+   */
+  identityIsEmail?: boolean;
   /** The target's settings with its field bindings filled in from the request's fields (validated). */
   settings: Settings;
   /** When the grant ends, for targets that can enforce an expiry themselves (a login's VALID UNTIL); null if never. */
@@ -67,6 +73,16 @@ export interface TargetOption {
   label: string;
 }
 
+/** One value of a bound setting (fieldBindings), asked about before it is granted. */
+export interface BoundValueCall<Settings = unknown> {
+  /** The bound setting, e.g. "role". */
+  key: string;
+  value: string;
+  /** The target's settings with every bound value filled in (validated). */
+  settings: Settings;
+  signal: AbortSignal;
+}
+
 export interface TargetConnector<Settings = unknown> {
   /** Grants access. Granting what already exists is success. */
   escalate(call: TargetCall<Settings>): Promise<EscalateResult | undefined>;
@@ -91,6 +107,17 @@ export interface TargetConnector<Settings = unknown> {
    * At most a few hundred; jitflow filters by the query and keeps the first 100.
    */
   options?(call: OptionsCall<Settings>): Promise<TargetOption[]>;
+  /**
+   * Whether this value of a bound setting is one the target offers: one options() would list (it
+   * exists, is of the kind granted, and is within what the connector manages), checked for this value
+   * alone. Default: it is among options()' values.
+   */
+  offers?(call: BoundValueCall<Settings>): Promise<boolean>;
+  /**
+   * Why this value of a bound setting must never be granted, whatever the target's allow-list says (a
+   * superuser role, jitflow's own login, a group that carries admin rights), or undefined.
+   */
+  refuses?(call: BoundValueCall<Settings>): Promise<string | undefined>;
   /** Releases connections (pools, sockets) when the server stops. */
   close?(): Promise<void>;
 }
@@ -99,10 +126,17 @@ export interface ConnectorType<Settings, Integration = unknown> {
   type: string;
   /**
    * Validates the target's settings at config load (the common keys `type`, `label`,
-   * `integration`, `fieldBindings`, `identities` and `drift` are removed first). Must be a zod object:
+   * `integration`, `fieldBindings`, `grantable`, `identities` and `drift` are removed first). Must be a zod object:
    * keys named in `fieldBindings` are optional at load and checked again when a request fills them in.
    */
   settings: z.ZodObject<z.ZodRawShape> & z.ZodType<Settings>;
+  /**
+   * The settings a request may fill in (`fieldBindings`), each with whether this connector can tell
+   * the values it offers, given the target's fixed settings (options(), offers()). A bound value must be
+   * one it offers or one the target's `grantable` list names; a setting it cannot list takes values
+   * from that list only. Binding any other setting is a config error. None: nothing can be bound.
+   */
+  bindable?: Readonly<Record<string, (fixed: Readonly<Record<string, unknown>>) => boolean>>;
   /** The integration type this connector needs; the target names one with `integration: "NAME"`. */
   integration?: { type: string; settings: z.ZodType<Integration> };
   /**
@@ -118,6 +152,20 @@ export class PermanentTargetError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "PermanentTargetError";
+  }
+}
+
+/**
+ * The identity is jitflow's own (the connector's database login, its bind DN, its token's user):
+ * granting it anything, or taking anything from it, would turn the target against jitflow itself, so
+ * neither is ever done. jitflow never grants it, so there is nothing of it to take away either.
+ */
+export class OwnIdentityError extends PermanentTargetError {
+  constructor(type: string, identity: string, what: string) {
+    super(
+      `${type}: ${JSON.stringify(identity)} is ${what}, which jitflow never grants or revokes: map the person to their own identity (identities, getIdentity)`,
+    );
+    this.name = "OwnIdentityError";
   }
 }
 

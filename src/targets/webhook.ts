@@ -1,13 +1,13 @@
 // The `webhook` target: a signed POST to your endpoint on escalate and deescalate; any non-2xx is retried.
 
 import { z } from "zod";
-import { secretRef } from "../config/schema.ts";
+import { secretRef, webhookUrl } from "../config/schema.ts";
 import { readSecret } from "../config/secrets.ts";
 import { signedHeaders } from "../notify/signature.ts";
-import type { ConnectorType, TargetCall } from "./target.ts";
+import { type ConnectorType, PermanentTargetError, type TargetCall } from "./target.ts";
 
 const settings = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: "url must be an http(s) URL" }),
+  url: webhookUrl,
   secret: secretRef,
   timeoutMs: z.int().min(100).max(120_000).default(10_000),
 });
@@ -16,15 +16,18 @@ export class WebhookError extends Error {
   readonly status: number | undefined;
   /** How long the receiver asked us to wait (Retry-After), if it did. */
   readonly retryAfterMs: number | undefined;
+  /** The request cannot even be made (the URL is unusable): sending it again will fail the same way. */
+  readonly permanent: boolean;
   constructor(
     message: string,
     status?: number,
-    options?: { cause?: unknown; retryAfterMs?: number | undefined },
+    options?: { cause?: unknown; retryAfterMs?: number | undefined; permanent?: boolean },
   ) {
     super(message, options);
     this.name = "WebhookError";
     this.status = status;
     this.retryAfterMs = options?.retryAfterMs;
+    this.permanent = options?.permanent ?? false;
   }
 }
 
@@ -50,12 +53,19 @@ export const webhookTarget: ConnectorType<z.output<typeof settings>> = {
         requester: { email: evt.requester.email },
         expiresAt: evt.request.expiresAt,
       });
-      await postSigned(
-        s.url,
-        readSecret(s.secret),
-        body,
-        AbortSignal.any([signal, AbortSignal.timeout(s.timeoutMs)]),
-      );
+      try {
+        await postSigned(
+          s.url,
+          readSecret(s.secret),
+          body,
+          AbortSignal.any([signal, AbortSignal.timeout(s.timeoutMs)]),
+        );
+      } catch (err) {
+        if (err instanceof WebhookError && err.permanent) {
+          throw new PermanentTargetError(`webhook: ${err.message}`, { cause: err });
+        }
+        throw err;
+      }
       return undefined;
     }
     return {
@@ -74,9 +84,9 @@ export async function postSigned(
   body: string,
   signal: AbortSignal,
 ): Promise<void> {
-  let response: Response;
+  let request: Request;
   try {
-    response = await fetch(url, {
+    request = new Request(url, {
       method: "POST",
       headers: signedHeaders(secret, body, Date.now()),
       body,
@@ -84,6 +94,15 @@ export async function postSigned(
       // A redirect would turn the signed POST into a GET somewhere else: treat it as a failure instead.
       redirect: "manual",
     });
+  } catch (err) {
+    throw new WebhookError(`POST ${redactUrl(url)} cannot be sent: ${(err as Error).message}`, undefined, {
+      cause: err,
+      permanent: true,
+    });
+  }
+  let response: Response;
+  try {
+    response = await fetch(request);
   } catch (err) {
     throw new WebhookError(`POST ${redactUrl(url)} failed: ${(err as Error).message}`, undefined, {
       cause: err,
@@ -100,6 +119,10 @@ export async function postSigned(
 /** A URL without credentials or query string, for messages and logs. */
 function redactUrl(url: string): string {
   // Only the scheme and host: some services put the secret in the path.
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}`;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return "(an unusable URL)";
+  }
 }

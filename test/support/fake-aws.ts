@@ -90,6 +90,11 @@ export class FakeAws {
   conflictOnExisting = false;
   /** Items per page of every list, whatever MaxResults/MaxItems asks for. */
   pageSize = 2;
+  /**
+   * The IAM user the access key belongs to (GetUser without a name answers it); undefined: the key is a
+   * role's, and GetUser without a name answers ValidationError, as IAM does.
+   */
+  callerUser: string | undefined;
 
   private readonly server: Server;
   private port = 0;
@@ -673,6 +678,11 @@ export class FakeAws {
           ...(next ? { NextToken: next } : {}),
         };
       }
+      case "DescribeGroup": {
+        const displayName = this.groups.get(String(p.GroupId));
+        if (displayName === undefined) throw notFound("GROUP", String(p.GroupId));
+        return { GroupId: p.GroupId, DisplayName: displayName, ...store };
+      }
       case "ListGroups": {
         maxResults(p.MaxResults, 100);
         const { page, next } = this.page([...this.groups], p.NextToken, p.MaxResults);
@@ -739,8 +749,22 @@ export class FakeAws {
     const members = this.iamGroups.get(groupName);
     switch (operation) {
       case "GetUser": {
-        const userName = this.iamUserNamed(String(p.UserName ?? ""));
+        if (p.UserName === undefined && this.callerUser === undefined) {
+          throw new AwsFault(
+            400,
+            "ValidationError",
+            "Must specify userName when calling with non-User credentials",
+          );
+        }
+        const userName = this.iamUserNamed(String(p.UserName ?? this.callerUser));
         return `<GetUserResult><User>${iamUser(userName)}</User></GetUserResult>`;
+      }
+      case "ListGroupsForUser": {
+        const userName = this.iamUserNamed(String(p.UserName ?? ""));
+        const of = [...this.iamGroups].filter(([, m]) => m.includes(userName)).map(([g]) => g);
+        const { page, next } = this.page(of, p.Marker, p.MaxItems);
+        const groups = page.map((g) => `<member>${iamGroup(g)}</member>`).join("");
+        return `<ListGroupsForUserResult><Groups>${groups}</Groups><IsTruncated>${next !== undefined}</IsTruncated>${next !== undefined ? `<Marker>${next}</Marker>` : ""}</ListGroupsForUserResult>`;
       }
       case "AddUserToGroup":
       case "RemoveUserFromGroup": {

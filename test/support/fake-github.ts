@@ -1,6 +1,7 @@
 // A real HTTP server on 127.0.0.1 standing in for the GitHub REST API calls github_repo and github_team make:
-// collaborators, repository invitations, team memberships, the repositories and teams of an account,
-// Link-header pages, tokens, and rate limits, 500s, stalls and outages on demand.
+// the token's own account, a repository or team, collaborators, repository invitations, team memberships,
+// the repositories and teams of an account, Link-header pages, tokens, and rate limits, 500s, stalls and
+// outages on demand.
 
 import { randomBytes, randomInt } from "node:crypto";
 import { once } from "node:events";
@@ -255,6 +256,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const repo = repos.get(key(owner, name));
     const doc = `${docs}/collaborators/${resource === "invitations" ? "invitations" : "collaborators"}`;
     if (!repo) return error(res, 404, "Not Found", doc);
+    // GET /repos/{owner}/{repo}
+    if (parts.length === 3 && method === "GET") return send(res, 200, repoJson(repo));
     if (resource === "collaborators" && parts.length === 4 && method === "GET") {
       const affiliation = url.searchParams.get("affiliation") ?? "all";
       const orgMembers = orgs.get(repo.owner.toLowerCase())?.members ?? new Set<string>();
@@ -336,6 +339,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const doc = `${docs}/teams/members`;
     const team = teams.get(key(org, slug));
     if (!team) return error(res, 404, "Not Found", doc);
+    // GET /orgs/{org}/teams/{team_slug}
+    if (parts.length === 4 && method === "GET") return send(res, 200, teamJson(team));
     if (resource === "members" && parts.length === 5 && method === "GET") {
       const role = url.searchParams.get("role") ?? "all";
       const members = [...team.memberships]
@@ -429,22 +434,27 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const listed = [...teams.values()]
       .filter((t) => t.org.toLowerCase() === account)
       .sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()))
-      .map((t) => ({
-        id: t.id,
-        node_id: `MDQ6VGVhbT${t.id}`,
-        url: `${origin}/organizations/${org.id}/team/${t.id}`,
-        html_url: `https://github.com/orgs/${org.login}/teams/${t.slug}`,
-        name: t.name,
-        slug: t.slug,
-        description: null,
-        privacy: "closed",
-        notification_setting: "notifications_enabled",
-        permission: "pull",
-        members_url: `${origin}/organizations/${org.id}/team/${t.id}/members{/member}`,
-        repositories_url: `${origin}/organizations/${org.id}/team/${t.id}/repos`,
-        parent: null,
-      }));
+      .map(teamJson);
     return sendPage(res, url, listed);
+  }
+
+  function teamJson(t: Team) {
+    const org = orgs.get(t.org.toLowerCase());
+    return {
+      id: t.id,
+      node_id: `MDQ6VGVhbT${t.id}`,
+      url: `${origin}/organizations/${org?.id}/team/${t.id}`,
+      html_url: `https://github.com/orgs/${org?.login ?? t.org}/teams/${t.slug}`,
+      name: t.name,
+      slug: t.slug,
+      description: null,
+      privacy: "closed",
+      notification_setting: "notifications_enabled",
+      permission: "pull",
+      members_url: `${origin}/organizations/${org?.id}/team/${t.id}/members{/member}`,
+      repositories_url: `${origin}/organizations/${org?.id}/team/${t.id}/repos`,
+      parent: null,
+    };
   }
 
   function handle(req: IncomingMessage, res: ServerResponse, body: Body) {
@@ -495,6 +505,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     }
     const parts = url.pathname.split("/").slice(1).map(decodeURIComponent);
     const readOnly = auth === readOnlyToken;
+    // GET /user: the account the token belongs to.
+    if (parts.length === 1 && parts[0] === "user" && req.method === "GET") {
+      return send(res, 200, userJson(readOnly ? "octo-reader" : "octo-admin"));
+    }
     if (parts[0] === "repos") return handleRepo(req, res, url, parts, body, readOnly);
     const accountList =
       (parts[0] === "orgs" && (parts[2] === "repos" || parts[2] === "teams")) ||
@@ -542,7 +556,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const addUser = (login: string) => {
     if (!users.has(login.toLowerCase())) users.set(login.toLowerCase(), { login, id: nextId++ });
   };
-  addUser("octo-admin");
+  addUser("octo-admin"); // the token's own account
+  addUser("octo-reader"); // the read-only token's
 
   const fake: FakeGitHub = {
     get url() {

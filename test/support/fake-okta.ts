@@ -1,6 +1,6 @@
 // A real HTTP server on 127.0.0.1 standing in for the Okta Management API calls okta_group makes: users by
-// login, group membership, the list of groups (with `q`), Link-header pages, SSWS tokens, and 429s, 500s,
-// stalls and outages on demand.
+// login, the token's own user (/users/me), group membership, a group and its admin roles, the list of
+// groups (with `q`), Link-header pages, SSWS tokens, and 429s, 500s, stalls and outages on demand.
 
 import { randomBytes, randomUUID } from "node:crypto";
 import { once } from "node:events";
@@ -38,11 +38,15 @@ export interface FakeOkta {
   readonly token: string;
   /** An API token of a read-only admin: reads work, membership changes answer 403 E0000006. */
   readonly readOnlyToken: string;
+  /** The admin user `token` acts as (GET /api/v1/users/me). */
+  readonly tokenUser: FakeOktaUser;
   calls: RecordedOktaCall[];
   addUser(login: string, email?: string): FakeOktaUser;
   /** Creates a group; returns its id (00g…). Every org also has Everyone, a BUILT_IN group. */
   addGroup(name: string, type?: Exclude<FakeOktaGroupType, "BUILT_IN">): string;
   addMember(groupId: string, login: string): void;
+  /** Assigns an admin role (SUPER_ADMIN, GROUP_MEMBERSHIP_ADMIN…) to a group: its members get it. */
+  assignRole(groupId: string, type: string): void;
   /** The logins of a group's members, as Okta stores them. */
   members(groupId: string): string[];
   /** Answer the next `times` authenticated requests 429, with X-Rate-Limit-Reset `resetInSeconds` from now. */
@@ -77,8 +81,20 @@ export async function startFakeOkta(options: FakeOktaOptions = {}): Promise<Fake
   const token = `00${randomBytes(21).toString("base64url")}`;
   const readOnlyToken = `00${randomBytes(21).toString("base64url")}`;
   const users = new Map<string, FakeOktaUser>();
-  const groups = new Map<string, { name: string; type: FakeOktaGroupType; members: Set<string> }>();
-  groups.set(oktaId("00g"), { name: "Everyone", type: "BUILT_IN", members: new Set() });
+  const groups = new Map<
+    string,
+    { name: string; type: FakeOktaGroupType; members: Set<string>; roles: string[] }
+  >();
+  groups.set(oktaId("00g"), { name: "Everyone", type: "BUILT_IN", members: new Set(), roles: [] });
+  const addUser = (login: string, email = login.toLowerCase()) => {
+    const user = { id: oktaId("00u"), login, email };
+    users.set(user.id, user);
+    return user;
+  };
+  const tokenUsers = new Map([
+    [token, addUser("jitflow-admin@example.com")],
+    [readOnlyToken, addUser("readonly-admin@example.com")],
+  ]);
   let throttled = { times: 0, resetInSeconds: 0 };
   let failing = { times: 0, status: 500 };
   let holding = false;
@@ -212,6 +228,10 @@ export async function startFakeOkta(options: FakeOktaOptions = {}): Promise<Fake
     }
 
     const parts = url.pathname.split("/").slice(1).map(decodeURIComponent);
+    // GET /api/v1/users/me: the user the token acts as.
+    if (parts.length === 4 && parts[2] === "users" && parts[3] === "me" && method === "GET") {
+      return send(res, 200, userJson(tokenUsers.get(presented ?? "") as FakeOktaUser));
+    }
     // GET /api/v1/users/{id|login|shortname}
     if (parts.length === 4 && parts[2] === "users" && method === "GET") {
       const user = findUser(parts[3] ?? "");
@@ -237,6 +257,31 @@ export async function startFakeOkta(options: FakeOktaOptions = {}): Promise<Fake
         links.push(`<${origin}${url.pathname}?after=${page.at(-1)}&limit=${limit}>; rel="next"`);
       }
       return send(res, 200, page.map(groupJson), { link: links });
+    }
+    // GET /api/v1/groups/{groupId}
+    if (parts.length === 4 && parts[2] === "groups" && method === "GET") {
+      return groups.has(parts[3] ?? "")
+        ? send(res, 200, groupJson(parts[3] ?? ""))
+        : notFound(res, parts[3] ?? "", "UserGroup");
+    }
+    // GET /api/v1/groups/{groupId}/roles: the admin roles assigned to the group (one page).
+    if (parts.length === 5 && parts[2] === "groups" && parts[4] === "roles" && method === "GET") {
+      const group = groups.get(parts[3] ?? "");
+      if (!group) return notFound(res, parts[3] ?? "", "UserGroup");
+      const at = "2024-01-02T03:04:05.000Z";
+      return send(
+        res,
+        200,
+        group.roles.map((type, i) => ({
+          id: `ra${parts[3]}${i}`,
+          label: type,
+          type,
+          status: "ACTIVE",
+          created: at,
+          lastUpdated: at,
+          assignmentType: "GROUP",
+        })),
+      );
     }
     if (parts[2] !== "groups" || parts[4] !== "users") {
       return oktaError(res, 404, "E0000007", `Not found: Resource not found: ${url.pathname} (UserGroup)`);
@@ -308,16 +353,16 @@ export async function startFakeOkta(options: FakeOktaOptions = {}): Promise<Fake
     },
     token,
     readOnlyToken,
+    tokenUser: tokenUsers.get(token) as FakeOktaUser,
     calls: [],
-    addUser(login, email = login.toLowerCase()) {
-      const user = { id: oktaId("00u"), login, email };
-      users.set(user.id, user);
-      return user;
-    },
+    addUser,
     addGroup(name, type = "OKTA_GROUP") {
       const id = oktaId("00g");
-      groups.set(id, { name, type, members: new Set() });
+      groups.set(id, { name, type, members: new Set(), roles: [] });
       return id;
+    },
+    assignRole(groupId, type) {
+      groups.get(groupId)?.roles.push(type);
     },
     addMember(groupId, login) {
       const user = findUser(login);
