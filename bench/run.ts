@@ -84,6 +84,20 @@ try {
 }
 const idleRss: number = created.idle.rssMB;
 
+step("soak: 12 bursts of 400 requests and 400 Slack option loads to `jitflow serve`, its memory after each");
+const soak = await run("soak", [12, 400, 50]);
+type SoakSample = { rssMB: number; heapUsedMB: number; liveHeapMB: number | null };
+const soakAfter: SoakSample[] = soak.after;
+const soakAt = (i: number) => soakAfter.at(i) as SoakSample;
+const live = (s: SoakSample) => s.liveHeapMB ?? Number.NaN;
+// Levelled off: the last four bursts add under a quarter of what the first four did (from the idle server),
+// to the RSS and to what the heap holds after V8's full collections.
+const soakRssFirst4 = soakAt(3).rssMB - soak.idle.rssMB;
+const soakRssLast4 = soakAt(-1).rssMB - soakAt(-5).rssMB;
+const soakLiveFirst4 = live(soakAt(3)) - live(soak.idle);
+const soakLiveLast4 = live(soakAt(-1)) - live(soakAt(-5));
+const soakLevelled = soakRssLast4 < 0.25 * soakRssFirst4 && soakLiveLast4 < 0.25 * soakLiveFirst4;
+
 type Row = [metric: string, value: string, aim: string, met: string, baseline: string, ratio: string];
 const yes = (ok: boolean) => (ok ? "yes" : "NO");
 const rows: Row[] = [
@@ -199,6 +213,38 @@ const rows: Row[] = [
     `idle runtime ${fmt(idleRss)} MB`,
     (restarted.holding.maxRssMB / idleRss).toFixed(2),
   ],
+  [
+    `Soak RSS after burst 1 → ${soak.bursts}: each ${fmt(soak.size)} API requests + ${fmt(soak.size)} Slack option loads`,
+    `${fmt(soakAt(0).rssMB)} → ${fmt(soakAt(-1).rssMB)} MB`,
+    "",
+    "",
+    `idle server ${fmt(soak.idle.rssMB)} MB`,
+    (soakAt(-1).rssMB / soak.idle.rssMB).toFixed(2),
+  ],
+  [
+    "Soak RSS growth: last 4 bursts / first 4",
+    `${fmt(soakRssLast4)} / ${fmt(soakRssFirst4)} MB`,
+    "< 25%",
+    yes(soakRssLast4 < 0.25 * soakRssFirst4),
+    "growth over the first 4",
+    (soakRssLast4 / soakRssFirst4).toFixed(2),
+  ],
+  [
+    "Soak heap after V8's full GCs, growth: last 4 bursts / first 4",
+    `${fmt(soakLiveLast4)} / ${fmt(soakLiveFirst4)} MB`,
+    "< 25%",
+    yes(soakLiveLast4 < 0.25 * soakLiveFirst4),
+    "growth over the first 4",
+    (soakLiveLast4 / soakLiveFirst4).toFixed(2),
+  ],
+  [
+    "Soak RSS once the server idles after the last burst",
+    `${fmt(soak.rested.rssMB)} MB`,
+    "",
+    "",
+    `idle server ${fmt(soak.idle.rssMB)} MB`,
+    (soak.rested.rssMB / soak.idle.rssMB).toFixed(2),
+  ],
 ];
 
 const header: Row = ["metric", "value", "aim", "met", "baseline (same run)", "ratio"];
@@ -249,8 +295,23 @@ console.log(
     `Node's TypeScript stripper (~17 MB), which the compiled npm package does not load.`,
 );
 console.log(
+  `- Soak: \`jitflow serve\` (logging at info) with Slack on (the fake Web API), ${fmt(soak.bursts)} bursts of ` +
+    `${fmt(soak.size)} POST /api/v1/requests (three Slack DMs each) and ${fmt(soak.size)} signed option loads ` +
+    `(each a new search answered with 100 options), ${fmt(soak.concurrency)} in flight; sampled once every ` +
+    `request is active and the outbox has nothing due. After each burst: RSS ` +
+    `${soakAfter.map((a) => fmt(a.rssMB)).join(", ")} MB; heap after V8's latest full GC ` +
+    `${soakAfter.map((a) => fmt(live(a))).join(", ")} MB (idle before: RSS ${fmt(soak.idle.rssMB)} MB, heap in ` +
+    `use ${fmt(soak.idle.heapUsedMB)} MB). ${fmt(soak.restedAfterMs / 1000, 1)} s after the last burst V8 had ` +
+    `shrunk its heap: RSS ${fmt(soak.rested.rssMB)} MB, heap ${fmt(soak.rested.heapUsedMB)} MB. ` +
+    (soakLevelled
+      ? "It levels off: the last 4 bursts add under a quarter of what the first 4 did, to RSS and heap. "
+      : "It does NOT level off: the last 4 bursts add a quarter or more of what the first 4 did. ") +
+    `Under load most of the RSS is V8's heap sized for the burst (a young generation of up to 128 MB, ` +
+    `garbage in the old one), given back once the server idles: docs/operations.md#memory.`,
+);
+console.log(
   `- Ratios: throughput ÷ durable commits/s; p99 ÷ aim (Slack: ÷ its 3,000 ms); peak RSS ÷ idle runtime ` +
-    `RSS (same config, no grants).`,
+    `RSS (same config, no grants); soak RSS ÷ the same server's RSS before the first burst.`,
 );
 console.log(
   `- Load average at start ${loadBefore}, at end ${load()}; total ${fmt((performance.now() - started) / 1000)} s.`,

@@ -20,6 +20,8 @@ export interface EventStreamOptions {
   batch?: number;
   /** Writes a client may leave unread before it is dropped (it reconnects and catches up by reloading). */
   maxBacklog?: number;
+  /** Streams one person may have open at once; opening one more ends their oldest. */
+  maxPerPerson?: number;
 }
 
 export interface EventStream {
@@ -30,6 +32,8 @@ export interface EventStream {
 }
 
 interface Client {
+  /** Whose stream it is (their email), whichever token or session opened it. */
+  person: string;
   sees(change: WatchedChange): boolean;
   send(event: "request" | "ping", data: unknown): void;
   /** Are the caller's credentials still good (not signed out, not revoked), and the stream not too old? */
@@ -51,6 +55,9 @@ export function createEventStream(deps: EngineDeps, options: EventStreamOptions 
   const pingMs = options.pingMs ?? 15_000;
   const batch = options.batch ?? 500;
   const maxBacklog = options.maxBacklog ?? 1000;
+  // Each open stream holds a connection and its buffers (~70 KB): without a limit, one person's token or
+  // session could open them until the server runs out of memory.
+  const maxPerPerson = options.maxPerPerson ?? 20;
   const clients = new Set<Client>();
   const now = () => new Date(deps.clock.now()).toISOString();
   /** The seq of the last event handed out. */
@@ -137,7 +144,8 @@ export function createEventStream(deps: EngineDeps, options: EventStreamOptions 
         headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
       });
     }
-    const sees = streamAudienceOf(deps, actorOf(c));
+    const actor = actorOf(c);
+    const sees = streamAudienceOf(deps, actor);
     const credentialsValid = credentialsCheck(deps, c);
     const openedAt = performance.now();
     let sse: SSEStreamingApi | undefined;
@@ -149,6 +157,7 @@ export function createEventStream(deps: EngineDeps, options: EventStreamOptions 
       finish = resolve;
     });
     const client: Client = {
+      person: actor.email.toLowerCase(),
       sees,
       async stillValid() {
         return performance.now() - openedAt < maxStreamMs && (await credentialsValid());
@@ -193,6 +202,9 @@ export function createEventStream(deps: EngineDeps, options: EventStreamOptions 
       return response;
     }
     clients.add(client);
+    // Clients are in the order they connected: the first of this person's is their oldest.
+    const own = [...clients].filter((other) => other.person === client.person);
+    if (own.length > maxPerPerson) own[0]?.end();
     try {
       await start();
     } catch (err) {

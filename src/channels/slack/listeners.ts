@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import type { ModalView } from "@slack/types";
 import type { WebClient } from "@slack/web-api";
+import { BoundedCache } from "../../bounded-cache.ts";
 import type { SlackSettings } from "../../config/loader.ts";
 import { type EngineDeps, findVisibleRequest, type VisibleRequest } from "../../engine/engine.ts";
 import { type FlowView, flowsFor, prefetchOptions } from "../../engine/queries.ts";
@@ -35,7 +36,11 @@ import { actionIds } from "./render/request-message.ts";
 
 /** Option loads answer within this, with whatever is ready; Slack gives up at 3 s. */
 const prefetchAnswerMs = 2000;
-const prefetchCacheMs = 60_000;
+/**
+ * Answers to option loads, by flow, field, person and query (each keystroke is a new query), reused for a
+ * minute. A thousand serve everyone typing at once; each holds up to 100 options, so this is what bounds it.
+ */
+const prefetchCache = { ttlMs: 60_000, maxEntries: 1000 };
 
 export interface ListenerDeps {
   deps: EngineDeps;
@@ -55,7 +60,7 @@ const decisionIds = {
 export function registerListeners(app: App, l: ListenerDeps): void {
   const { deps, settings, people } = l;
   const client = l.interactive;
-  const prefetched = new Map<string, { options: PrefetchOption[]; until: number }>();
+  const prefetched = new BoundedCache<string, PrefetchOption[]>({ ...prefetchCache, clock: deps.clock });
   const longValues = new Map<string, string | number>();
 
   const flowsOf = async (userId: string) => {
@@ -442,11 +447,10 @@ export function registerListeners(app: App, l: ListenerDeps): void {
   ) {
     const key = `${flow}\u0000${field}\u0000${person.email}\u0000${query}`;
     const hit = prefetched.get(key);
-    if (hit && hit.until > deps.clock.now()) return hit.options;
+    if (hit) return hit;
     const loading = prefetchOptions(deps, { flow, field, actor: person, query, source: "slack" }).then(
       (found) => {
-        if (prefetched.size >= 10_000) prefetched.delete(prefetched.keys().next().value as string);
-        prefetched.set(key, { options: found, until: deps.clock.now() + prefetchCacheMs });
+        prefetched.set(key, found);
         return found;
       },
     );

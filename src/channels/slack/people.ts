@@ -2,14 +2,15 @@
 // (users.lookupByEmail), both cached; the email is what policies see.
 
 import type { WebClient } from "@slack/web-api";
+import { BoundedCache } from "../../bounded-cache.ts";
 import type { ParsedConfig } from "../../config/schema.ts";
 import type { Clock } from "../../engine/clock.ts";
 import { personOf } from "../../engine/policy.ts";
 import { JitflowError } from "../../errors.ts";
 import type { Person } from "../../sdk/types.ts";
 
-const ttlMs = 10 * 60_000;
-const maxEntries = 50_000;
+/** Each of the two caches: people are looked up again after ten minutes, and no more are held than this. */
+const cacheBounds = { ttlMs: 10 * 60_000, maxEntries: 50_000 };
 
 interface SlackUser {
   id: string;
@@ -20,23 +21,19 @@ interface SlackUser {
   restricted: boolean;
 }
 
-interface Cached<T> {
-  value: T;
-  until: number;
-}
-
 export class SlackPeople {
   readonly #client: WebClient;
-  readonly #clock: Clock;
   readonly #users: ParsedConfig["users"];
-  readonly #byId = new Map<string, Cached<SlackUser>>();
-  readonly #byEmail = new Map<string, Cached<string | undefined>>();
+  readonly #byId: BoundedCache<string, SlackUser>;
+  /** `id` undefined: no one in the workspace has the address (remembered too). */
+  readonly #byEmail: BoundedCache<string, { id: string | undefined }>;
   #team: Promise<string | undefined> | undefined;
 
   constructor(client: WebClient, clock: Clock, users: ParsedConfig["users"]) {
     this.#client = client;
-    this.#clock = clock;
     this.#users = users;
+    this.#byId = new BoundedCache({ ...cacheBounds, clock });
+    this.#byEmail = new BoundedCache({ ...cacheBounds, clock });
   }
 
   /** This app's workspace, asked once (auth.test). */
@@ -53,7 +50,7 @@ export class SlackPeople {
 
   async user(id: string): Promise<SlackUser> {
     const hit = this.#byId.get(id);
-    if (hit && hit.until > this.#clock.now()) return hit.value;
+    if (hit) return hit;
     const [result, team] = await Promise.all([this.#client.users.info({ user: id }), this.#teamId()]);
     const u = result.user;
     const confirmed = u?.is_email_confirmed !== false;
@@ -68,8 +65,8 @@ export class SlackPeople {
           (team !== undefined && u?.team_id !== undefined && u.team_id !== team),
       ),
     };
-    remember(this.#byId, id, user, this.#clock.now());
-    if (user.email) remember(this.#byEmail, user.email, id, this.#clock.now());
+    this.#byId.set(id, user);
+    if (user.email) this.#byEmail.set(user.email, { id });
     return user;
   }
 
@@ -93,19 +90,14 @@ export class SlackPeople {
   async idOf(email: string): Promise<string | undefined> {
     const key = email.toLowerCase();
     const hit = this.#byEmail.get(key);
-    if (hit && hit.until > this.#clock.now()) return hit.value;
+    if (hit) return hit.id;
     let id: string | undefined;
     try {
       id = (await this.#client.users.lookupByEmail({ email: key })).user?.id;
     } catch (err) {
       if ((err as { data?: { error?: string } }).data?.error !== "users_not_found") throw err;
     }
-    remember(this.#byEmail, key, id, this.#clock.now());
+    this.#byEmail.set(key, { id });
     return id;
   }
-}
-
-function remember<T>(map: Map<string, Cached<T>>, key: string, value: T, now: number): void {
-  if (map.size >= maxEntries) map.delete(map.keys().next().value as string);
-  map.set(key, { value, until: now + ttlMs });
 }
