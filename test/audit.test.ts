@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { sql } from "kysely";
 import { pino } from "pino";
 import { createAuditHeadPublisher } from "../src/engine/audit-head-publisher.ts";
-import { FakeClock } from "../src/engine/clock.ts";
+import { FakeClock } from "../src/lib/clock.ts";
 import { type RunningServer, startServer } from "../src/server.ts";
 import { genesisHash, readHead } from "../src/store/audit-log.ts";
 import { createToken } from "../src/store/tokens.ts";

@@ -43,7 +43,7 @@ import {
 import { commands as lifecycleCommands, states, transition } from "../src/engine/lifecycle.ts";
 import { plainPolicyView, type RequestView } from "../src/engine/views.ts";
 import { errorCatalogue } from "../src/errors.ts";
-import { signBody } from "../src/notify/signature.ts";
+import { signBody } from "../src/lib/signature.ts";
 import { toldInThread, toldToErrorChannel, toldToRequester } from "../src/notify/slack-messages.ts";
 import { createToken, type TokenRole } from "../src/store/tokens.ts";
 import { connectorTypes } from "../src/targets/registry.ts";
@@ -958,7 +958,7 @@ describe("the docs cannot fall behind", () => {
   });
 
   test("every export a flow module may have is in docs/hooks.md", () => {
-    const types = read("src/sdk/types.ts");
+    const types = read("src/model/types.ts");
     const body = /export interface FlowModule<[^{]*\{([\s\S]*?)\n\}/.exec(types)?.[1] ?? "";
     const names = [...body.matchAll(/^ {2}(\w+)\?:/gm)].map((m) => m[1] as string);
     assert.ok(names.length >= 17, `found only ${names.join(", ")}`);
@@ -1030,7 +1030,7 @@ describe("the docs cannot fall behind", () => {
     for (const s of states) assert.ok(api.includes(`\`${s}\``), `state ${s}`);
     // Every metric jitflow defines is in docs/operations.md, with its labels.
     const operations = read("docs/operations.md");
-    const { registry } = await import("../src/metrics.ts");
+    const { registry } = await import("../src/lib/metrics.ts");
     const families = (await registry.getMetricsAsJSON()) as { name: string }[];
     const ours = families.filter((m) => !m.name.startsWith("jitflow_process_"));
     assert.ok(ours.length >= 4, `found only ${ours.map((m) => m.name).join(", ")}`);

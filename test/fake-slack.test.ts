@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { App, HTTPReceiver, LogLevel, verifySlackRequest } from "@slack/bolt";
 import { ErrorCode, WebClient, LogLevel as WebLogLevel } from "@slack/web-api";
-import { FakeClock } from "../src/engine/clock.ts";
+import { FakeClock } from "../src/lib/clock.ts";
 import { blockProblems, FakeSlack, viewProblems } from "./support/fake-slack.ts";
 import { eventually } from "./support/harness.ts";
 import {

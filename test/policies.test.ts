@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { FakeClock } from "../src/engine/clock.ts";
+import { FakeClock } from "../src/lib/clock.ts";
 import { importJitflow, startTestServer, type TestServer } from "./support/harness.ts";
 import { type SmtpServer, startSmtpServer } from "./support/smtp.ts";
 

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { FakeClock } from "../src/engine/clock.ts";
+import { FakeClock } from "../src/lib/clock.ts";
 import { dialects, type TestDatabase } from "./support/databases.ts";
 import { importJitflow, startTestServer, type TestServer } from "./support/harness.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.ts";

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { FakeClock } from "../src/engine/clock.ts";
+import { FakeClock } from "../src/lib/clock.ts";
 import { type FakeMessage, FakeSlack, type FakeSlackUser } from "./support/fake-slack.ts";
 import {
   eventually,

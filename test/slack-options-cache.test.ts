@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { FakeClock } from "../src/engine/clock.ts";
+import { FakeClock } from "../src/lib/clock.ts";
 import { FakeSlack } from "./support/fake-slack.ts";
 import { importJitflow, startTestServer, type TestServer } from "./support/harness.ts";
 import { blockSuggestion, sendToSlackEndpoint } from "./support/slack-payloads.ts";

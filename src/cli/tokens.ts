@@ -1,7 +1,7 @@
 // `jitflow tokens create|list|revoke`: API tokens, stored hashed; the secret is printed once, on the last line.
 
 import type { Command } from "commander";
-import { parseDuration } from "../duration.ts";
+import { parseDuration } from "../lib/duration.ts";
 import type { Store } from "../store/database.ts";
 import { createToken, listTokens, revokeToken, type TokenRole, tokenRoles } from "../store/tokens.ts";
 import { databaseUrlFor } from "./database-url.ts";

@@ -8,7 +8,7 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { writeTree } from "../../test/support/harness.ts";
-import type { FlowEvent } from "../sdk/types.ts";
+import type { FlowEvent } from "../model/types.ts";
 import { ConfigError, type ConfigProblem, loadConfig } from "./loader.ts";
 
 const run = promisify(execFile);

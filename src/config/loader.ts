@@ -3,9 +3,9 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
-import { parseDuration } from "../duration.ts";
 import { type PolicyStep, policyOf } from "../engine/approval-policy.ts";
-import type { FlowModule } from "../sdk/types.ts";
+import { parseDuration } from "../lib/duration.ts";
+import type { FlowModule } from "../model/types.ts";
 import { parseKey } from "../store/credentials.ts";
 import { type LoadedTarget, loadTargets } from "../targets/load.ts";
 import { fileUrl, installModuleHooks } from "./module-hooks.ts";

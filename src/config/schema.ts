@@ -1,7 +1,7 @@
 // The zod schema of jitflow.config.ts: what each option accepts, its default, and cross-field rules.
 
 import { z } from "zod";
-import { durationProblem, parseDuration } from "../duration.ts";
+import { durationProblem, parseDuration } from "../lib/duration.ts";
 import { emailConfig } from "../notify/email-config.ts";
 import { secretRef } from "./secret-ref.ts";
 

@@ -1,8 +1,8 @@
 // The cancel, revoke and extend commands.
 
-import { durationProblem, parseDuration } from "../duration.ts";
 import { JitflowError } from "../errors.ts";
-import type { Person } from "../sdk/types.ts";
+import { durationProblem, parseDuration } from "../lib/duration.ts";
+import type { Person } from "../model/types.ts";
 import { getDecisions, getDecisionsOf, type RequestRow, updateRequest } from "../store/requests.ts";
 import { type ChangeSet, ConflictError, invalidTransition } from "./changes.ts";
 import { type EngineDeps, flowOf, inTransaction, loadVisibleRequest, mustGetRequest } from "./engine.ts";

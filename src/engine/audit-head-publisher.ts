@@ -1,7 +1,7 @@
 // Publishes the audit chain's head every audit.publishInterval (a log line, a gauge, audit.head webhooks), to be kept outside the database.
 
 import { messageOf } from "../errors.ts";
-import { metrics } from "../metrics.ts";
+import { metrics } from "../lib/metrics.ts";
 import { readHead } from "../store/audit-log.ts";
 import { uuidv7 } from "../store/ids.ts";
 import { enqueue, type OutboxMessage } from "../store/outbox.ts";

@@ -3,9 +3,9 @@
 import type { Transaction } from "kysely";
 import type { LoadedConfig } from "../config/loader.ts";
 import { JitflowError } from "../errors.ts";
+import type { RequestState } from "../model/types.ts";
 import { emailedEvents, fanOutMessage } from "../notify/fan-out.ts";
 import { type SlackOp, slackMessagesFor } from "../notify/slack-messages.ts";
-import type { RequestState } from "../sdk/types.ts";
 import { appendEvents, type NewAuditEvent } from "../store/audit-log.ts";
 import type { Dialect } from "../store/database.ts";
 import { uuidv7 } from "../store/ids.ts";

@@ -1,10 +1,9 @@
 // Reading a temporary login's credentials: only its requester, only while the grant is active; every read is audited.
 
 import { JitflowError } from "../errors.ts";
-import type { Person } from "../sdk/types.ts";
+import type { GrantCredentials, Person } from "../model/types.ts";
 import { parseKey, readCredentials, unseal } from "../store/credentials.ts";
 import { getRequest } from "../store/requests.ts";
-import type { GrantCredentials } from "../targets/target.ts";
 import { type EngineDeps, inTransaction } from "./engine.ts";
 
 export async function credentialsFor(

@@ -1,7 +1,7 @@
 // The approve and deny commands: policy checks, onApprove/onDeny hooks, quorum counting, and the start of escalation.
 
 import { JitflowError } from "../errors.ts";
-import type { Person } from "../sdk/types.ts";
+import type { Person } from "../model/types.ts";
 import {
   type DecisionRow,
   type Executor,

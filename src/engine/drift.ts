@@ -4,9 +4,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import { escapeMrkdwn } from "../channels/slack/blocks/text.ts";
 import { messageOf } from "../errors.ts";
-import { metrics } from "../metrics.ts";
+import { metrics } from "../lib/metrics.ts";
+import type { FlowEvent } from "../model/types.ts";
 import { countEventsOf } from "../sdk/helpers.ts";
-import type { FlowEvent } from "../sdk/types.ts";
 import type { RequestRow } from "../store/requests.ts";
 import type { LoadedTarget } from "../targets/load.ts";
 import { type EngineDeps, inTransaction } from "./engine.ts";

@@ -3,13 +3,13 @@
 import type { Logger } from "pino";
 import type { LoadedConfig, LoadedFlow } from "../config/loader.ts";
 import { JitflowError } from "../errors.ts";
-import { metrics } from "../metrics.ts";
-import type { Permissions, Person, Source } from "../sdk/types.ts";
+import type { Clock } from "../lib/clock.ts";
+import { metrics } from "../lib/metrics.ts";
+import type { Permissions, Person, Source } from "../model/types.ts";
 import type { Store } from "../store/database.ts";
 import { type DecisionRow, getDecisions, getRequest, type RequestRow } from "../store/requests.ts";
 import { type ApproverLookups, approversOf, everyApproverOf } from "./approvers.ts";
 import { ChangeSet, ConflictError } from "./changes.ts";
-import type { Clock } from "./clock.ts";
 import { withTimeLimit } from "./hooks.ts";
 import { type DeciderRules, deciderRules, isDecider, requestableFlows } from "./policy.ts";
 import { toEvent } from "./views.ts";

@@ -1,8 +1,8 @@
 // Checks a request's field values against the flow's field definitions; pure.
 
 import { checkFieldValue, type LoadedFlow } from "../config/loader.ts";
-import { parseDuration } from "../duration.ts";
 import { type ErrorCode, JitflowError } from "../errors.ts";
+import { parseDuration } from "../lib/duration.ts";
 
 export interface FieldProblem {
   field: string;

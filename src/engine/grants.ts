@@ -1,7 +1,9 @@
 // Due work on claimed rows: time out pending requests, escalate, expire and deescalate grants, in batched transactions.
 
 import { messageOf } from "../errors.ts";
-import { metrics } from "../metrics.ts";
+import { backoffMs } from "../lib/backoff.ts";
+import { metrics } from "../lib/metrics.ts";
+import type { GrantCredentials } from "../model/types.ts";
 import { deleteCredentials, parseKey, seal, storeCredentials } from "../store/credentials.ts";
 import {
   type DecisionRow,
@@ -13,14 +15,8 @@ import {
   updateRequest,
 } from "../store/requests.ts";
 import { vetBoundValues } from "../targets/bound-values.ts";
-import {
-  type GrantCredentials,
-  OwnIdentityError,
-  PermanentTargetError,
-  RetryLaterError,
-} from "../targets/target.ts";
+import { OwnIdentityError, PermanentTargetError, RetryLaterError } from "../targets/target.ts";
 import { WebhookError } from "../targets/webhook.ts";
-import { backoffMs } from "./backoff.ts";
 import { ConflictError } from "./changes.ts";
 import { type EngineDeps, flowOf, inTransaction, reportAfterHook } from "./engine.ts";
 import { runAfterHook, runOnHook } from "./hooks.ts";

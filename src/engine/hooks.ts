@@ -1,7 +1,7 @@
 // Runs a flow module's hooks and reducers with a time limit, turning throws and bad returns into values.
 
 import { messageOf } from "../errors.ts";
-import type { FlowModule, HookResult } from "../sdk/types.ts";
+import type { FlowModule, HookResult } from "../model/types.ts";
 
 export type HookOutcome<T> = { ok: true; value: T } | { ok: false; error: string };
 

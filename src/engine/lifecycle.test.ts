@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { RequestState } from "../sdk/types.ts";
+import type { RequestState } from "../model/types.ts";
 import { type Command, commands, rank, states, terminalStates, transition } from "./lifecycle.ts";
 
 // The allowed pairs: state × command → next state, audit event. Every other pair is refused.

@@ -1,6 +1,6 @@
 // The request lifecycle as one pure function: (state, command) → the next state and the audit event, or a refusal.
 
-import type { RequestState } from "../sdk/types.ts";
+import type { RequestState } from "../model/types.ts";
 
 export const states: readonly RequestState[] = [
   "pending",

@@ -3,7 +3,7 @@
 import type { LoadedFlow } from "../config/loader.ts";
 import type { ParsedConfig } from "../config/schema.ts";
 import { JitflowError } from "../errors.ts";
-import type { Permissions, Person, Role, Source } from "../sdk/types.ts";
+import type { Permissions, Person, Role, Source } from "../model/types.ts";
 import type { TokenRole } from "../store/tokens.ts";
 
 /** A person's role: bot tokens are bots; token admins and configured admins are admins; others by email domain. */

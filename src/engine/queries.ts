@@ -4,7 +4,7 @@ import { statSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import type { ConfigProblem, LoadedFlow } from "../config/loader.ts";
 import { JitflowError, messageOf } from "../errors.ts";
-import type { Person, PrefetchOption, RequestState, Role, Source } from "../sdk/types.ts";
+import type { Person, PrefetchOption, RequestState, Role, Source } from "../model/types.ts";
 import {
   type AuditEntry,
   type AuditEvent,

@@ -1,9 +1,9 @@
 // The submit command: validate a request, run the prompt and request hooks, and record it (auto-decided or pending).
 
 import type { LoadedFlow } from "../config/loader.ts";
-import { durationProblem, parseDuration } from "../duration.ts";
 import { JitflowError } from "../errors.ts";
-import type { Person, Source } from "../sdk/types.ts";
+import { durationProblem, parseDuration } from "../lib/duration.ts";
+import type { Person, Source } from "../model/types.ts";
 import { uuidv7 } from "../store/ids.ts";
 import {
   getDecisions,

@@ -1,6 +1,6 @@
 // What a target call needs besides the event: the settings with bound fields filled in, and who the person is in the target.
 
-import type { FlowEvent, FlowModule } from "../sdk/types.ts";
+import type { FlowEvent, FlowModule } from "../model/types.ts";
 import type { LoadedTarget } from "../targets/load.ts";
 import { withTimeLimit } from "./hooks.ts";
 

@@ -4,7 +4,7 @@
 import { WebClient } from "@slack/web-api";
 import type { LoadedConfig } from "../config/loader.ts";
 import { readSecret } from "../config/secrets.ts";
-import type { Clock } from "../engine/clock.ts";
+import type { Clock } from "../lib/clock.ts";
 import { oktaIntegration } from "../targets/okta-group.ts";
 import { LookupError } from "./lookup-error.ts";
 import { createOktaLookups, type OktaLookups } from "./okta.ts";

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { secretRef } from "../config/secret-ref.ts";
 import { readSecret } from "../config/secrets.ts";
-import { type Clock, systemClock } from "../engine/clock.ts";
+import { type Clock, systemClock } from "../lib/clock.ts";
 import { LookupError, retryHint } from "./lookup-error.ts";
 
 export const pagerdutyIntegration = z.looseObject({

@@ -6,7 +6,7 @@ import {
   ErrorCode,
   type WebClient,
 } from "@slack/web-api";
-import { type Clock, systemClock } from "../engine/clock.ts";
+import { type Clock, systemClock } from "../lib/clock.ts";
 import { LookupError, retryHint } from "./lookup-error.ts";
 
 export interface SlackLookupOptions {

@@ -4,10 +4,10 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { LoadedConfig } from "../config/loader.ts";
 import { readSecret } from "../config/secrets.ts";
-import { backoffMs } from "../engine/backoff.ts";
-import type { Clock } from "../engine/clock.ts";
 import { messageOf } from "../errors.ts";
-import { metrics } from "../metrics.ts";
+import { backoffMs } from "../lib/backoff.ts";
+import type { Clock } from "../lib/clock.ts";
+import { metrics } from "../lib/metrics.ts";
 import type { Store } from "../store/database.ts";
 import {
   claimOutbox,

@@ -1,6 +1,6 @@
 // The values `on*` hooks return: approve, deny or ignore.
 
-import type { ApproveResult, DenyResult, IgnoreResult } from "./types.ts";
+import type { ApproveResult, DenyResult, IgnoreResult } from "../model/types.ts";
 
 /** Approve the request (from `onRequest`) or let the approval through (from `onApprove`). */
 export function approve(options: { reason?: string } = {}): ApproveResult {

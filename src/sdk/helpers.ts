@@ -2,8 +2,8 @@
 // sent through the outbox (Slack, email), and counting a requester's past events. They use the
 // integrations of the running server's config.
 
-import { parseDuration } from "../duration.ts";
 import type { Directory } from "../helpers/directory.ts";
+import { parseDuration } from "../lib/duration.ts";
 import type { OutboxMessage } from "../store/outbox.ts";
 
 export interface CountEventsQuery {

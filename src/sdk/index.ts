@@ -3,10 +3,10 @@
 import type { ConfigInput, SecretRef } from "../config/schema.ts";
 
 export type { ConfigInput as JitflowConfig, SecretRef } from "../config/schema.ts";
+export type * from "../model/types.ts";
 export { PermanentTargetError } from "../targets/target.ts";
 export { approve, deny, ignore } from "./decisions.ts";
 export { type CountEventsQuery, type EmailToSend, email, okta, pagerduty, slack } from "./helpers.ts";
-export type * from "./types.ts";
 
 /** Declares the configuration; the identity function that gives editors the types. */
 export function defineConfig(config: ConfigInput): ConfigInput {

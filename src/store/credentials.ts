@@ -1,7 +1,7 @@
 // Temporary logins' credentials, sealed with AES-256-GCM until their requester reads them; deleted when the grant ends.
 
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import type { GrantCredentials } from "../targets/target.ts";
+import type { GrantCredentials } from "../model/types.ts";
 import type { Executor } from "./requests.ts";
 
 /** The 32-byte key from its base64 or hex text; undefined if it is neither. */

@@ -1,7 +1,7 @@
 // Reading and writing request rows: insert, get, conditional update, list with cursors, and leasing due work.
 
 import type { Kysely, Transaction } from "kysely";
-import type { RequestState } from "../sdk/types.ts";
+import type { RequestState } from "../model/types.ts";
 import type { Dialect } from "./database.ts";
 import type { Database, DecisionsTable, RequestsTable } from "./schema.ts";
 

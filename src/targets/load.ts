@@ -4,7 +4,7 @@ import type { z } from "zod";
 import type { ConfigProblem } from "../config/loader.ts";
 import type { DriftConfig, ParsedConfig } from "../config/schema.ts";
 import { redactSecrets } from "../config/secrets.ts";
-import type { TargetInfo } from "../sdk/types.ts";
+import type { TargetInfo } from "../model/types.ts";
 import { connectorTypes } from "./registry.ts";
 import type { ConnectorType, TargetConnector } from "./target.ts";
 

@@ -1,7 +1,7 @@
 // The connector interface every target type implements: escalate, deescalate, list — each idempotent.
 
 import type { z } from "zod";
-import type { FlowEvent, FlowModule, TargetInfo } from "../sdk/types.ts";
+import type { FlowEvent, FlowModule, GrantCredentials, TargetInfo } from "../model/types.ts";
 
 /** One call to a target, for one request. */
 export interface TargetCall<Settings = unknown> {
@@ -41,15 +41,6 @@ export interface EscalateResult {
   identity?: string;
   /** Credentials created for this grant only (a temporary login), delivered to the requester privately. */
   credentials?: GrantCredentials;
-}
-
-export interface GrantCredentials {
-  username: string;
-  password: string;
-  /** Where to connect, for the requester's convenience (no secrets). */
-  host?: string;
-  port?: number;
-  database?: string;
 }
 
 export interface ListCall<Settings = unknown> {

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { secretRef, webhookUrl } from "../config/schema.ts";
 import { readSecret } from "../config/secrets.ts";
-import { signedHeaders } from "../notify/signature.ts";
+import { signedHeaders } from "../lib/signature.ts";
 import { type ConnectorType, PermanentTargetError, type TargetCall } from "./target.ts";
 
 const settings = z.strictObject({

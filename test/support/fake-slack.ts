@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Clock } from "../../src/engine/clock.ts";
+import type { Clock } from "../../src/lib/clock.ts";
 
 // `any` in the public shapes below: they are Slack's JSON as our server sent it, and tests read into it freely.
 

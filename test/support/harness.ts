@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pino } from "pino";
-import type { Clock } from "../../src/engine/clock.ts";
+import type { Clock } from "../../src/lib/clock.ts";
 import { type RunningServer, startServer } from "../../src/server.ts";
 import { createToken, type TokenRole } from "../../src/store/tokens.ts";
 import { createSqliteDatabase, type TestDatabase } from "./databases.ts";

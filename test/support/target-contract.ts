@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { FlowEvent } from "../../src/sdk/types.ts";
+import type { FlowEvent } from "../../src/model/types.ts";
 import { PermanentTargetError, type TargetCall, type TargetConnector } from "../../src/targets/target.ts";
 
 export interface ContractPerson {

@@ -3,7 +3,7 @@
 import { once } from "node:events";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { verifySignature } from "../../src/notify/signature.ts";
+import { verifySignature } from "../../src/lib/signature.ts";
 
 export interface ReceivedCall {
   action: "escalate" | "deescalate";

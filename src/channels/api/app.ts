@@ -5,7 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { EngineDeps } from "../../engine/engine.ts";
 import { JitflowError } from "../../errors.ts";
-import { registry } from "../../metrics.ts";
+import { registry } from "../../lib/metrics.ts";
 import { maxSlackBodyBytes } from "../slack/receiver.ts";
 import type { SlackChannel } from "../slack/slack-channel.ts";
 import { registerAuthRoutes } from "../web/auth-routes.ts";

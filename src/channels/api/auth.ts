@@ -7,7 +7,7 @@ import { getCookie } from "hono/cookie";
 import type { EngineDeps } from "../../engine/engine.ts";
 import { personOf } from "../../engine/policy.ts";
 import { JitflowError } from "../../errors.ts";
-import type { Person, Source } from "../../sdk/types.ts";
+import type { Person, Source } from "../../model/types.ts";
 import { findSession } from "../../store/sessions.ts";
 import { findToken, touchToken } from "../../store/tokens.ts";
 

@@ -9,7 +9,7 @@ import { states } from "../../engine/lifecycle.ts";
 import { flowsFor, getRequestFor, listRequestsFor, meFor, prefetchOptions } from "../../engine/queries.ts";
 import { submit } from "../../engine/submit.ts";
 import { JitflowError } from "../../errors.ts";
-import type { RequestState } from "../../sdk/types.ts";
+import type { RequestState } from "../../model/types.ts";
 import { registerAdminRoutes } from "./admin-routes.ts";
 import { registerAuditRoutes } from "./audit-routes.ts";
 import { type ApiEnv, actorOf, sourceOf } from "./auth.ts";

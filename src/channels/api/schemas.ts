@@ -2,7 +2,7 @@
 
 import { z } from "@hono/zod-openapi";
 import { states } from "../../engine/lifecycle.ts";
-import type { RequestState as RequestStateName } from "../../sdk/types.ts";
+import type { RequestState as RequestStateName } from "../../model/types.ts";
 
 export const ErrorBody = z
   .object({

@@ -8,7 +8,7 @@ import { getRequestFor } from "../../engine/queries.ts";
 import { submit } from "../../engine/submit.ts";
 import { type RequestView, toView } from "../../engine/views.ts";
 import { JitflowError } from "../../errors.ts";
-import type { RequestState } from "../../sdk/types.ts";
+import type { RequestState } from "../../model/types.ts";
 import { type ApiEnv, actorOf } from "./auth.ts";
 import {
   ErrorBody,

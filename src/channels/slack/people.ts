@@ -2,12 +2,12 @@
 // (users.lookupByEmail), both cached; the email is what policies see.
 
 import type { WebClient } from "@slack/web-api";
-import { BoundedCache } from "../../bounded-cache.ts";
 import type { ParsedConfig } from "../../config/schema.ts";
-import type { Clock } from "../../engine/clock.ts";
 import { personOf } from "../../engine/policy.ts";
 import { JitflowError } from "../../errors.ts";
-import type { Person } from "../../sdk/types.ts";
+import { BoundedCache } from "../../lib/bounded-cache.ts";
+import type { Clock } from "../../lib/clock.ts";
+import type { Person } from "../../model/types.ts";
 
 /** Each of the two caches: people are looked up again after ten minutes, and no more are held than this. */
 const cacheBounds = { ttlMs: 10 * 60_000, maxEntries: 50_000 };

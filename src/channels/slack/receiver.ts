@@ -4,8 +4,8 @@
 import type { App, Receiver } from "@slack/bolt";
 import type { Context } from "hono";
 import type { Logger } from "pino";
-import type { Clock } from "../../engine/clock.ts";
 import { JitflowError } from "../../errors.ts";
+import type { Clock } from "../../lib/clock.ts";
 import type { Store } from "../../store/database.ts";
 import { maxSkewSeconds, verifySlackRequest } from "./verify.ts";
 

@@ -2,7 +2,7 @@
 // sorted into "later", "retry" and "can never work".
 
 import { ErrorCode, type WebClient } from "@slack/web-api";
-import type { Clock } from "../../engine/clock.ts";
+import type { Clock } from "../../lib/clock.ts";
 import { DeliveryDeferred, PermanentDeliveryError } from "../../notify/outbox-worker.ts";
 
 /**

@@ -5,7 +5,7 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { EngineDeps } from "../../engine/engine.ts";
 import { personOf } from "../../engine/policy.ts";
-import type { Person } from "../../sdk/types.ts";
+import type { Person } from "../../model/types.ts";
 import type { SessionsTable } from "../../store/schema.ts";
 import { createSession, deleteSession } from "../../store/sessions.ts";
 import { sessionCookie } from "../api/auth.ts";

@@ -3,7 +3,7 @@
 import type { KnownBlock } from "@slack/types";
 import type { LoadedConfig } from "../../../config/loader.ts";
 import type { RequestView } from "../../../engine/views.ts";
-import type { Person } from "../../../sdk/types.ts";
+import type { Person } from "../../../model/types.ts";
 import {
   actions,
   button,

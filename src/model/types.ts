@@ -173,3 +173,13 @@ export interface FlowModule<Fields extends Record<string, unknown> = Record<stri
   /** For `custom` targets: who holds the target now (emails), for drift detection. */
   list?: (target: TargetInfo) => Promise<string[]>;
 }
+
+/** Credentials created for one grant only (a temporary login), delivered to the requester privately. */
+export interface GrantCredentials {
+  username: string;
+  password: string;
+  /** Where to connect, for the requester's convenience (no secrets). */
+  host?: string;
+  port?: number;
+  database?: string;
+}

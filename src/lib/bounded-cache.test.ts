@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { BoundedCache } from "./bounded-cache.ts";
-import { FakeClock } from "./engine/clock.ts";
+import { FakeClock } from "./clock.ts";
 
 const make = (maxEntries: number, ttlMs: number) => {
   const clock = new FakeClock();

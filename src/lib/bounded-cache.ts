@@ -1,6 +1,6 @@
 // A cache that cannot grow without end: at most `maxEntries` entries, each forgotten `ttlMs` after it was set.
 
-import type { Clock } from "./engine/clock.ts";
+import type { Clock } from "./clock.ts";
 
 export interface BoundedCacheOptions {
   maxEntries: number;
