@@ -31,7 +31,7 @@ import { registerMigrate } from "../src/cli/migrate.ts";
 import { registerServe } from "../src/cli/serve.ts";
 import { registerTargetCommands } from "../src/cli/target-commands.ts";
 import { registerTokens } from "../src/cli/tokens.ts";
-import { ConfigError, loadConfig } from "../src/config/loader.ts";
+import { ConfigError } from "../src/config/loader.ts";
 import { configSchema } from "../src/config/schema.ts";
 import {
   afterAction,
@@ -41,6 +41,7 @@ import {
   stepBegins,
 } from "../src/engine/approval-policy.ts";
 import { commands as lifecycleCommands, states, transition } from "../src/engine/lifecycle.ts";
+import { loadConfig } from "../src/engine/load-config.ts";
 import { plainPolicyView, type RequestView } from "../src/engine/views.ts";
 import { errorCatalogue } from "../src/errors.ts";
 import { signBody } from "../src/lib/signature.ts";

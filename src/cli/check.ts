@@ -9,7 +9,7 @@ export function registerCheck(program: Command): void {
     .description("validate the configuration and flow modules")
     .option("--config <file>", "config module")
     .action(async (options: { config?: string }) => {
-      const { ConfigError, loadConfig } = await import("../config/loader.ts");
+      const { ConfigError, loadConfig } = await import("../engine/load-config.ts");
       try {
         const loaded = await loadConfig(options.config);
         process.stdout.write(

@@ -4,7 +4,7 @@ export async function databaseUrlFor(options: { database?: string; config?: stri
   if (options.database) return options.database;
   if (process.env.JITFLOW_DATABASE_URL) return process.env.JITFLOW_DATABASE_URL;
   const [{ loadConfig }, { defaultDatabaseUrl }] = await Promise.all([
-    import("../config/loader.ts"),
+    import("../engine/load-config.ts"),
     import("../store/database.ts"),
   ]);
   const config = await loadConfig(options.config);

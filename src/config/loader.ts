@@ -1,13 +1,11 @@
-// Loads jitflow.config.ts (or .js) and the flow modules it names, validates them, and reports every problem with its path.
+// Reads jitflow.config.ts (or .js) and the flow modules it names, checks them against the schema, and reports
+// every problem with its path. Building the targets and compiling the flows is engine/load-config.ts's part.
 
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
-import { type PolicyStep, policyOf } from "../engine/approval-policy.ts";
-import { parseDuration } from "../lib/duration.ts";
 import type { FlowModule } from "../model/types.ts";
 import { parseKey } from "../store/credentials.ts";
-import { type LoadedTarget, loadTargets } from "../targets/load.ts";
 import { fileUrl, installModuleHooks } from "./module-hooks.ts";
 import { configSchema, type FlowConfig, type ParsedConfig, type SecretRef } from "./schema.ts";
 import { isSecretRef } from "./secrets.ts";
@@ -31,23 +29,10 @@ export class ConfigError extends Error {
   }
 }
 
-export interface LoadedFlow {
-  config: FlowConfig;
-  label: string;
-  module: FlowModule | undefined;
-  /** The largest allowed duration, in seconds (0 for flows without durations). */
-  maxDuration: number;
-  /** The approval steps (the single-step form is one step). */
-  policy: PolicyStep[];
-}
-
-export type { LoadedTarget };
-
-export interface LoadedConfig {
+/** jitflow.config.ts read and checked against the schema, before its targets are built and its flows compiled. */
+export interface CheckedConfig {
   file: string;
   config: ParsedConfig;
-  flows: Map<string, LoadedFlow>;
-  targets: Map<string, LoadedTarget>;
   /** Slack settings when a bot token and a signing secret are available; undefined means Slack is off. */
   slack?: SlackSettings | undefined;
 }
@@ -105,17 +90,15 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-function zodProblems(error: z.ZodError, prefix: PropertyKey[] = []): ConfigProblem[] {
+export function zodProblems(error: z.ZodError, prefix: PropertyKey[] = []): ConfigProblem[] {
   return error.issues.map((issue) => ({
     path: formatPath([...prefix, ...issue.path]),
     message: issue.message,
   }));
 }
 
-export async function loadConfig(
-  explicit?: string,
-  environment: NodeJS.ProcessEnv = process.env,
-): Promise<LoadedConfig> {
+/** Imports the config file and checks it against the schema; a file that does not fit throws ConfigError. */
+export async function parseConfigFile(explicit?: string): Promise<{ file: string; config: ParsedConfig }> {
   const file = resolveConfigPath(explicit);
   if (!existsSync(file)) throw new ConfigError(file, [{ path: "", message: "file not found" }]);
   installModuleHooks();
@@ -133,12 +116,15 @@ export async function loadConfig(
   }
   const parsed = configSchema.safeParse(exported);
   if (!parsed.success) throw new ConfigError(file, zodProblems(parsed.error));
-  const config = parsed.data;
-  const problems: ConfigProblem[] = [];
+  return { file, config: parsed.data };
+}
 
-  const targets = loadTargets(config, problems, zodProblems, (name, settings) =>
-    checkSecrets(settings, `targets.${name}`, environment, problems),
-  );
+/** Every secret the integrations, webhooks, Slack and credentials name must be set; the key must be a key. */
+export function checkConfigSecrets(
+  config: ParsedConfig,
+  environment: NodeJS.ProcessEnv,
+  problems: ConfigProblem[],
+): void {
   for (const [name, integration] of Object.entries(config.integrations)) {
     checkSecrets(integration, `integrations.${name}`, environment, problems);
   }
@@ -156,92 +142,44 @@ export async function loadConfig(
       });
     }
   }
-  for (const [name, t] of targets) {
-    if (t.perRequest && !config.credentials) {
-      problems.push({
-        path: `targets.${name}`,
-        message:
-          'creates a login per request, whose password must be sealed until its requester reads it: set credentials.encryptionKey (env("NAME") of 32 random bytes, base64)',
-      });
-    }
-  }
-  if (config.web?.oidc) checkSecrets(config.web.oidc, "web.oidc", environment, problems);
-  const slack = slackSettings(config, environment);
+}
 
-  const flows = new Map<string, LoadedFlow>();
-  for (const [index, flow] of config.flows.entries()) {
-    const at = `flows[${index}]`;
-    let module: FlowModule | undefined;
-    if (flow.implementation) {
-      const path = isAbsolute(flow.implementation)
-        ? flow.implementation
-        : resolve(dirname(file), flow.implementation);
-      if (!existsSync(path)) {
-        problems.push({
-          path: `${at}.implementation`,
-          message: `file not found: ${flow.implementation} (looked for ${path})`,
-        });
-      } else {
-        try {
-          module = (await import(fileUrl(path))) as FlowModule;
-          checkModule(module, `${at}.implementation`, problems);
-        } catch (err) {
-          problems.push({
-            path: `${at}.implementation`,
-            message: `could not be loaded: ${(err as Error).message}`,
-          });
-        }
-      }
-    }
-    flow.fields.forEach((f, i) => {
-      const listed = flow.targets.some((t) => {
-        const target = targets.get(t);
-        return target?.bindings.includes(f.name) && target.connector.options !== undefined;
-      });
-      if (f.prefetch && !module?.prefetch?.[f.name] && !listed) {
-        problems.push({
-          path: `${at}.fields[${i}].prefetch`,
-          message: `field "${f.name}" has prefetch: true but the implementation exports no prefetch.${f.name} (and no target of the flow binds it to a setting it can list)`,
-        });
-      }
-      if (f.default !== undefined) {
-        const value = f.type === "duration" ? (parseDuration(f.default) ?? f.default) : f.default;
-        const error = checkFieldValue(f, value);
-        if (error) problems.push({ path: `${at}.fields[${i}].default`, message: error });
-      }
+/** Imports a flow's implementation module, relative to the config file; undefined (and a problem) if it fails. */
+export async function importFlowModule(
+  file: string,
+  flow: FlowConfig,
+  at: string,
+  problems: ConfigProblem[],
+): Promise<FlowModule | undefined> {
+  if (!flow.implementation) return undefined;
+  const path = isAbsolute(flow.implementation)
+    ? flow.implementation
+    : resolve(dirname(file), flow.implementation);
+  if (!existsSync(path)) {
+    problems.push({
+      path: `${at}.implementation`,
+      message: `file not found: ${flow.implementation} (looked for ${path})`,
     });
-    flow.targets.forEach((t, i) => {
-      if (targets.get(t)?.info.type === "custom" && (!module?.escalate || !module.deescalate)) {
-        problems.push({
-          path: `${at}.targets[${i}]`,
-          message: `"${t}" is a custom target: the flow's implementation must export escalate() and deescalate()`,
-        });
-      }
-      for (const key of targets.get(t)?.bindings ?? []) {
-        const field = flow.fields.find((f) => f.name === key);
-        if (field?.type !== "string" || !field.required) {
-          problems.push({
-            path: `${at}.targets[${i}]`,
-            message: `target "${t}" takes its ${key} from the request: the flow needs a required string field named "${key}"${field ? ` (it is ${field.required ? "" : "optional and "}of type ${field.type})` : ""}`,
-          });
-        }
-      }
-    });
-    flows.set(flow.name, {
-      config: flow,
-      label: flow.label ?? flow.name,
-      module,
-      maxDuration: Math.max(0, ...flow.durations),
-      policy: policyOf(flow, Boolean(module?.getApprovers)),
-    });
-    checkSteps(config, flow, module, at, problems);
+    return undefined;
   }
-  if (problems.length > 0) throw new ConfigError(file, problems);
-  return { file, config, flows, targets, slack };
+  try {
+    const module = (await import(fileUrl(path))) as FlowModule;
+    checkModule(module, `${at}.implementation`, problems);
+    return module;
+  } catch (err) {
+    problems.push({
+      path: `${at}.implementation`,
+      message: `could not be loaded: ${(err as Error).message}`,
+    });
+    return undefined;
+  }
 }
 
 /** Slack is on when both secrets resolve: from the config's references or the SLACK_* variables. */
-function slackSettings(config: ParsedConfig, environment: NodeJS.ProcessEnv): SlackSettings | undefined {
+export function slackSettings(
+  config: ParsedConfig,
+  environment: NodeJS.ProcessEnv,
+): SlackSettings | undefined {
   const botToken = config.slack?.botToken ?? { env: "SLACK_BOT_TOKEN" };
   const signingSecret = config.slack?.signingSecret ?? { env: "SLACK_SIGNING_SECRET" };
   if (!environment[botToken.env] || !environment[signingSecret.env]) return undefined;
@@ -257,7 +195,7 @@ function slackSettings(config: ParsedConfig, environment: NodeJS.ProcessEnv): Sl
 }
 
 /** Step sources that name integrations or hooks must find them. */
-function checkSteps(
+export function checkSteps(
   config: ParsedConfig,
   flow: FlowConfig,
   module: FlowModule | undefined,
@@ -291,7 +229,7 @@ function checkSteps(
   });
 }
 
-function checkModule(module: FlowModule, at: string, problems: ConfigProblem[]): void {
+export function checkModule(module: FlowModule, at: string, problems: ConfigProblem[]): void {
   for (const name of hookExports) {
     const value = (module as Record<string, unknown>)[name];
     if (value !== undefined && typeof value !== "function") {
@@ -306,7 +244,7 @@ function checkModule(module: FlowModule, at: string, problems: ConfigProblem[]):
   }
 }
 
-function checkSecrets(
+export function checkSecrets(
   settings: object,
   at: string,
   environment: NodeJS.ProcessEnv,

@@ -2,7 +2,7 @@
 
 import { z } from "zod";
 import { durationProblem, parseDuration } from "../lib/duration.ts";
-import { emailConfig } from "../notify/email-config.ts";
+import { emailConfig } from "./email.ts";
 import { secretRef } from "./secret-ref.ts";
 
 export { secretRef } from "./secret-ref.ts";

@@ -1,11 +1,11 @@
 // Who a step is sent to: its conditions evaluated, its sources (users, admins, a Slack channel, an Okta
 // group, a PagerDuty schedule, getApprovers) resolved to people, and those people stored with the request.
 
-import type { LoadedFlow } from "../config/loader.ts";
 import type { Executor, RequestRow } from "../store/requests.ts";
 import type { PolicyStep } from "./approval-policy.ts";
 import type { EngineDeps } from "./engine.ts";
 import { withTimeLimit } from "./hooks.ts";
+import type { LoadedFlow } from "./load-config.ts";
 import { systemActor, toEvent } from "./views.ts";
 
 /** Directory lookups the sources need; absent when the integration is not configured. */

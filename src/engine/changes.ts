@@ -1,7 +1,6 @@
 // Applies lifecycle transitions to rows inside a transaction, collecting the audit events and outbox messages they cause.
 
 import type { Transaction } from "kysely";
-import type { LoadedConfig } from "../config/loader.ts";
 import { JitflowError } from "../errors.ts";
 import type { RequestState } from "../model/types.ts";
 import { emailedEvents, fanOutMessage } from "../notify/fan-out.ts";
@@ -13,6 +12,7 @@ import { enqueue, type OutboxMessage } from "../store/outbox.ts";
 import { type RequestRow, updateRequest } from "../store/requests.ts";
 import type { Database } from "../store/schema.ts";
 import { type Command, transition } from "./lifecycle.ts";
+import type { LoadedConfig } from "./load-config.ts";
 
 /** Raised when a row changed under us between reading it and writing it; the caller retries. */
 export class ConflictError extends Error {

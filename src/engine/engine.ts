@@ -1,7 +1,6 @@
 // The engine's shared machinery: dependencies, transactions with conflict retry, loading rows and reducers.
 
 import type { Logger } from "pino";
-import type { LoadedConfig, LoadedFlow } from "../config/loader.ts";
 import { JitflowError } from "../errors.ts";
 import type { Clock } from "../lib/clock.ts";
 import { metrics } from "../lib/metrics.ts";
@@ -11,6 +10,7 @@ import { type DecisionRow, getDecisions, getRequest, type RequestRow } from "../
 import { type ApproverLookups, approversOf, everyApproverOf } from "./approvers.ts";
 import { ChangeSet, ConflictError } from "./changes.ts";
 import { withTimeLimit } from "./hooks.ts";
+import type { LoadedConfig, LoadedFlow } from "./load-config.ts";
 import { type DeciderRules, deciderRules, isDecider, requestableFlows } from "./policy.ts";
 import { toEvent } from "./views.ts";
 

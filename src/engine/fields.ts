@@ -1,8 +1,9 @@
 // Checks a request's field values against the flow's field definitions; pure.
 
-import { checkFieldValue, type LoadedFlow } from "../config/loader.ts";
+import { checkFieldValue } from "../config/loader.ts";
 import { type ErrorCode, JitflowError } from "../errors.ts";
 import { parseDuration } from "../lib/duration.ts";
+import type { LoadedFlow } from "./load-config.ts";
 
 export interface FieldProblem {
   field: string;

@@ -3,6 +3,7 @@
 import { messageOf } from "../errors.ts";
 import { backoffMs } from "../lib/backoff.ts";
 import { metrics } from "../lib/metrics.ts";
+import { WebhookError } from "../lib/signed-post.ts";
 import type { GrantCredentials } from "../model/types.ts";
 import { deleteCredentials, parseKey, seal, storeCredentials } from "../store/credentials.ts";
 import {
@@ -16,7 +17,6 @@ import {
 } from "../store/requests.ts";
 import { vetBoundValues } from "../targets/bound-values.ts";
 import { OwnIdentityError, PermanentTargetError, RetryLaterError } from "../targets/target.ts";
-import { WebhookError } from "../targets/webhook.ts";
 import { ConflictError } from "./changes.ts";
 import { type EngineDeps, flowOf, inTransaction, reportAfterHook } from "./engine.ts";
 import { runAfterHook, runOnHook } from "./hooks.ts";

@@ -2,7 +2,7 @@
 
 import { statSync } from "node:fs";
 import { Worker } from "node:worker_threads";
-import type { ConfigProblem, LoadedFlow } from "../config/loader.ts";
+import type { ConfigProblem } from "../config/loader.ts";
 import { JitflowError, messageOf } from "../errors.ts";
 import type { Person, PrefetchOption, RequestState, Role, Source } from "../model/types.ts";
 import {
@@ -25,6 +25,7 @@ import {
 import { decidersOf, type EngineDeps, flowOf, loadVisibleRequest, mustGetFlow } from "./engine.ts";
 import { withTimeLimit } from "./hooks.ts";
 import { states } from "./lifecycle.ts";
+import type { LoadedFlow } from "./load-config.ts";
 import { assertGuestMayAct, assertMayRequest, isDecider, requestableFlows } from "./policy.ts";
 import { type RequestView, toView } from "./views.ts";
 
@@ -318,7 +319,7 @@ export async function adminFlowsFor(
   return { items, configProblems };
 }
 
-const loaderUrl = new URL("../config/loader.ts", import.meta.url).href;
+const loaderUrl = new URL("./load-config.ts", import.meta.url).href;
 // A worker has its own module cache: importing the config again in this thread would return the module
 // loaded at start, not the file as it is now. The flow modules it names are loaded (and run) again too.
 const checkConfigSource = `

@@ -1,6 +1,5 @@
 // The submit command: validate a request, run the prompt and request hooks, and record it (auto-decided or pending).
 
-import type { LoadedFlow } from "../config/loader.ts";
 import { JitflowError } from "../errors.ts";
 import { durationProblem, parseDuration } from "../lib/duration.ts";
 import type { Person, Source } from "../model/types.ts";
@@ -21,6 +20,7 @@ import { approveInTransaction, denyInTransaction } from "./decide.ts";
 import { type EngineDeps, inTransaction, mustGetFlow, reportAfterHook } from "./engine.ts";
 import { validateFields } from "./fields.ts";
 import { runAfterHook, runOnHook } from "./hooks.ts";
+import type { LoadedFlow } from "./load-config.ts";
 import { clockColumns } from "./pending.ts";
 import { assertMayRequest, personOf } from "./policy.ts";
 import { type RequestView, toEvent, toView } from "./views.ts";

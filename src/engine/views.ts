@@ -1,9 +1,9 @@
 // Turns rows into what the outside sees: the API's request view and the event hooks receive.
 
-import type { LoadedConfig } from "../config/loader.ts";
 import type { FlowEvent, Person, RequestState, Role, Source } from "../model/types.ts";
 import { countEventsOf } from "../sdk/helpers.ts";
 import type { DecisionRow, RequestRow } from "../store/requests.ts";
+import type { LoadedConfig } from "./load-config.ts";
 
 export interface RequestView {
   id: string;

@@ -2,10 +2,10 @@
 // PagerDuty on-call, each through the integration the config names. Approval steps and hook helpers use it.
 
 import { WebClient } from "@slack/web-api";
-import type { LoadedConfig } from "../config/loader.ts";
+import { oktaIntegration } from "../config/integrations.ts";
+import type { CheckedConfig } from "../config/loader.ts";
 import { readSecret } from "../config/secrets.ts";
 import type { Clock } from "../lib/clock.ts";
-import { oktaIntegration } from "../targets/okta-group.ts";
 import { LookupError } from "./lookup-error.ts";
 import { createOktaLookups, type OktaLookups } from "./okta.ts";
 import { createPagerDuty, type PagerDutyClient, pagerdutyIntegration } from "./pagerduty.ts";
@@ -20,7 +20,7 @@ export interface Directory {
 }
 
 /** The integration of a type by name, or the only one of that type when no name is given. */
-function pick(config: LoadedConfig, type: string, name: string | undefined): [string, unknown] {
+function pick(config: CheckedConfig, type: string, name: string | undefined): [string, unknown] {
   const all = Object.entries(config.config.integrations).filter(([, i]) => i.type === type);
   if (name !== undefined) {
     const found = all.find(([n]) => n === name);
@@ -50,7 +50,7 @@ function settingsOf<T>(
   return parsed.data;
 }
 
-export function createDirectory(config: LoadedConfig, clock: Clock): Directory {
+export function createDirectory(config: CheckedConfig, clock: Clock): Directory {
   const okta = new Map<string, OktaLookups>();
   const pagerduty = new Map<string, PagerDutyClient>();
   let slack: WebClient | undefined;

@@ -2,8 +2,8 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Client, User } from "@okta/okta-sdk-nodejs";
+import type { OktaIntegration } from "../config/integrations.ts";
 import { readSecret } from "../config/secrets.ts";
-import type { OktaIntegration } from "../targets/okta-group.ts";
 import { LookupError, retryHint } from "./lookup-error.ts";
 
 export interface OktaLookups {

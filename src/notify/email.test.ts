@@ -5,9 +5,9 @@ import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { inspect } from "node:util";
 import { type SmtpServer, startSmtpServer } from "../../test/support/smtp.ts";
+import { emailConfig } from "../config/email.ts";
 import type { OutboxRow } from "../store/schema.ts";
 import { createEmailSender, createMailer, type EmailMessage, type Mailer } from "./email.ts";
-import { emailConfig } from "./email-config.ts";
 import { type EmailNotice, renderEmail } from "./email-render.ts";
 import { PermanentDeliveryError } from "./outbox-worker.ts";
 

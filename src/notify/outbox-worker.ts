@@ -2,12 +2,13 @@
 
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import type { LoadedConfig } from "../config/loader.ts";
+import type { CheckedConfig } from "../config/loader.ts";
 import { readSecret } from "../config/secrets.ts";
 import { messageOf } from "../errors.ts";
 import { backoffMs } from "../lib/backoff.ts";
 import type { Clock } from "../lib/clock.ts";
 import { metrics } from "../lib/metrics.ts";
+import { postSigned, WebhookError } from "../lib/signed-post.ts";
 import type { Store } from "../store/database.ts";
 import {
   claimOutbox,
@@ -20,7 +21,6 @@ import {
 } from "../store/outbox.ts";
 import type { OutboxRow } from "../store/schema.ts";
 import { pruneSessions } from "../store/sessions.ts";
-import { postSigned, WebhookError } from "../targets/webhook.ts";
 
 export interface OutboxWorker {
   wake(): void;
@@ -59,7 +59,7 @@ export class PermanentDeliveryError extends Error {
 
 export interface OutboxDeps {
   store: Store;
-  config: LoadedConfig;
+  config: CheckedConfig;
   clock: Clock;
   logger: Logger;
   /** Senders for kinds beyond log and webhook (Slack), registered by the channels that own them. */

@@ -2,9 +2,10 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { LoadedConfig, SlackSettings } from "../config/loader.ts";
+import type { SlackSettings } from "../config/loader.ts";
 import { configSchema } from "../config/schema.ts";
 import { policyOf } from "../engine/approval-policy.ts";
+import type { LoadedConfig } from "../engine/load-config.ts";
 import type { OutboxMessage } from "../store/outbox.ts";
 import { plainPolicyColumns, type RequestRow } from "../store/requests.ts";
 import { type SlackEventInfo, type SlackOp, slackMessagesFor } from "./slack-messages.ts";

@@ -1,6 +1,6 @@
 // Which Slack messages an audit event causes: pure, so the rules read as a table and are tested as one.
 
-import type { LoadedConfig } from "../config/loader.ts";
+import type { LoadedConfig } from "../engine/load-config.ts";
 import type { OutboxMessage } from "../store/outbox.ts";
 import type { RequestRow } from "../store/requests.ts";
 

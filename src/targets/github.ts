@@ -5,6 +5,7 @@ import type { Octokit } from "@octokit/rest";
 import { z } from "zod";
 import { secretRef } from "../config/schema.ts";
 import { readSecret } from "../config/secrets.ts";
+import { parseRetryAfter } from "../lib/signed-post.ts";
 import {
   type BoundValueCall,
   type ConnectorType,
@@ -12,7 +13,6 @@ import {
   PermanentTargetError,
   RetryLaterError,
 } from "./target.ts";
-import { parseRetryAfter } from "./webhook.ts";
 
 const integration = z.strictObject({
   type: z.literal("github"),

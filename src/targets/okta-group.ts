@@ -3,6 +3,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Client } from "@okta/okta-sdk-nodejs";
 import { z } from "zod";
+import { type OktaIntegration, oktaIntegration } from "../config/integrations.ts";
 import { secretRef } from "../config/schema.ts";
 import { readSecret } from "../config/secrets.ts";
 import {
@@ -21,19 +22,6 @@ const settings = z.strictObject({
     .regex(/^[A-Za-z0-9]{1,64}$/, "groupId must be an Okta group id, such as 00g1emaKYZTWRYYRRTSK"),
 });
 
-export const oktaIntegration = z.strictObject({
-  type: z.literal("okta"),
-  /** The org's URL, such as https://example.okta.com (no /api/v1). */
-  orgUrl: z.url({
-    protocol: /^https?$/,
-    error: "orgUrl must be the org's URL, such as https://example.okta.com",
-  }),
-  /** An API token (SSWS), created by an admin holding the Group Membership Administrator role. */
-  token: secretRef,
-  /** Time limit of one call, all its requests included. */
-  timeoutMs: z.int().min(100).max(120_000).default(10_000),
-});
-
 /**
  * The most groups options() offers: it stops paging (200 a page, as Okta recommends) once it has them, since
  * a picker may ask on every keystroke. jitflow filters them by what was typed and keeps the first 100.
@@ -41,7 +29,6 @@ export const oktaIntegration = z.strictObject({
 const optionsCap = 500;
 
 export type OktaGroupSettings = z.output<typeof settings>;
-export type OktaIntegration = z.output<typeof oktaIntegration>;
 
 type OktaSdk = typeof import("@okta/okta-sdk-nodejs");
 let sdk: Promise<OktaSdk> | undefined;

@@ -1,8 +1,9 @@
 // Delivers the outbox's Slack messages: approval messages posted and kept up to date, DMs to the
 // requester, expiry warnings and error-channel posts, each rendered from the request as it is now.
 
-import type { LoadedConfig, SlackSettings } from "../../config/loader.ts";
+import type { SlackSettings } from "../../config/loader.ts";
 import { decidersOf, type EngineDeps } from "../../engine/engine.ts";
+import type { LoadedConfig } from "../../engine/load-config.ts";
 import { currentStep, forwardUndeliverable } from "../../engine/pending.ts";
 import { systemActor, toView } from "../../engine/views.ts";
 import { messageOf } from "../../errors.ts";

@@ -1,7 +1,7 @@
 // The App Home tab and the /jitflow list message: my requests, my access, and what waits for my decision (pure).
 
 import type { KnownBlock } from "@slack/types";
-import type { LoadedConfig } from "../../../config/loader.ts";
+import type { LoadedConfig } from "../../../engine/load-config.ts";
 import type { RequestView } from "../../../engine/views.ts";
 import type { Person } from "../../../model/types.ts";
 import {

@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { AnyBlock, InputBlock, KnownBlock, ModalView } from "@slack/types";
-import type { LoadedConfig } from "../../../config/loader.ts";
 import { configSchema } from "../../../config/schema.ts";
 import { policyOf } from "../../../engine/approval-policy.ts";
+import type { LoadedConfig } from "../../../engine/load-config.ts";
 import type { FlowView } from "../../../engine/queries.ts";
 import type { RequestView } from "../../../engine/views.ts";
 import type { RequestState } from "../../../model/types.ts";

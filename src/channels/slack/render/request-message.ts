@@ -2,7 +2,7 @@
 // and where it stands now (pure; no I/O).
 
 import type { KnownBlock } from "@slack/types";
-import type { LoadedConfig } from "../../../config/loader.ts";
+import type { LoadedConfig } from "../../../engine/load-config.ts";
 import type { RequestView } from "../../../engine/views.ts";
 import {
   actions,

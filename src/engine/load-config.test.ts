@@ -8,8 +8,9 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { writeTree } from "../../test/support/harness.ts";
+import { ConfigError, type ConfigProblem } from "../config/loader.ts";
 import type { FlowEvent } from "../model/types.ts";
-import { ConfigError, type ConfigProblem, loadConfig } from "./loader.ts";
+import { loadConfig } from "./load-config.ts";
 
 const run = promisify(execFile);
 const mainTs = fileURLToPath(new URL("../cli/main.ts", import.meta.url));

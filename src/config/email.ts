@@ -2,7 +2,7 @@
 
 import { z } from "zod";
 // From its own module, not schema.ts: schema.ts imports this file, and the cycle would leave secretRef undefined.
-import { secretRef } from "../config/secret-ref.ts";
+import { secretRef } from "./secret-ref.ts";
 
 const mailbox = /^(?:[^<>]*<([^<>]+)>|([^<>]+))$/;
 
