@@ -4,7 +4,6 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { Client } from "@okta/okta-sdk-nodejs";
 import { z } from "zod";
 import { type OktaIntegration, oktaIntegration } from "../config/integrations.ts";
-import { secretRef } from "../config/schema.ts";
 import { readSecret } from "../config/secrets.ts";
 import {
   type BoundValueCall,
