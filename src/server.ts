@@ -5,6 +5,8 @@ import { serve } from "@hono/node-server";
 import { type Logger, pino } from "pino";
 import { createApi } from "./channels/api/app.ts";
 import { eventStreamOf } from "./channels/api/stream.ts";
+import { createFanOutSender, emailPlanner } from "./channels/email/fan-out.ts";
+import { slackPlanner } from "./channels/slack/planner.ts";
 import type { SlackChannel } from "./channels/slack/slack-channel.ts";
 import { type AuditHeadPublisher, createAuditHeadPublisher } from "./engine/audit-head-publisher.ts";
 import { createDriftReconciler, type DriftReconciler } from "./engine/drift.ts";
@@ -14,12 +16,12 @@ import { createScheduler, type Scheduler } from "./engine/scheduler.ts";
 import { targetExpirySender } from "./engine/target-expiry.ts";
 import { createDirectory, type Directory } from "./helpers/directory.ts";
 import { type Clock, systemClock } from "./lib/clock.ts";
-import { createEmailSender, createMailer } from "./notify/email.ts";
-import { createFanOutSender } from "./notify/fan-out.ts";
+import { createEmailSender, createMailer } from "./notify/email/mailer.ts";
+import { logPlanner, webhookPlanner } from "./notify/event-planners.ts";
 import { createOutboxWorker, type OutboxWorker, type Sender } from "./notify/outbox-worker.ts";
 import { type HelperContext, installHelpers } from "./sdk/helpers.ts";
 import { defaultDatabaseUrl, migrate, openStore, type Store } from "./store/database.ts";
-import { enqueue } from "./store/outbox.ts";
+import { type EventPlanner, enqueue } from "./store/outbox.ts";
 
 export interface ServerOptions {
   config?: string | LoadedConfig;
@@ -68,13 +70,15 @@ export function createRuntime(
   const senders = new Map<string, Sender>();
   const closers: (() => void)[] = [];
   const outbox = createOutboxWorker({ store, config, clock, logger, senders });
-  const scheduler = createScheduler({ store, config, clock, logger, notify: () => outbox.wake() });
+  const planners = plannersFor(config);
+  const scheduler = createScheduler({ store, config, clock, logger, planners, notify: () => outbox.wake() });
   const directory = createDirectory(config, clock);
   const deps: EngineDeps = {
     store,
     config,
     clock,
     logger,
+    planners,
     wake: (at) => scheduler.wake(at),
     notify: () => outbox.wake(),
     lookups: directory,
@@ -87,6 +91,14 @@ export function createRuntime(
     closers.push(() => mailer.close());
   }
   return { deps, scheduler, outbox, senders, closers, directory };
+}
+
+/** How events become messages: log lines and webhooks always, Slack and email when they are configured. */
+function plannersFor(config: LoadedConfig): EventPlanner[] {
+  const planners = [logPlanner, webhookPlanner(config.config.notify.webhooks)];
+  if (config.slack) planners.push(slackPlanner(config));
+  if (config.config.email) planners.push(emailPlanner);
+  return planners;
 }
 
 /** What the hook helpers of flow modules (slack, okta, pagerduty, email, countEvents) use. */

@@ -17,6 +17,7 @@ import { Command } from "commander";
 import { parse as parseYaml } from "yaml";
 import { createDeployGate, verifyJitflowSignature } from "../docs/examples/webhook-receiver.ts";
 import { section } from "../src/channels/slack/blocks/build.ts";
+import { toldInThread, toldToErrorChannel, toldToRequester } from "../src/channels/slack/planner.ts";
 import {
   errorNotice,
   expiringNotice,
@@ -45,7 +46,6 @@ import { loadConfig } from "../src/engine/load-config.ts";
 import { plainPolicyView, type RequestView } from "../src/engine/views.ts";
 import { errorCatalogue } from "../src/errors.ts";
 import { signBody } from "../src/lib/signature.ts";
-import { toldInThread, toldToErrorChannel, toldToRequester } from "../src/notify/slack-messages.ts";
 import { createToken, type TokenRole } from "../src/store/tokens.ts";
 import { connectorTypes } from "../src/targets/registry.ts";
 import { createSqliteDatabase, type TestDatabase } from "./support/databases.ts";

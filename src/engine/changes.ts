@@ -1,18 +1,16 @@
-// Applies lifecycle transitions to rows inside a transaction, collecting the audit events and outbox messages they cause.
+// Applies lifecycle transitions to rows inside a transaction, collecting the audit events they record; at the
+// end the registered planners turn those events into outbox messages (the engine knows no channel).
 
 import type { Transaction } from "kysely";
 import { JitflowError } from "../errors.ts";
 import type { RequestState } from "../model/types.ts";
-import { emailedEvents, fanOutMessage } from "../notify/fan-out.ts";
-import { type SlackOp, slackMessagesFor } from "../notify/slack-messages.ts";
 import { appendEvents, type NewAuditEvent } from "../store/audit-log.ts";
 import type { Dialect } from "../store/database.ts";
 import { uuidv7 } from "../store/ids.ts";
-import { enqueue, type OutboxMessage } from "../store/outbox.ts";
+import { type EventPlanner, enqueue, type OutboxMessage, type RecordedEvent } from "../store/outbox.ts";
 import { type RequestRow, updateRequest } from "../store/requests.ts";
 import type { Database } from "../store/schema.ts";
 import { type Command, transition } from "./lifecycle.ts";
-import type { LoadedConfig } from "./load-config.ts";
 
 /** Raised when a row changed under us between reading it and writing it; the caller retries. */
 export class ConflictError extends Error {
@@ -56,16 +54,16 @@ export interface Step {
 /** One transaction's worth of changes. */
 export class ChangeSet {
   readonly events: NewAuditEvent[] = [];
+  /** Messages the transaction writes itself; the planners' are added when it is flushed. */
   readonly messages: OutboxMessage[] = [];
-  readonly #logLines: Record<string, unknown>[] = [];
-  readonly #approvalTouched = new Set<string>();
-  readonly #config: LoadedConfig;
+  readonly #recorded: RecordedEvent[] = [];
+  readonly #planners: readonly EventPlanner[];
   readonly #trx: Transaction<Database>;
   readonly #dialect: Dialect;
   readonly now: number;
 
-  constructor(config: LoadedConfig, trx: Transaction<Database>, dialect: Dialect, now: number) {
-    this.#config = config;
+  constructor(planners: readonly EventPlanner[], trx: Transaction<Database>, dialect: Dialect, now: number) {
+    this.#planners = planners;
     this.#trx = trx;
     this.#dialect = dialect;
     this.now = now;
@@ -75,11 +73,9 @@ export class ChangeSet {
     return this.#trx;
   }
 
-  /** Records an event (and its notifications) that is not a state change, e.g. a hook error. */
+  /** Records an event that is not a state change, e.g. a hook error. */
   note(row: RequestRow, type: string, actor: string, data: Record<string, unknown>): void {
-    const id = uuidv7(this.now);
-    this.events.push({ id, requestId: row.id, type, actor, at: this.now, data });
-    this.#notify(id, row, type, actor, data);
+    this.#record(row, type, actor, data);
   }
 
   /**
@@ -110,85 +106,25 @@ export class ChangeSet {
       state = to.to;
     }
     if (!(await updateRequest(this.#trx, row, set))) throw new ConflictError(row.id);
-    for (const r of recorded) {
-      const id = uuidv7(this.now);
-      this.events.push({ id, requestId: row.id, type: r.type, actor: r.actor, at: this.now, data: r.data });
-      this.#notify(id, r.next, r.type, r.actor, r.data);
-    }
+    for (const r of recorded) this.#record(r.next, r.type, r.actor, r.data);
     return { ...row, ...set, version: row.version + 1 };
   }
 
-  #notify(id: string, row: RequestRow, type: string, actor: string, data: Record<string, unknown>): void {
-    const payload = {
-      id,
-      type,
-      requestId: row.id,
-      flow: row.flow,
-      target: row.target,
-      requester: row.requester,
-      state: row.state,
-      actor,
-      at: new Date(this.now).toISOString(),
-      expiresAt: row.expires_at === null ? null : new Date(row.expires_at).toISOString(),
-      data,
-    };
-    this.#logLines.push(payload);
-    for (const m of slackMessagesFor(this.#config, row, { id, type, actor, at: this.now, data })) {
-      // The approval message shows the request as it is when it goes out, so one post or update per
-      // request per transaction says everything this transaction changed.
-      const op = (m.payload as SlackOp).op;
-      if (op === "approval.post" || op === "approval.update") {
-        if (this.#approvalTouched.has(row.id)) continue;
-        this.#approvalTouched.add(row.id);
-      }
-      this.messages.push(m);
-    }
-    if (this.#config.config.email && emailedEvents.has(type)) {
-      this.messages.push(fanOutMessage(row, { id, type, actor, at: this.now, data }));
-    }
-    // The URL, not the secret, is stored; the worker finds the hook by URL when it delivers.
-    for (const hook of this.#config.config.notify.webhooks) {
-      if (!hook.events || hook.events.includes(type)) {
-        this.messages.push({
-          kind: "webhook",
-          payload: { url: hook.url, event: payload },
-          requestId: row.id,
-        });
-      }
-    }
+  /** An event of the system rather than of one request (drift found in a target). */
+  noteSystem(type: string, actor: string, data: Record<string, unknown>): void {
+    this.#record(null, type, actor, data);
   }
 
-  /**
-   * An event of the system rather than of one request (drift found in a target): audit log, log,
-   * outgoing webhooks, and, given a notice, the Slack error channel.
-   */
-  noteSystem(type: string, actor: string, data: Record<string, unknown>, notice?: string): void {
+  #record(request: RequestRow | null, type: string, actor: string, data: Record<string, unknown>): void {
     const id = uuidv7(this.now);
-    this.events.push({ id, requestId: null, type, actor, at: this.now, data });
-    const payload = { id, type, requestId: null, actor, at: new Date(this.now).toISOString(), data };
-    this.#logLines.push(payload);
-    const channel = this.#config.slack?.errorChannel;
-    if (notice && channel) {
-      const op: SlackOp = { op: "notice", text: notice };
-      this.messages.push({
-        kind: "slack",
-        payload: op,
-        requestId: null,
-        orderKey: `slack:channel:${channel}`,
-      });
-    }
-    for (const hook of this.#config.config.notify.webhooks) {
-      if (!hook.events || hook.events.includes(type)) {
-        this.messages.push({ kind: "webhook", payload: { url: hook.url, event: payload }, requestId: null });
-      }
-    }
+    this.events.push({ id, requestId: request?.id ?? null, type, actor, at: this.now, data });
+    this.#recorded.push({ id, type, actor, at: this.now, data, request });
   }
 
   /** Writes the collected events and messages; call once, last, inside the transaction. */
   async flush(): Promise<void> {
-    // One log message per transaction: a batch of 500 expiries is one outbox row, not 500.
-    if (this.#logLines.length > 0) {
-      this.messages.push({ kind: "log", payload: { events: this.#logLines }, requestId: null });
+    if (this.#recorded.length > 0) {
+      for (const plan of this.#planners) this.messages.push(...plan(this.#recorded));
     }
     await appendEvents(this.#trx, this.#dialect, this.events);
     await enqueue(this.#trx, this.messages, this.now);

@@ -2,7 +2,6 @@
 // differences once each, and takes away what must not be there.
 
 import { createHash, randomUUID } from "node:crypto";
-import { escapeMrkdwn } from "../channels/slack/blocks/text.ts";
 import { messageOf } from "../errors.ts";
 import { metrics } from "../lib/metrics.ts";
 import type { FlowEvent } from "../model/types.ts";
@@ -297,21 +296,7 @@ export async function reconcileTarget(deps: EngineDeps, name: string): Promise<D
           if (row) changes.note(row, "grant.missing", "jitflow", data);
           continue;
         }
-        // Names from the target and the request (a role, a DN, a repository) are escaped: Slack must
-        // not read "<!channel>" in a role name as a mention.
-        const label = escapeMrkdwn(target.info.label);
-        const identity = escapeMrkdwn(entry.identity);
-        const failed = outcome === undefined ? undefined : escapeMrkdwn(outcome);
-        const where = entry.scope
-          ? ` (${Object.entries(entry.scope)
-              .map(([k, v]) => `${escapeMrkdwn(k)} ${escapeMrkdwn(String(v))}`)
-              .join(", ")})`
-          : "";
-        const text =
-          kind === "outlived"
-            ? `:rotating_light: *Access outlived its grant* in *${label}*${where}: \`${identity}\` still had it after the grant ended; ${failed ? `taking it away failed: ${failed}` : "it has been taken away"}.`
-            : `:rotating_light: *Access jitflow did not grant* in *${label}*${where}: \`${identity}\`${acted ? (failed ? `; taking it away failed: ${failed}` : "; it has been taken away (drift mode revoke)") : ". Add it to drift.standing if it is meant to be there, or remove it."}`;
-        changes.noteSystem(`drift.${kind}`, "jitflow", data, text);
+        changes.noteSystem(`drift.${kind}`, "jitflow", data);
       }
     }
     for (const scope of new Set(listed)) {

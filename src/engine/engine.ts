@@ -6,6 +6,7 @@ import type { Clock } from "../lib/clock.ts";
 import { metrics } from "../lib/metrics.ts";
 import type { Permissions, Person, Source } from "../model/types.ts";
 import type { Store } from "../store/database.ts";
+import type { EventPlanner } from "../store/outbox.ts";
 import { type DecisionRow, getDecisions, getRequest, type RequestRow } from "../store/requests.ts";
 import { type ApproverLookups, approversOf, everyApproverOf } from "./approvers.ts";
 import { ChangeSet, ConflictError } from "./changes.ts";
@@ -19,6 +20,8 @@ export interface EngineDeps {
   config: LoadedConfig;
   clock: Clock;
   logger: Logger;
+  /** What turns each transaction's events into outbox messages: one per channel that is on (server.ts). */
+  planners: readonly EventPlanner[];
   /** Tells the scheduler that something became due at this instant. */
   wake(dueAt: number): void;
   /** Tells the outbox worker that messages were committed. */
@@ -33,7 +36,7 @@ export async function inTransaction<T>(deps: EngineDeps, fn: (changes: ChangeSet
     try {
       let committed: ChangeSet | undefined;
       const result = await deps.store.transaction(async (trx) => {
-        const changes = new ChangeSet(deps.config, trx, deps.store.dialect, deps.clock.now());
+        const changes = new ChangeSet(deps.planners, trx, deps.store.dialect, deps.clock.now());
         const value = await fn(changes);
         await changes.flush();
         committed = changes;

@@ -51,3 +51,22 @@ export function formatDuration(seconds: number): string {
   }
   return `${seconds}s`;
 }
+
+/** "1h 30m" for 5400 seconds. */
+export function humanDuration(seconds: number): string {
+  if (seconds <= 0) return "0s";
+  const parts: string[] = [];
+  const units: [number, string][] = [
+    [86400, "d"],
+    [3600, "h"],
+    [60, "m"],
+    [1, "s"],
+  ];
+  let rest = seconds;
+  for (const [size, unit] of units) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    rest -= n * size;
+  }
+  return parts.join(" ");
+}

@@ -3,6 +3,7 @@
 import type { ExpressionBuilder, Kysely, Transaction } from "kysely";
 import type { Dialect } from "./database.ts";
 import { uuidv7 } from "./ids.ts";
+import type { RequestRow } from "./requests.ts";
 import type { Database, OutboxRow } from "./schema.ts";
 
 export interface OutboxMessage {
@@ -16,6 +17,29 @@ export interface OutboxMessage {
   /** Not before this instant (default: at once). */
   dueAt?: number | undefined;
 }
+
+/** An audit event as the messages it causes carry it. */
+export interface EventInfo {
+  id: string;
+  type: string;
+  actor: string;
+  at: number;
+  data: Record<string, unknown>;
+}
+
+/**
+ * An event one transaction recorded, as planners see it: the audit event, and the request as it was just
+ * after it (null for an event of the system rather than of one request, such as drift found in a target).
+ */
+export interface RecordedEvent extends EventInfo {
+  request: RequestRow | null;
+}
+
+/**
+ * Turns the events of one transaction into the outbox messages they cause (Slack posts, emails, webhooks,
+ * log lines). The server registers one for each channel that is on; the engine knows none of them.
+ */
+export type EventPlanner = (events: readonly RecordedEvent[]) => OutboxMessage[];
 
 export async function enqueue(
   trx: Transaction<Database>,

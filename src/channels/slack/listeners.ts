@@ -11,12 +11,13 @@ import { type FlowView, flowsFor, prefetchOptions } from "../../engine/queries.t
 import { prepareSubmission } from "../../engine/submit.ts";
 import { JitflowError, messageOf } from "../../errors.ts";
 import { BoundedCache } from "../../lib/bounded-cache.ts";
+import { humanDuration } from "../../lib/duration.ts";
 import type { Person, PrefetchOption } from "../../model/types.ts";
 import { uuidv7 } from "../../store/ids.ts";
 import { getRequest } from "../../store/requests.ts";
 import { input, modal, option, options, plain, section } from "./blocks/build.ts";
 import { limits } from "./blocks/limits.ts";
-import { escapeMrkdwn, humanDuration, truncate } from "./blocks/text.ts";
+import { escapeMrkdwn, truncate } from "./blocks/text.ts";
 import { type FormState, readForm } from "./form-values.ts";
 import { type Inbound, overviewOf, recordInbound } from "./inbound.ts";
 import type { SlackPeople } from "./people.ts";

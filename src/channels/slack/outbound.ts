@@ -8,11 +8,12 @@ import { currentStep, forwardUndeliverable } from "../../engine/pending.ts";
 import { systemActor, toView } from "../../engine/views.ts";
 import { messageOf } from "../../errors.ts";
 import { DeliveryDeferred, PermanentDeliveryError, type Sender } from "../../notify/outbox-worker.ts";
-import type { SlackEventInfo, SlackOp } from "../../notify/slack-messages.ts";
+import type { EventInfo } from "../../store/outbox.ts";
 import { getPreference, getPreferences } from "../../store/preferences.ts";
 import { getDecisions, getRequest } from "../../store/requests.ts";
 import type { SlackMessage } from "./blocks/build.ts";
 import type { SlackPeople } from "./people.ts";
+import type { SlackOp } from "./planner.ts";
 import {
   errorNotice,
   expiringNotice,
@@ -249,7 +250,7 @@ export function createSlackSender(
   }
 
   /** A line in the thread of every approval message of the request. */
-  async function replyInThreads(requestId: string, event: SlackEventInfo): Promise<void> {
+  async function replyInThreads(requestId: string, event: EventInfo): Promise<void> {
     const posted = await postedFor(requestId);
     if (posted.length === 0) return;
     const loaded = await load(requestId);

@@ -10,8 +10,9 @@ import { policyOf } from "../../../engine/approval-policy.ts";
 import type { LoadedConfig } from "../../../engine/load-config.ts";
 import type { FlowView } from "../../../engine/queries.ts";
 import { plainPolicyView, type RequestView } from "../../../engine/views.ts";
+import { humanDuration } from "../../../lib/duration.ts";
 import type { RequestState } from "../../../model/types.ts";
-import type { SlackEventInfo } from "../../../notify/slack-messages.ts";
+import type { EventInfo } from "../../../store/outbox.ts";
 import { fixedTarget } from "../../../targets/load.ts";
 import type { TargetConnector } from "../../../targets/target.ts";
 import { homeTab, listMessage } from "../render/lists.ts";
@@ -34,7 +35,7 @@ import {
   type SlackMessage,
   section,
 } from "./build.ts";
-import { escapeMrkdwn, humanDuration, slackDate, truncate } from "./text.ts";
+import { escapeMrkdwn, slackDate, truncate } from "./text.ts";
 
 /** Characters as Slack counts them: code points, not UTF-16 units. */
 const chars = (s: string): number => [...s].length;
@@ -463,7 +464,7 @@ function extremeConfig(): LoadedConfig {
 }
 
 const labels = { flow: label200, target: label200 };
-const event = (type: string): SlackEventInfo => ({
+const event = (type: string): EventInfo => ({
   id: "e1",
   type,
   actor: "hook:policy",

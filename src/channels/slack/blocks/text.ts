@@ -48,22 +48,3 @@ export function slackDate(ms: number): string {
   const fallback = `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
   return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} at {time}|${fallback}>`;
 }
-
-/** "1h 30m" for 5400 seconds. */
-export function humanDuration(seconds: number): string {
-  if (seconds <= 0) return "0s";
-  const parts: string[] = [];
-  const units: [number, string][] = [
-    [86400, "d"],
-    [3600, "h"],
-    [60, "m"],
-    [1, "s"],
-  ];
-  let rest = seconds;
-  for (const [size, unit] of units) {
-    const n = Math.floor(rest / size);
-    if (n > 0) parts.push(`${n}${unit}`);
-    rest -= n * size;
-  }
-  return parts.join(" ");
-}

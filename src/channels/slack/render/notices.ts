@@ -1,9 +1,10 @@
 // Direct messages to the requester and posts to the error channel, one per event (pure; no I/O).
 
 import type { RequestView } from "../../../engine/views.ts";
-import type { SlackEventInfo } from "../../../notify/slack-messages.ts";
+import { humanDuration } from "../../../lib/duration.ts";
+import type { EventInfo } from "../../../store/outbox.ts";
 import { context, message, type SlackMessage, section } from "../blocks/build.ts";
-import { escapeMrkdwn, humanDuration, slackDate } from "../blocks/text.ts";
+import { escapeMrkdwn, slackDate } from "../blocks/text.ts";
 import { type Labels, type StepNames, stepLabel, what } from "./request-message.ts";
 
 const who = (email: string): string => (email.startsWith("hook:") ? "a rule" : escapeMrkdwn(email));
@@ -12,7 +13,7 @@ const because = (reason: unknown): string =>
 
 /** The DM for an event, or undefined when it no longer says anything true (a created request already decided). */
 export function requesterNotice(
-  event: SlackEventInfo,
+  event: EventInfo,
   view: RequestView,
   labels: Labels,
   requestTimeout: number,
@@ -78,7 +79,7 @@ function stepOf(view: RequestView, steps: StepNames): string {
 
 /** The line added to each approval message's thread, or undefined for events that add nothing. */
 export function threadNotice(
-  event: SlackEventInfo,
+  event: EventInfo,
   view: RequestView,
   labels: Labels,
   steps: StepNames,
@@ -141,7 +142,7 @@ export function systemNotice(text: string): SlackMessage {
   return message(text.replace(/\*|:[a-z_]+: /g, ""), [section(text)]);
 }
 
-export function errorNotice(event: SlackEventInfo, view: RequestView, labels: Labels): SlackMessage {
+export function errorNotice(event: EventInfo, view: RequestView, labels: Labels): SlackMessage {
   if (event.type === "request.break_glass") return breakGlassNotice(event, view, labels);
   const error = String(event.data.error ?? view.error ?? "unknown error");
   const title = errorTitles[event.type] ?? event.type;
@@ -157,7 +158,7 @@ export function errorNotice(event: SlackEventInfo, view: RequestView, labels: La
 }
 
 /** A break-glass request: loud, with who, what and why, for review. */
-export function breakGlassNotice(event: SlackEventInfo, view: RequestView, labels: Labels): SlackMessage {
+export function breakGlassNotice(event: EventInfo, view: RequestView, labels: Labels): SlackMessage {
   const reason = String(event.data.reason ?? view.breakGlass ?? "");
   const text = `:rotating_light: *Break-glass*: ${escapeMrkdwn(view.requester.email)} approved their own request for ${what(view, labels)}\n>${escapeMrkdwn(reason)}`;
   return message(`Break-glass: ${view.requester.email} took ${labels.flow} without approval`, [

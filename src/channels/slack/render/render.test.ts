@@ -10,7 +10,7 @@ import type { LoadedConfig } from "../../../engine/load-config.ts";
 import type { FlowView } from "../../../engine/queries.ts";
 import type { RequestView } from "../../../engine/views.ts";
 import type { RequestState } from "../../../model/types.ts";
-import type { SlackEventInfo } from "../../../notify/slack-messages.ts";
+import type { EventInfo } from "../../../store/outbox.ts";
 import { fixedTarget } from "../../../targets/load.ts";
 import type { TargetConnector } from "../../../targets/target.ts";
 import { slackDate } from "../blocks/text.ts";
@@ -672,11 +672,7 @@ describe("showValue, what and labelsOf", () => {
 
 // ---------------------------------------------------------------------------------------------------------
 
-const event = (
-  type: string,
-  actor = "bob@example.com",
-  data: Record<string, unknown> = {},
-): SlackEventInfo => ({
+const event = (type: string, actor = "bob@example.com", data: Record<string, unknown> = {}): EventInfo => ({
   id: "e1",
   type,
   actor,
@@ -702,7 +698,7 @@ describe("requesterNotice", () => {
     });
   }
 
-  const cases: [name: string, event: SlackEventInfo, view: Partial<RequestView>, expected: string][] = [
+  const cases: [name: string, event: EventInfo, view: Partial<RequestView>, expected: string][] = [
     [
       "approved with a reason",
       event("request.approved", "bob@example.com", { reason: "ok <!here>" }),

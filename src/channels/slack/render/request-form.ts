@@ -2,9 +2,10 @@
 
 import type { InputBlockElement, KnownBlock, ModalView } from "@slack/types";
 import type { FlowView } from "../../../engine/queries.ts";
+import { humanDuration } from "../../../lib/duration.ts";
 import { context, input, modal, option, options, plain, section } from "../blocks/build.ts";
 import { limits } from "../blocks/limits.ts";
-import { escapeMrkdwn, humanDuration, truncate } from "../blocks/text.ts";
+import { escapeMrkdwn, truncate } from "../blocks/text.ts";
 
 export const ids = {
   loading: "jf_loading",

@@ -4,6 +4,7 @@
 import type { KnownBlock } from "@slack/types";
 import type { LoadedConfig } from "../../../engine/load-config.ts";
 import type { RequestView } from "../../../engine/views.ts";
+import { humanDuration } from "../../../lib/duration.ts";
 import {
   actions,
   button,
@@ -14,7 +15,7 @@ import {
   type SlackMessage,
   section,
 } from "../blocks/build.ts";
-import { escapeMrkdwn, humanDuration, slackDate } from "../blocks/text.ts";
+import { escapeMrkdwn, slackDate } from "../blocks/text.ts";
 
 export const actionIds = {
   approve: "jf_approve",

@@ -2,13 +2,13 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { SlackSettings } from "../config/loader.ts";
-import { configSchema } from "../config/schema.ts";
-import { policyOf } from "../engine/approval-policy.ts";
-import type { LoadedConfig } from "../engine/load-config.ts";
-import type { OutboxMessage } from "../store/outbox.ts";
-import { plainPolicyColumns, type RequestRow } from "../store/requests.ts";
-import { type SlackEventInfo, type SlackOp, slackMessagesFor } from "./slack-messages.ts";
+import type { SlackSettings } from "../../config/loader.ts";
+import { configSchema } from "../../config/schema.ts";
+import { policyOf } from "../../engine/approval-policy.ts";
+import type { LoadedConfig } from "../../engine/load-config.ts";
+import type { EventInfo, OutboxMessage } from "../../store/outbox.ts";
+import { plainPolicyColumns, type RequestRow } from "../../store/requests.ts";
+import { type SlackOp, slackMessagesFor } from "./planner.ts";
 
 const settings: SlackSettings = {
   botToken: { env: "SLACK_BOT_TOKEN" },
@@ -75,7 +75,7 @@ const row = (over: Partial<RequestRow> = {}): RequestRow => ({
   ...over,
 });
 
-const event = (type: string): SlackEventInfo => ({
+const event = (type: string): EventInfo => ({
   id: "evt-1",
   type,
   actor: "bob@example.com",

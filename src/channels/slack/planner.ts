@@ -1,30 +1,24 @@
-// Which Slack messages an audit event causes: pure, so the rules read as a table and are tested as one.
+// Which Slack messages an audit event causes: pure, so the rules read as a table and are tested as one; and
+// the planner the server registers when Slack is on, which applies them to each transaction's events.
 
-import type { LoadedConfig } from "../engine/load-config.ts";
-import type { OutboxMessage } from "../store/outbox.ts";
-import type { RequestRow } from "../store/requests.ts";
+import type { LoadedConfig } from "../../engine/load-config.ts";
+import type { EventInfo, EventPlanner, OutboxMessage } from "../../store/outbox.ts";
+import type { RequestRow } from "../../store/requests.ts";
+import { escapeMrkdwn } from "./blocks/text.ts";
 
 /** What the Slack sender is asked to do; rendered from the request as it is when the message goes out. */
 export type SlackOp =
   | { op: "approval.post"; requestId: string }
   | { op: "approval.update"; requestId: string }
   /** A line in the thread of each approval message: what became of the request, or a reminder. */
-  | { op: "approval.reply"; requestId: string; event: SlackEventInfo }
-  | { op: "dm"; requestId: string; to: string; event: SlackEventInfo }
+  | { op: "approval.reply"; requestId: string; event: EventInfo }
+  | { op: "dm"; requestId: string; to: string; event: EventInfo }
   | { op: "expiring"; requestId: string; to: string; expiresAt: number }
-  | { op: "error"; requestId: string; event: SlackEventInfo }
+  | { op: "error"; requestId: string; event: EventInfo }
   /** Plain text for the error channel, about no single request (drift in a target). */
   | { op: "notice"; text: string }
   /** A hook's slack.sendMessage: a channel ("#name" or an id) or a person (email). */
   | { op: "text"; to: string; text: string };
-
-export interface SlackEventInfo {
-  id: string;
-  type: string;
-  actor: string;
-  at: number;
-  data: Record<string, unknown>;
-}
 
 /** Events that change what the approval message shows. */
 const updatesApproval = new Set([
@@ -93,11 +87,7 @@ export function approvalOrderKey(config: LoadedConfig, row: Pick<RequestRow, "id
   return channels.size === 1 && channel ? `slack:channel:${channel}` : `slack:request:${row.id}`;
 }
 
-export function slackMessagesFor(
-  config: LoadedConfig,
-  row: RequestRow,
-  event: SlackEventInfo,
-): OutboxMessage[] {
+export function slackMessagesFor(config: LoadedConfig, row: RequestRow, event: EventInfo): OutboxMessage[] {
   const settings = config.slack;
   if (!settings) return [];
   const out: OutboxMessage[] = [];
@@ -141,4 +131,63 @@ export function slackMessagesFor(
     out.push(message({ op: "error", requestId: row.id, event }, "slack:errors"));
   }
   return out;
+}
+
+/**
+ * The Slack planner: each request event's messages, but one approval post or update per request per
+ * transaction (the approval message shows the request as it is when it goes out, so one says everything
+ * the transaction changed), and drift found in a target as a notice in the error channel.
+ */
+export function slackPlanner(config: LoadedConfig): EventPlanner {
+  return (events) => {
+    const out: OutboxMessage[] = [];
+    const approvalTouched = new Set<string>();
+    for (const event of events) {
+      if (event.request === null) {
+        const notice = driftNotice(config, event);
+        const channel = config.slack?.errorChannel;
+        if (notice && channel) {
+          const op: SlackOp = { op: "notice", text: notice };
+          out.push({ kind: "slack", payload: op, requestId: null, orderKey: `slack:channel:${channel}` });
+        }
+        continue;
+      }
+      const { request, ...info } = event;
+      for (const m of slackMessagesFor(config, request, info)) {
+        const op = (m.payload as SlackOp).op;
+        if (op === "approval.post" || op === "approval.update") {
+          if (approvalTouched.has(request.id)) continue;
+          approvalTouched.add(request.id);
+        }
+        out.push(m);
+      }
+    }
+    return out;
+  };
+}
+
+/** The error channel's words for access found in a target that jitflow did not grant, or that outlived its grant. */
+export function driftNotice(config: LoadedConfig, event: EventInfo): string | undefined {
+  if (event.type !== "drift.outlived" && event.type !== "drift.unmanaged") return undefined;
+  const data = event.data as {
+    target: string;
+    identity: string;
+    scope?: Record<string, unknown>;
+    revoked?: boolean;
+    revokeError?: string;
+  };
+  // Names from the target and the request (a role, a DN, a repository) are escaped: Slack must not read
+  // "<!channel>" in a role name as a mention.
+  const label = escapeMrkdwn(config.targets.get(data.target)?.info.label ?? data.target);
+  const identity = escapeMrkdwn(data.identity);
+  const failed = data.revokeError === undefined ? undefined : escapeMrkdwn(data.revokeError);
+  const acted = data.revoked === true || failed !== undefined;
+  const where = data.scope
+    ? ` (${Object.entries(data.scope)
+        .map(([k, v]) => `${escapeMrkdwn(k)} ${escapeMrkdwn(String(v))}`)
+        .join(", ")})`
+    : "";
+  return event.type === "drift.outlived"
+    ? `:rotating_light: *Access outlived its grant* in *${label}*${where}: \`${identity}\` still had it after the grant ended; ${failed ? `taking it away failed: ${failed}` : "it has been taken away"}.`
+    : `:rotating_light: *Access jitflow did not grant* in *${label}*${where}: \`${identity}\`${acted ? (failed ? `; taking it away failed: ${failed}` : "; it has been taken away (drift mode revoke)") : ". Add it to drift.standing if it is meant to be there, or remove it."}`;
 }

@@ -1,15 +1,15 @@
 // Email notifications: one outbox message per event becomes one email per person who should hear of it
 // (the requester, the approvers the request was sent to, everyone who decided), by their preference.
 
-import type { EngineDeps } from "../engine/engine.ts";
-import { currentStep } from "../engine/pending.ts";
-import { enqueue, type OutboxMessage } from "../store/outbox.ts";
-import { type Channels, defaultPreference, getPreferences } from "../store/preferences.ts";
-import { getDecisions, getRequest, type RequestRow } from "../store/requests.ts";
-import type { EmailMessage } from "./email.ts";
-import { type EmailNotice, renderEmail } from "./email-render.ts";
-import type { Sender } from "./outbox-worker.ts";
-import type { SlackEventInfo } from "./slack-messages.ts";
+import type { EngineDeps } from "../../engine/engine.ts";
+import { currentStep } from "../../engine/pending.ts";
+import type { EmailMessage } from "../../notify/email/mailer.ts";
+import { type EmailNotice, renderEmail } from "../../notify/email/render.ts";
+import type { Sender } from "../../notify/outbox-worker.ts";
+import type { EventInfo } from "../../store/outbox.ts";
+import { type EventPlanner, enqueue, type OutboxMessage } from "../../store/outbox.ts";
+import { type Channels, defaultPreference, getPreferences } from "../../store/preferences.ts";
+import { getDecisions, getRequest, type RequestRow } from "../../store/requests.ts";
 
 /** Events the requester is emailed about. */
 const toRequester = new Set([
@@ -52,7 +52,7 @@ export const emailedEvents: ReadonlySet<string> = new Set([
 ]);
 
 /** The outbox message that fans an event out to email, once per event. */
-export function fanOutMessage(row: Pick<RequestRow, "id" | "step">, event: SlackEventInfo): OutboxMessage {
+export function fanOutMessage(row: Pick<RequestRow, "id" | "step">, event: EventInfo): OutboxMessage {
   return {
     kind: "notify",
     // The step the request was at when the event happened: its people are the ones asked.
@@ -73,7 +73,7 @@ interface Recipient {
 async function recipientsOf(
   deps: EngineDeps,
   row: RequestRow,
-  event: SlackEventInfo,
+  event: EventInfo,
   atStep: number,
 ): Promise<Recipient[]> {
   const out: Recipient[] = [];
@@ -151,7 +151,7 @@ async function recipientsOf(
 function noticeOf(
   deps: EngineDeps,
   row: RequestRow,
-  event: SlackEventInfo,
+  event: EventInfo,
   audience: Recipient["audience"],
 ): EmailNotice {
   const flow = deps.config.flows.get(row.flow);
@@ -194,6 +194,12 @@ function noticeOf(
   };
 }
 
+/** The email planner, registered when email is configured: one fan-out message per event someone is emailed about. */
+export const emailPlanner: EventPlanner = (events) =>
+  events.flatMap(({ request, ...event }) =>
+    request !== null && emailedEvents.has(event.type) ? [fanOutMessage(request, event)] : [],
+  );
+
 /** Which channels the server has: the default preference follows from them. */
 export function channelsOf(deps: Pick<EngineDeps, "config">): Channels {
   return { slack: deps.config.slack !== undefined, email: deps.config.config.email !== undefined };
@@ -203,7 +209,7 @@ export function channelsOf(deps: Pick<EngineDeps, "config">): Channels {
 export function createFanOutSender(deps: EngineDeps): Sender {
   return {
     async deliver(payload) {
-      const event = payload.event as SlackEventInfo;
+      const event = payload.event as EventInfo;
       const row = await getRequest(deps.store.db, String(payload.requestId));
       if (!row || !deps.config.config.email) return;
       const recipients = await recipientsOf(deps, row, event, Number(payload.step ?? row.step));

@@ -4,12 +4,12 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { inspect } from "node:util";
-import { type SmtpServer, startSmtpServer } from "../../test/support/smtp.ts";
-import { emailConfig } from "../config/email.ts";
-import type { OutboxRow } from "../store/schema.ts";
-import { createEmailSender, createMailer, type EmailMessage, type Mailer } from "./email.ts";
-import { type EmailNotice, renderEmail } from "./email-render.ts";
-import { PermanentDeliveryError } from "./outbox-worker.ts";
+import { type SmtpServer, startSmtpServer } from "../../../test/support/smtp.ts";
+import { emailConfig } from "../../config/email.ts";
+import type { OutboxRow } from "../../store/schema.ts";
+import { PermanentDeliveryError } from "../outbox-worker.ts";
+import { createEmailSender, createMailer, type EmailMessage, type Mailer } from "./mailer.ts";
+import { type EmailNotice, renderEmail } from "./render.ts";
 
 function settingsFor(port: number, smtp: Record<string, unknown> = {}) {
   return emailConfig.parse({

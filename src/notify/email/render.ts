@@ -1,6 +1,6 @@
 // Words a notification as an email (subject, plain text, HTML) for a requester or an approver: pure, no I/O.
 
-import { humanDuration } from "../channels/slack/blocks/text.ts";
+import { humanDuration } from "../../lib/duration.ts";
 
 export interface EmailNotice {
   /** e.g. "request.created", "request.approved", "request.denied", "request.expired", "request.cancelled", "request.approval_recorded", "request.step_started", "request.forwarded", "request.reminded", "request.break_glass", "grant.active", "grant.extended", "grant.ended", "request.failed", "extension.requested" */
