@@ -40,10 +40,10 @@ import {
   pendingAction,
   pendingDueAt,
   stepBegins,
-} from "../src/engine/approval-policy.ts";
+} from "../src/engine/approval/policy.ts";
 import { commands as lifecycleCommands, states, transition } from "../src/engine/lifecycle.ts";
 import { loadConfig } from "../src/engine/load-config.ts";
-import { plainPolicyView, type RequestView } from "../src/engine/views.ts";
+import { plainPolicyView, type RequestView } from "../src/engine/read/views.ts";
 import { errorCatalogue } from "../src/errors.ts";
 import { signBody } from "../src/lib/signature.ts";
 import { createToken, type TokenRole } from "../src/store/tokens.ts";

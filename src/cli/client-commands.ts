@@ -1,8 +1,8 @@
 // The client commands against a running server: request, approve, deny, revoke, cancel, extend, requests, status.
 
 import type { Command } from "commander";
-import type { FlowView } from "../engine/queries.ts";
-import type { RequestView } from "../engine/views.ts";
+import type { FlowView } from "../engine/read/queries.ts";
+import type { RequestView } from "../engine/read/views.ts";
 import { createClient } from "./client.ts";
 import { printJson } from "./output.ts";
 import { printRequest, printRequests } from "./request-format.ts";

@@ -1,6 +1,6 @@
 // Readable one-request and many-request output for the client commands; every value is escaped for the terminal.
 
-import type { RequestView } from "../engine/views.ts";
+import type { RequestView } from "../engine/read/views.ts";
 import { formatDuration } from "../lib/duration.ts";
 import { printTable } from "./output.ts";
 import { oneLine, safeLines } from "./terminal-text.ts";

@@ -5,7 +5,7 @@ import { metrics } from "../lib/metrics.ts";
 import { readHead } from "../store/audit-log.ts";
 import { uuidv7 } from "../store/ids.ts";
 import { enqueue, type OutboxMessage } from "../store/outbox.ts";
-import type { EngineDeps } from "./engine.ts";
+import type { EngineDeps } from "./deps.ts";
 
 /** The type of the notification; not an audit event (publishing the head must not move it). */
 export const auditHeadType = "audit.head";

@@ -5,11 +5,11 @@ import { createHash, randomUUID } from "node:crypto";
 import { messageOf } from "../errors.ts";
 import { metrics } from "../lib/metrics.ts";
 import type { FlowEvent } from "../model/types.ts";
-import { countEventsOf } from "../sdk/helpers.ts";
 import type { RequestRow } from "../store/requests.ts";
 import type { LoadedTarget } from "../targets/load.ts";
-import { type EngineDeps, inTransaction } from "./engine.ts";
-import { systemActor } from "./views.ts";
+import { type EngineDeps, inTransaction } from "./deps.ts";
+import { countEventsOf } from "./hook-helpers.ts";
+import { systemActor } from "./read/views.ts";
 
 export interface DriftEntry {
   identity: string;

@@ -1,60 +1,14 @@
-// The engine's shared machinery: dependencies, transactions with conflict retry, loading rows and reducers.
+// Loading requests as a caller may see them, flows, and the hooks that answer who decides and who may do what.
 
-import type { Logger } from "pino";
 import { JitflowError } from "../errors.ts";
-import type { Clock } from "../lib/clock.ts";
-import { metrics } from "../lib/metrics.ts";
 import type { Permissions, Person, Source } from "../model/types.ts";
-import type { Store } from "../store/database.ts";
-import type { EventPlanner } from "../store/outbox.ts";
 import { type DecisionRow, getDecisions, getRequest, type RequestRow } from "../store/requests.ts";
-import { type ApproverLookups, approversOf, everyApproverOf } from "./approvers.ts";
-import { ChangeSet, ConflictError } from "./changes.ts";
+import { type DeciderRules, deciderRules, isDecider, requestableFlows } from "./access/policy.ts";
+import { approversOf, everyApproverOf } from "./approval/approvers.ts";
+import { type EngineDeps, inTransaction } from "./deps.ts";
 import { withTimeLimit } from "./hooks.ts";
-import type { LoadedConfig, LoadedFlow } from "./load-config.ts";
-import { type DeciderRules, deciderRules, isDecider, requestableFlows } from "./policy.ts";
-import { toEvent } from "./views.ts";
-
-export interface EngineDeps {
-  store: Store;
-  config: LoadedConfig;
-  clock: Clock;
-  logger: Logger;
-  /** What turns each transaction's events into outbox messages: one per channel that is on (server.ts). */
-  planners: readonly EventPlanner[];
-  /** Tells the scheduler that something became due at this instant. */
-  wake(dueAt: number): void;
-  /** Tells the outbox worker that messages were committed. */
-  notify(): void;
-  /** Directory lookups for approval steps (Slack channels, Okta groups, PagerDuty schedules). */
-  lookups?: ApproverLookups | undefined;
-}
-
-/** Runs fn in one transaction with a fresh ChangeSet; retries when a row changed underneath. */
-export async function inTransaction<T>(deps: EngineDeps, fn: (changes: ChangeSet) => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      let committed: ChangeSet | undefined;
-      const result = await deps.store.transaction(async (trx) => {
-        const changes = new ChangeSet(deps.planners, trx, deps.store.dialect, deps.clock.now());
-        const value = await fn(changes);
-        await changes.flush();
-        committed = changes;
-        return value;
-      });
-      for (const event of committed?.events ?? []) metrics.events.inc({ type: event.type });
-      if (committed?.messages.length) deps.notify();
-      return result;
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-      if (attempt >= 4) {
-        throw new JitflowError("INVALID_TRANSITION", "the request changed while this action ran; try again", {
-          cause: err,
-        });
-      }
-    }
-  }
-}
+import type { LoadedFlow } from "./load-config.ts";
+import { toEvent } from "./read/views.ts";
 
 /** The one answer for a request that does not exist, or that the caller may not see: they must not differ. */
 function requestNotFound(id: string): JitflowError {

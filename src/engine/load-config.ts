@@ -18,7 +18,7 @@ import type { FlowConfig } from "../config/schema.ts";
 import { parseDuration } from "../lib/duration.ts";
 import type { FlowModule } from "../model/types.ts";
 import { type LoadedTarget, loadTargets } from "../targets/load.ts";
-import { type PolicyStep, policyOf } from "./approval-policy.ts";
+import { type PolicyStep, policyOf } from "./approval/policy.ts";
 
 /** What loadConfig throws: every problem, each with its path. */
 export { ConfigError };

@@ -4,9 +4,10 @@
 import { PermanentDeliveryError, type Sender } from "../notify/outbox-worker.ts";
 import { getDecisions, getRequest } from "../store/requests.ts";
 import { PermanentTargetError } from "../targets/target.ts";
-import { type EngineDeps, flowOf } from "./engine.ts";
+import type { EngineDeps } from "./deps.ts";
+import { flowOf } from "./engine.ts";
+import { systemActor, toEvent } from "./read/views.ts";
 import { prepareCall } from "./target-calls.ts";
-import { systemActor, toEvent } from "./views.ts";
 
 export function targetExpirySender(deps: EngineDeps): Sender {
   return {

@@ -1,48 +1,10 @@
 // Hook helpers flow modules import from "jitflow": directory lookups (Slack, Okta, PagerDuty), messages
 // sent through the outbox (Slack, email), and counting a requester's past events. They use the
-// integrations of the running server's config.
+// integrations of the running server's config (engine/hook-helpers.ts holds what it gave them).
 
-import type { Directory } from "../helpers/directory.ts";
-import { parseDuration } from "../lib/duration.ts";
-import type { OutboxMessage } from "../store/outbox.ts";
+export type { CountEventsQuery } from "../engine/hook-helpers.ts";
 
-export interface CountEventsQuery {
-  /** An audit event type, such as "request.created", "request.approved" or "grant.active". */
-  type: string;
-  /** From when: a Date, an ISO 8601 time, or a duration back from now ("30d", "12h"). */
-  since: Date | string;
-  /** Only events of requests of this flow. */
-  flow?: string;
-  /** Only events of requests of this target. */
-  target?: string;
-}
-
-/** What the running server gives the helpers. */
-export interface HelperContext {
-  directory: Directory;
-  /** Writes messages to the outbox, in their own transaction; they are delivered with retries. */
-  enqueue(messages: OutboxMessage[]): Promise<void>;
-  /** Whether email is configured. */
-  email: boolean;
-  /** Events of the requests of `requester` matching the query, from `since` (epoch ms). */
-  countEvents(requester: string, query: Omit<CountEventsQuery, "since">, since: number): Promise<number>;
-  now(): number;
-}
-
-let current: HelperContext | undefined;
-
-/** Called by the server when it starts; returns the function that removes the helpers again. */
-export function installHelpers(context: HelperContext): () => void {
-  current = context;
-  return () => {
-    if (current === context) current = undefined;
-  };
-}
-
-function context(): HelperContext {
-  if (!current) throw new Error("jitflow's hook helpers work only inside a running jitflow server");
-  return current;
-}
+import { helperContext as context } from "../engine/hook-helpers.ts";
 
 const maxText = 3000;
 
@@ -130,26 +92,3 @@ export const email = {
     );
   },
 };
-
-/** The epoch milliseconds a `since` stands for. */
-export function sinceOf(since: Date | string, now: number): number {
-  if (since instanceof Date && Number.isFinite(since.getTime())) return since.getTime();
-  if (typeof since === "string") {
-    const back = parseDuration(since);
-    if (back !== undefined) return now - back * 1000;
-    const at = Date.parse(since);
-    if (/^\d{4}-\d{2}-\d{2}/.test(since) && Number.isFinite(at)) return at;
-  }
-  throw new Error(
-    `since must be a Date, an ISO 8601 time or a duration such as "30d"; got ${JSON.stringify(String(since))}`,
-  );
-}
-
-/** `evt.requester.countEvents`: how many events of this type the requester's requests had since then. */
-export function countEventsOf(requester: string): (query: CountEventsQuery) => Promise<number> {
-  return async (query) => {
-    const ctx = context();
-    checkText("type", query.type, 100);
-    return ctx.countEvents(requester, query, sinceOf(query.since, ctx.now()));
-  };
-}

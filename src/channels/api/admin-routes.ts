@@ -1,10 +1,10 @@
 // Admin routes: every flow with its approvers and request counts, the config file's problems, and drift.
 
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { breakGlassRequests, review } from "../../engine/actions.ts";
+import { breakGlassRequests, review } from "../../engine/commands/break-glass.ts";
+import type { EngineDeps } from "../../engine/deps.ts";
 import { compareTarget } from "../../engine/drift.ts";
-import type { EngineDeps } from "../../engine/engine.ts";
-import { adminFlowsFor } from "../../engine/queries.ts";
+import { adminFlowsFor } from "../../engine/read/queries.ts";
 import { JitflowError } from "../../errors.ts";
 import { type ApiEnv, actorOf } from "./auth.ts";
 import { errors, json } from "./openapi-responses.ts";

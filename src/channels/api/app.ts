@@ -3,7 +3,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import type { EngineDeps } from "../../engine/engine.ts";
+import type { EngineDeps } from "../../engine/deps.ts";
 import { JitflowError } from "../../errors.ts";
 import { registry } from "../../lib/metrics.ts";
 import { maxSlackBodyBytes } from "../slack/receiver.ts";

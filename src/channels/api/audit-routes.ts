@@ -1,8 +1,8 @@
 // The audit log routes: a request's events, the filtered log page by page, its export, and its verification.
 
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { EngineDeps } from "../../engine/engine.ts";
-import { auditExportFor, auditFor, requestEventsFor, verifyAuditFor } from "../../engine/queries.ts";
+import type { EngineDeps } from "../../engine/deps.ts";
+import { auditExportFor, auditFor, requestEventsFor, verifyAuditFor } from "../../engine/read/queries.ts";
 import type { AuditFilter } from "../../store/audit-log.ts";
 import { exportBody } from "./audit-export.ts";
 import { type ApiEnv, actorOf } from "./auth.ts";

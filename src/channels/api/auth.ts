@@ -4,8 +4,8 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
-import type { EngineDeps } from "../../engine/engine.ts";
-import { personOf } from "../../engine/policy.ts";
+import { personOf } from "../../engine/access/policy.ts";
+import type { EngineDeps } from "../../engine/deps.ts";
 import { JitflowError } from "../../errors.ts";
 import type { Person, Source } from "../../model/types.ts";
 import { findSession } from "../../store/sessions.ts";

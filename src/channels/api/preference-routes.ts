@@ -1,7 +1,7 @@
 // The caller's own notification preference: how jitflow tells them about requests (Slack, email or both).
 
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { EngineDeps } from "../../engine/engine.ts";
+import type { EngineDeps } from "../../engine/deps.ts";
 import { JitflowError } from "../../errors.ts";
 import {
   type Channels,

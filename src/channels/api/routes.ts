@@ -1,13 +1,20 @@
 // The jitflow API routes: the caller, flows, requests and their actions. Each one calls the engine.
 
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { cancel, extend, revoke } from "../../engine/actions.ts";
-import { credentialsFor } from "../../engine/credentials.ts";
-import { approve, deny } from "../../engine/decide.ts";
-import type { EngineDeps } from "../../engine/engine.ts";
+import { cancel, revoke } from "../../engine/commands/cancel.ts";
+import { approve, deny } from "../../engine/commands/decide.ts";
+import { extend } from "../../engine/commands/extend.ts";
+import { submit } from "../../engine/commands/submit.ts";
+import type { EngineDeps } from "../../engine/deps.ts";
 import { states } from "../../engine/lifecycle.ts";
-import { flowsFor, getRequestFor, listRequestsFor, meFor, prefetchOptions } from "../../engine/queries.ts";
-import { submit } from "../../engine/submit.ts";
+import { credentialsFor } from "../../engine/read/credentials.ts";
+import {
+  flowsFor,
+  getRequestFor,
+  listRequestsFor,
+  meFor,
+  prefetchOptions,
+} from "../../engine/read/queries.ts";
 import { JitflowError } from "../../errors.ts";
 import type { RequestState } from "../../model/types.ts";
 import { registerAdminRoutes } from "./admin-routes.ts";

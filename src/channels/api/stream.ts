@@ -2,13 +2,13 @@
 
 import type { Context } from "hono";
 import { type SSEStreamingApi, streamSSE } from "hono/streaming";
-import type { EngineDeps } from "../../engine/engine.ts";
+import type { EngineDeps } from "../../engine/deps.ts";
 import {
   lastChangeSeq,
   requestChangesAfter,
   streamAudienceOf,
   type WatchedChange,
-} from "../../engine/queries.ts";
+} from "../../engine/read/queries.ts";
 import { type ApiEnv, actorOf, credentialsCheck } from "./auth.ts";
 
 export interface EventStreamOptions {

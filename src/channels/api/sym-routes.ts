@@ -2,11 +2,12 @@
 
 import { randomUUID } from "node:crypto";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { revoke } from "../../engine/actions.ts";
-import { type EngineDeps, findVisibleRequest } from "../../engine/engine.ts";
-import { getRequestFor } from "../../engine/queries.ts";
-import { submit } from "../../engine/submit.ts";
-import { type RequestView, toView } from "../../engine/views.ts";
+import { revoke } from "../../engine/commands/cancel.ts";
+import { submit } from "../../engine/commands/submit.ts";
+import type { EngineDeps } from "../../engine/deps.ts";
+import { findVisibleRequest } from "../../engine/engine.ts";
+import { getRequestFor } from "../../engine/read/queries.ts";
+import { type RequestView, toView } from "../../engine/read/views.ts";
 import { JitflowError } from "../../errors.ts";
 import type { RequestState } from "../../model/types.ts";
 import { type ApiEnv, actorOf } from "./auth.ts";

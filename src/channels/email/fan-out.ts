@@ -1,8 +1,8 @@
 // Email notifications: one outbox message per event becomes one email per person who should hear of it
 // (the requester, the approvers the request was sent to, everyone who decided), by their preference.
 
-import type { EngineDeps } from "../../engine/engine.ts";
-import { currentStep } from "../../engine/pending.ts";
+import { currentStep } from "../../engine/approval/pending.ts";
+import type { EngineDeps } from "../../engine/deps.ts";
 import type { EmailMessage } from "../../notify/email/mailer.ts";
 import { type EmailNotice, renderEmail } from "../../notify/email/render.ts";
 import type { Sender } from "../../notify/outbox-worker.ts";

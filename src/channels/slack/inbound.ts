@@ -1,11 +1,13 @@
 // What people did in Slack, carried out after Slack was answered: each click or submission is written
 // to the outbox before the acknowledgement, then run through the same engine commands as the API.
 
-import { cancel, extend, revoke } from "../../engine/actions.ts";
-import { approve, deny } from "../../engine/decide.ts";
-import { type EngineDeps, loadVisibleRequest } from "../../engine/engine.ts";
-import { listRequestsFor } from "../../engine/queries.ts";
-import { submit } from "../../engine/submit.ts";
+import { cancel, revoke } from "../../engine/commands/cancel.ts";
+import { approve, deny } from "../../engine/commands/decide.ts";
+import { extend } from "../../engine/commands/extend.ts";
+import { submit } from "../../engine/commands/submit.ts";
+import type { EngineDeps } from "../../engine/deps.ts";
+import { loadVisibleRequest } from "../../engine/engine.ts";
+import { listRequestsFor } from "../../engine/read/queries.ts";
 import { JitflowError, messageOf } from "../../errors.ts";
 import type { Person } from "../../model/types.ts";
 import { DeliveryDeferred, type Sender } from "../../notify/outbox-worker.ts";

@@ -2,10 +2,11 @@
 // requester, expiry warnings and error-channel posts, each rendered from the request as it is now.
 
 import type { SlackSettings } from "../../config/loader.ts";
-import { decidersOf, type EngineDeps } from "../../engine/engine.ts";
+import { currentStep, forwardUndeliverable } from "../../engine/approval/pending.ts";
+import type { EngineDeps } from "../../engine/deps.ts";
+import { decidersOf } from "../../engine/engine.ts";
 import type { LoadedConfig } from "../../engine/load-config.ts";
-import { currentStep, forwardUndeliverable } from "../../engine/pending.ts";
-import { systemActor, toView } from "../../engine/views.ts";
+import { systemActor, toView } from "../../engine/read/views.ts";
 import { messageOf } from "../../errors.ts";
 import { DeliveryDeferred, PermanentDeliveryError, type Sender } from "../../notify/outbox-worker.ts";
 import type { EventInfo } from "../../store/outbox.ts";

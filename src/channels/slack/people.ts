@@ -3,7 +3,7 @@
 
 import type { WebClient } from "@slack/web-api";
 import type { ParsedConfig } from "../../config/schema.ts";
-import { personOf } from "../../engine/policy.ts";
+import { personOf } from "../../engine/access/policy.ts";
 import { JitflowError } from "../../errors.ts";
 import { BoundedCache } from "../../lib/bounded-cache.ts";
 import type { Clock } from "../../lib/clock.ts";

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { SlackSettings } from "../../config/loader.ts";
 import { configSchema } from "../../config/schema.ts";
-import { policyOf } from "../../engine/approval-policy.ts";
+import { policyOf } from "../../engine/approval/policy.ts";
 import type { LoadedConfig } from "../../engine/load-config.ts";
 import type { EventInfo, OutboxMessage } from "../../store/outbox.ts";
 import { plainPolicyColumns, type RequestRow } from "../../store/requests.ts";

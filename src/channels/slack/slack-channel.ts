@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import type { Logger } from "pino";
 import type { SlackSettings } from "../../config/loader.ts";
 import { readSecret } from "../../config/secrets.ts";
-import type { EngineDeps } from "../../engine/engine.ts";
+import type { EngineDeps } from "../../engine/deps.ts";
 import type { Sender } from "../../notify/outbox-worker.ts";
 import { createInboundSender } from "./inbound.ts";
 import { registerListeners } from "./listeners.ts";

@@ -4,7 +4,7 @@
 import type { Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import type { EngineDeps } from "../../engine/engine.ts";
+import type { EngineDeps } from "../../engine/deps.ts";
 import { JitflowError } from "../../errors.ts";
 import { deleteSession, findSession } from "../../store/sessions.ts";
 import { authenticate, sessionCookie } from "../api/auth.ts";

@@ -3,7 +3,7 @@
 
 import * as client from "openid-client";
 import { readSecret } from "../../config/secrets.ts";
-import type { EngineDeps } from "../../engine/engine.ts";
+import type { EngineDeps } from "../../engine/deps.ts";
 import { JitflowError, messageOf } from "../../errors.ts";
 import type { LoginAttemptsTable } from "../../store/schema.ts";
 import { type SignInFailure, signInFailures } from "./sign-in-failures.ts";

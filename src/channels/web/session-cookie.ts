@@ -3,8 +3,8 @@
 
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import type { EngineDeps } from "../../engine/engine.ts";
-import { personOf } from "../../engine/policy.ts";
+import { personOf } from "../../engine/access/policy.ts";
+import type { EngineDeps } from "../../engine/deps.ts";
 import type { Person } from "../../model/types.ts";
 import type { SessionsTable } from "../../store/schema.ts";
 import { createSession, deleteSession } from "../../store/sessions.ts";

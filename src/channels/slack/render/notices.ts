@@ -1,6 +1,6 @@
 // Direct messages to the requester and posts to the error channel, one per event (pure; no I/O).
 
-import type { RequestView } from "../../../engine/views.ts";
+import type { RequestView } from "../../../engine/read/views.ts";
 import { humanDuration } from "../../../lib/duration.ts";
 import type { EventInfo } from "../../../store/outbox.ts";
 import { context, message, type SlackMessage, section } from "../blocks/build.ts";

@@ -3,7 +3,7 @@
 
 import type { KnownBlock } from "@slack/types";
 import type { LoadedConfig } from "../../../engine/load-config.ts";
-import type { RequestView } from "../../../engine/views.ts";
+import type { RequestView } from "../../../engine/read/views.ts";
 import { humanDuration } from "../../../lib/duration.ts";
 import {
   actions,

@@ -2,9 +2,9 @@
 
 import { statSync } from "node:fs";
 import { Worker } from "node:worker_threads";
-import type { ConfigProblem } from "../config/loader.ts";
-import { JitflowError, messageOf } from "../errors.ts";
-import type { Person, PrefetchOption, RequestState, Role, Source } from "../model/types.ts";
+import type { ConfigProblem } from "../../config/loader.ts";
+import { JitflowError, messageOf } from "../../errors.ts";
+import type { Person, PrefetchOption, RequestState, Role, Source } from "../../model/types.ts";
 import {
   type AuditEntry,
   type AuditEvent,
@@ -12,8 +12,8 @@ import {
   eventsOfRequest,
   findEvents,
   lastSeq,
-} from "../store/audit-log.ts";
-import { type VerifyOptions, type VerifyResult, verifyAudit } from "../store/audit-verify.ts";
+} from "../../store/audit-log.ts";
+import { type VerifyOptions, type VerifyResult, verifyAudit } from "../../store/audit-verify.ts";
 import {
   countByFlowAndState,
   type DecisionRow,
@@ -21,12 +21,13 @@ import {
   getDecisionsOf,
   listRequests,
   type RequestRow,
-} from "../store/requests.ts";
-import { decidersOf, type EngineDeps, flowOf, loadVisibleRequest, mustGetFlow } from "./engine.ts";
-import { withTimeLimit } from "./hooks.ts";
-import { states } from "./lifecycle.ts";
-import type { LoadedFlow } from "./load-config.ts";
-import { assertGuestMayAct, assertMayRequest, isDecider, requestableFlows } from "./policy.ts";
+} from "../../store/requests.ts";
+import { assertGuestMayAct, assertMayRequest, isDecider, requestableFlows } from "../access/policy.ts";
+import type { EngineDeps } from "../deps.ts";
+import { decidersOf, flowOf, loadVisibleRequest, mustGetFlow } from "../engine.ts";
+import { withTimeLimit } from "../hooks.ts";
+import { states } from "../lifecycle.ts";
+import type { LoadedFlow } from "../load-config.ts";
 import { type RequestView, toView } from "./views.ts";
 
 const privileged = (actor: Person) => actor.role === "admin" || actor.role === "bot";
@@ -319,7 +320,7 @@ export async function adminFlowsFor(
   return { items, configProblems };
 }
 
-const loaderUrl = new URL("./load-config.ts", import.meta.url).href;
+const loaderUrl = new URL("../load-config.ts", import.meta.url).href;
 // A worker has its own module cache: importing the config again in this thread would return the module
 // loaded at start, not the file as it is now. The flow modules it names are loaded (and run) again too.
 const checkConfigSource = `

@@ -1,10 +1,10 @@
 // Who may do what: pure rules over people, flows and requests. No I/O; hooks' answers come in as arguments.
 
-import type { ParsedConfig } from "../config/schema.ts";
-import { JitflowError } from "../errors.ts";
-import type { Permissions, Person, Role, Source } from "../model/types.ts";
-import type { TokenRole } from "../store/tokens.ts";
-import type { LoadedFlow } from "./load-config.ts";
+import type { ParsedConfig } from "../../config/schema.ts";
+import { JitflowError } from "../../errors.ts";
+import type { Permissions, Person, Role, Source } from "../../model/types.ts";
+import type { TokenRole } from "../../store/tokens.ts";
+import type { LoadedFlow } from "../load-config.ts";
 
 /** A person's role: bot tokens are bots; token admins and configured admins are admins; others by email domain. */
 export function roleOf(email: string, users: ParsedConfig["users"], tokenRole?: TokenRole): Role {

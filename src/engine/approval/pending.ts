@@ -1,8 +1,11 @@
 // A pending request's place in its policy: the step and clock kept on its row, and the scheduled
 // actions (remind, forward to a backup destination, expire) applied to it in a transaction.
 
-import type { FlowConfig } from "../config/schema.ts";
-import { getRequest, type RequestRow, updateRequest } from "../store/requests.ts";
+import type { FlowConfig } from "../../config/schema.ts";
+import { getRequest, type RequestRow, updateRequest } from "../../store/requests.ts";
+import { type ChangeSet, ConflictError } from "../changes.ts";
+import { type EngineDeps, inTransaction } from "../deps.ts";
+import { backupSource, storeApprovers } from "./approvers.ts";
 import {
   afterAction,
   type PendingAction,
@@ -11,10 +14,7 @@ import {
   pendingAction,
   pendingDueAt,
   policyOf,
-} from "./approval-policy.ts";
-import { backupSource, storeApprovers } from "./approvers.ts";
-import { type ChangeSet, ConflictError } from "./changes.ts";
-import { type EngineDeps, inTransaction } from "./engine.ts";
+} from "./policy.ts";
 
 /** The steps of a request's flow (a flow removed from the config: one admin step). */
 export function policyFor(deps: EngineDeps, row: Pick<RequestRow, "flow">): PolicyStep[] {

@@ -1,9 +1,9 @@
 // The submit command: validate a request, run the prompt and request hooks, and record it (auto-decided or pending).
 
-import { JitflowError } from "../errors.ts";
-import { durationProblem, parseDuration } from "../lib/duration.ts";
-import type { Person, Source } from "../model/types.ts";
-import { uuidv7 } from "../store/ids.ts";
+import { JitflowError } from "../../errors.ts";
+import { durationProblem, parseDuration } from "../../lib/duration.ts";
+import type { Person, Source } from "../../model/types.ts";
+import { uuidv7 } from "../../store/ids.ts";
 import {
   getDecisions,
   getRequest,
@@ -11,19 +11,20 @@ import {
   plainPolicyColumns,
   type RequestRow,
   sameGrant,
-} from "../store/requests.ts";
-import { submittedDigests } from "../store/submitted-data.ts";
-import { vetBoundValues } from "../targets/bound-values.ts";
-import { stepBegins } from "./approval-policy.ts";
-import { applicableSteps, resolveStep, storeApprovers } from "./approvers.ts";
-import { approveInTransaction, denyInTransaction } from "./decide.ts";
-import { type EngineDeps, inTransaction, mustGetFlow, reportAfterHook } from "./engine.ts";
-import { validateFields } from "./fields.ts";
-import { runAfterHook, runOnHook } from "./hooks.ts";
-import type { LoadedFlow } from "./load-config.ts";
-import { clockColumns } from "./pending.ts";
-import { assertMayRequest, personOf } from "./policy.ts";
-import { type RequestView, toEvent, toView } from "./views.ts";
+} from "../../store/requests.ts";
+import { submittedDigests } from "../../store/submitted-data.ts";
+import { vetBoundValues } from "../../targets/bound-values.ts";
+import { assertMayRequest, personOf } from "../access/policy.ts";
+import { applicableSteps, resolveStep, storeApprovers } from "../approval/approvers.ts";
+import { clockColumns } from "../approval/pending.ts";
+import { stepBegins } from "../approval/policy.ts";
+import { type EngineDeps, inTransaction } from "../deps.ts";
+import { mustGetFlow, reportAfterHook } from "../engine.ts";
+import { validateFields } from "../fields.ts";
+import { runAfterHook, runOnHook } from "../hooks.ts";
+import type { LoadedFlow } from "../load-config.ts";
+import { type RequestView, toEvent, toView } from "../read/views.ts";
+import { approveInTransaction, denyInTransaction } from "./record-decision.ts";
 
 export interface SubmitInput {
   actor: Person;

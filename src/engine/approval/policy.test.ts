@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type ConfigInput, configSchema, type FlowConfig } from "../config/schema.ts";
+import { type ConfigInput, configSchema, type FlowConfig } from "../../config/schema.ts";
 import {
   afterAction,
   neededApprovals,
@@ -16,7 +16,7 @@ import {
   type Quorum,
   reminderAfter,
   stepBegins,
-} from "./approval-policy.ts";
+} from "./policy.ts";
 
 type FlowInput = NonNullable<ConfigInput["flows"]>[number];
 type ApproversInput = NonNullable<FlowInput["approvers"]>;

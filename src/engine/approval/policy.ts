@@ -1,7 +1,7 @@
 // A flow's approval policy as pure rules: its steps, their quorums, and what a pending request's clock
 // calls for next (a reminder, forwarding to a backup destination, expiry). No I/O; tested as tables.
 
-import type { DestinationConfig, FlowConfig, StepCondition, StepConfig } from "../config/schema.ts";
+import type { DestinationConfig, FlowConfig, StepCondition, StepConfig } from "../../config/schema.ts";
 
 export type Quorum = "any" | "all" | number;
 export type TimeoutAction = "remind" | "escalate" | "expire";

@@ -1,9 +1,9 @@
 // Turns rows into what the outside sees: the API's request view and the event hooks receive.
 
-import type { FlowEvent, Person, RequestState, Role, Source } from "../model/types.ts";
-import { countEventsOf } from "../sdk/helpers.ts";
-import type { DecisionRow, RequestRow } from "../store/requests.ts";
-import type { LoadedConfig } from "./load-config.ts";
+import type { FlowEvent, Person, RequestState, Role, Source } from "../../model/types.ts";
+import { type DecisionRow, type Executor, getDecisions, type RequestRow } from "../../store/requests.ts";
+import { countEventsOf } from "../hook-helpers.ts";
+import type { LoadedConfig } from "../load-config.ts";
 
 export interface RequestView {
   id: string;
@@ -136,4 +136,9 @@ export function toEvent(
     decisions: toView(row, decisions).decisions.map(({ step: _, ...d }) => d),
     reason,
   };
+}
+
+/** A row's view, its decisions read from the database. */
+export async function readView(db: Executor, row: RequestRow): Promise<RequestView> {
+  return toView(row, await getDecisions(db, row.id));
 }

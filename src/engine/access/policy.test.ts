@@ -2,11 +2,11 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type ConfigInput, configSchema, type ParsedConfig } from "../config/schema.ts";
-import type { Permissions, Person, Role, Source } from "../model/types.ts";
-import type { TokenRole } from "../store/tokens.ts";
-import { policyOf } from "./approval-policy.ts";
-import type { LoadedFlow } from "./load-config.ts";
+import { type ConfigInput, configSchema, type ParsedConfig } from "../../config/schema.ts";
+import type { Permissions, Person, Role, Source } from "../../model/types.ts";
+import type { TokenRole } from "../../store/tokens.ts";
+import { policyOf } from "../approval/policy.ts";
+import type { LoadedFlow } from "../load-config.ts";
 import {
   assertMayDecide,
   assertMayRequest,

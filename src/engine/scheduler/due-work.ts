@@ -1,11 +1,11 @@
 // Due work on claimed rows: time out pending requests, escalate, expire and deescalate grants, in batched transactions.
 
-import { messageOf } from "../errors.ts";
-import { backoffMs } from "../lib/backoff.ts";
-import { metrics } from "../lib/metrics.ts";
-import { WebhookError } from "../lib/signed-post.ts";
-import type { GrantCredentials } from "../model/types.ts";
-import { deleteCredentials, parseKey, seal, storeCredentials } from "../store/credentials.ts";
+import { messageOf } from "../../errors.ts";
+import { backoffMs } from "../../lib/backoff.ts";
+import { metrics } from "../../lib/metrics.ts";
+import { WebhookError } from "../../lib/signed-post.ts";
+import type { GrantCredentials } from "../../model/types.ts";
+import { deleteCredentials, parseKey, seal, storeCredentials } from "../../store/credentials.ts";
 import {
   type DecisionRow,
   getDecisions,
@@ -14,15 +14,16 @@ import {
   renewLeases,
   sameGrant,
   updateRequest,
-} from "../store/requests.ts";
-import { vetBoundValues } from "../targets/bound-values.ts";
-import { OwnIdentityError, PermanentTargetError, RetryLaterError } from "../targets/target.ts";
-import { ConflictError } from "./changes.ts";
-import { type EngineDeps, flowOf, inTransaction, reportAfterHook } from "./engine.ts";
-import { runAfterHook, runOnHook } from "./hooks.ts";
-import { tickPending } from "./pending.ts";
-import { prepareCall } from "./target-calls.ts";
-import { systemActor, toEvent } from "./views.ts";
+} from "../../store/requests.ts";
+import { vetBoundValues } from "../../targets/bound-values.ts";
+import { OwnIdentityError, PermanentTargetError, RetryLaterError } from "../../targets/target.ts";
+import { tickPending } from "../approval/pending.ts";
+import { ConflictError } from "../changes.ts";
+import { type EngineDeps, inTransaction } from "../deps.ts";
+import { flowOf, reportAfterHook } from "../engine.ts";
+import { runAfterHook, runOnHook } from "../hooks.ts";
+import { systemActor, toEvent } from "../read/views.ts";
+import { prepareCall } from "../target-calls.ts";
 
 type Outcome =
   | { kind: "escalated"; row: RequestRow; identity: string; credentials?: GrantCredentials | undefined }

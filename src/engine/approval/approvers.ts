@@ -1,19 +1,12 @@
 // Who a step is sent to: its conditions evaluated, its sources (users, admins, a Slack channel, an Okta
 // group, a PagerDuty schedule, getApprovers) resolved to people, and those people stored with the request.
 
-import type { Executor, RequestRow } from "../store/requests.ts";
-import type { PolicyStep } from "./approval-policy.ts";
-import type { EngineDeps } from "./engine.ts";
-import { withTimeLimit } from "./hooks.ts";
-import type { LoadedFlow } from "./load-config.ts";
-import { systemActor, toEvent } from "./views.ts";
-
-/** Directory lookups the sources need; absent when the integration is not configured. */
-export interface ApproverLookups {
-  slackChannel?(channel: string): Promise<string[]>;
-  oktaGroup?(integration: string, group: string): Promise<string[]>;
-  pagerduty?(integration: string, schedule: string): Promise<string[]>;
-}
+import type { Executor, RequestRow } from "../../store/requests.ts";
+import type { EngineDeps } from "../deps.ts";
+import { withTimeLimit } from "../hooks.ts";
+import type { LoadedFlow } from "../load-config.ts";
+import { systemActor, toEvent } from "../read/views.ts";
+import type { PolicyStep } from "./policy.ts";
 
 export interface ResolvedApprover {
   email: string;

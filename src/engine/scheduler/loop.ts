@@ -1,9 +1,9 @@
 // The level-triggered scheduler: a timer to the next due row plus a periodic sweep; leases rows and runs their work.
 
 import { randomUUID } from "node:crypto";
-import { claimDue, nextDue, releaseLeases } from "../store/requests.ts";
-import type { EngineDeps } from "./engine.ts";
-import { processDue } from "./grants.ts";
+import { claimDue, nextDue, releaseLeases } from "../../store/requests.ts";
+import type { EngineDeps } from "../deps.ts";
+import { processDue } from "./due-work.ts";
 
 export interface Scheduler {
   /** Something is due at this instant: make sure the timer fires by then. */

@@ -1,10 +1,10 @@
 // Reading a temporary login's credentials: only its requester, only while the grant is active; every read is audited.
 
-import { JitflowError } from "../errors.ts";
-import type { GrantCredentials, Person } from "../model/types.ts";
-import { parseKey, readCredentials, unseal } from "../store/credentials.ts";
-import { getRequest } from "../store/requests.ts";
-import { type EngineDeps, inTransaction } from "./engine.ts";
+import { JitflowError } from "../../errors.ts";
+import type { GrantCredentials, Person } from "../../model/types.ts";
+import { parseKey, readCredentials, unseal } from "../../store/credentials.ts";
+import { getRequest } from "../../store/requests.ts";
+import { type EngineDeps, inTransaction } from "../deps.ts";
 
 export async function credentialsFor(
   deps: EngineDeps,
