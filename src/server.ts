@@ -20,7 +20,9 @@ import { type Clock, systemClock } from "./lib/clock.ts";
 import { createEmailSender, createMailer } from "./notify/email/mailer.ts";
 import { logPlanner, webhookPlanner } from "./notify/event-planners.ts";
 import { createOutboxWorker, type OutboxWorker, type Sender } from "./notify/outbox-worker.ts";
+import { countRequesterEvents } from "./store/audit-log.ts";
 import { defaultDatabaseUrl, migrate, openStore, type Store } from "./store/database.ts";
+import { releaseAllLeases } from "./store/leases.ts";
 import { type EventPlanner, enqueue } from "./store/outbox.ts";
 
 export interface ServerOptions {
@@ -112,18 +114,7 @@ function helperContext(deps: EngineDeps, directory: Directory): HelperContext {
       await deps.store.transaction((trx) => enqueue(trx, messages, now));
       deps.notify();
     },
-    async countEvents(requester, query, since) {
-      let q = deps.store.db
-        .selectFrom("audit_events")
-        .innerJoin("requests", "requests.id", "audit_events.request_id")
-        .select((eb) => eb.fn.countAll<number>().as("n"))
-        .where("requests.requester", "=", requester.toLowerCase())
-        .where("audit_events.type", "=", query.type)
-        .where("audit_events.at", ">=", since);
-      if (query.flow !== undefined) q = q.where("requests.flow", "=", query.flow);
-      if (query.target !== undefined) q = q.where("requests.target", "=", query.target);
-      return Number((await q.executeTakeFirst())?.n ?? 0);
-    },
+    countEvents: (requester, query, since) => countRequesterEvents(deps.store.db, requester, query, since),
   };
 }
 
@@ -171,16 +162,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (store.dialect === "sqlite") {
     // The embedded database has one process: leases left by a killed one are stale, and waiting for
     // them to run out would make revocations late.
-    await store.db
-      .updateTable("requests")
-      .set({ lease_owner: null, lease_until: null })
-      .where("lease_owner", "is not", null)
-      .execute();
-    await store.db
-      .updateTable("outbox")
-      .set({ lease_owner: null, lease_until: null })
-      .where("lease_owner", "is not", null)
-      .execute();
+    await releaseAllLeases(store.db, "requests");
+    await releaseAllLeases(store.db, "outbox");
   }
   const drift = createDriftReconciler(deps);
   const auditHead = createAuditHeadPublisher(deps);

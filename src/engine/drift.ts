@@ -5,7 +5,19 @@ import { createHash, randomUUID } from "node:crypto";
 import { messageOf } from "../errors.ts";
 import { metrics } from "../lib/metrics.ts";
 import type { FlowEvent } from "../model/types.ts";
+import {
+  claimDriftRun,
+  driftFindingsOf,
+  finishDriftRun,
+  forgetDriftFinding,
+  knownDriftScopes,
+  recordDriftFinding,
+  recordDriftScope,
+  renewDriftRun,
+  touchDriftFinding,
+} from "../store/drift.ts";
 import type { RequestRow } from "../store/requests.ts";
+import { getRequest, grantsAtTarget, liveGrantsHolding, liveStates, makeDueNow } from "../store/requests.ts";
 import type { LoadedTarget } from "../targets/load.ts";
 import { type EngineDeps, inTransaction } from "./deps.ts";
 import { countEventsOf } from "./hook-helpers.ts";
@@ -38,7 +50,7 @@ export interface DriftReport {
   standing: string[];
 }
 
-const live = ["escalating", "active", "deescalating"];
+const live: readonly string[] = liveStates;
 
 /** How far back ended grants are looked at, to tell a grant that outlived its end from one added by hand. */
 const recentMs = 7 * 86_400_000;
@@ -64,17 +76,7 @@ const sameScope = (a: Record<string, unknown>, b: Record<string, unknown>) =>
   JSON.stringify(a) === JSON.stringify(b);
 
 async function requestsOf(deps: EngineDeps, name: string, since: number): Promise<RequestRow[]> {
-  return deps.store.db
-    .selectFrom("requests")
-    .selectAll()
-    .where("target", "=", name)
-    .where((eb) =>
-      eb.or([
-        eb("state", "in", live),
-        eb.and([eb("ended_at", ">=", since), eb("grant_identity", "is not", null)]),
-      ]),
-    )
-    .execute();
+  return grantsAtTarget(deps.store.db, name, since);
 }
 
 /** Compares one target with jitflow's grants. Changes nothing. */
@@ -215,11 +217,7 @@ export async function reconcileTarget(deps: EngineDeps, name: string): Promise<D
   const revoked = new Map<string, string | undefined>();
   // The first listing of a scope only reports: a target (or group, or repository) connected for the
   // first time is never mass-revoked, and its standing members can be allowed before the next check acts.
-  const knownScopes = new Set(
-    (await deps.store.db.selectFrom("drift_scopes").select("scope").where("target", "=", name).execute()).map(
-      (r) => r.scope,
-    ),
-  );
+  const knownScopes = await knownDriftScopes(deps.store.db, name);
   const actedOn = (entry: DriftEntry) => {
     const s = target.settingsFor(entry.scope ?? {});
     return s.ok && knownScopes.has(scopeKeyOf(s.settings));
@@ -235,11 +233,7 @@ export async function reconcileTarget(deps: EngineDeps, name: string): Promise<D
 
   const seen = new Set<string>();
   await inTransaction(deps, async (changes) => {
-    const known = await changes.trx
-      .selectFrom("drift_findings")
-      .selectAll()
-      .where("target", "=", name)
-      .execute();
+    const known = await driftFindingsOf(changes.trx, name);
     const isNew = (kind: string, key: string) => !known.some((k) => k.kind === kind && k.identity === key);
     for (const kind of ["missing", "unmanaged", "outlived"] as const) {
       for (const entry of report[kind]) {
@@ -256,43 +250,21 @@ export async function reconcileTarget(deps: EngineDeps, name: string): Promise<D
         };
         if (kind === "outlived" && entry.requestId && !acted) {
           // Still active in jitflow past its end: the scheduler takes it away now.
-          await changes.trx
-            .updateTable("requests")
-            .set({ due_at: changes.now })
-            .where("id", "=", entry.requestId)
-            .where("state", "=", "active")
-            .execute();
+          await makeDueNow(changes.trx, entry.requestId, "active", changes.now);
         }
         if (!isNew(kind, key) && !(acted && outcome === undefined)) {
-          await changes.trx
-            .updateTable("drift_findings")
-            .set({ last_seen: changes.now })
-            .where("target", "=", name)
-            .where("identity", "=", key)
-            .where("kind", "=", kind)
-            .execute();
+          await touchDriftFinding(changes.trx, { target: name, identity: key, kind }, changes.now);
           continue;
         }
         if (isNew(kind, key)) {
-          await changes.trx
-            .insertInto("drift_findings")
-            .values({
-              target: name,
-              identity: key,
-              kind,
-              request_id: entry.requestId ?? null,
-              first_seen: changes.now,
-              last_seen: changes.now,
-            })
-            .onConflict((oc) => oc.columns(["target", "identity", "kind"]).doNothing())
-            .execute();
+          await recordDriftFinding(
+            changes.trx,
+            { target: name, identity: key, kind, request_id: entry.requestId ?? null },
+            changes.now,
+          );
         }
         if (kind === "missing" && entry.requestId) {
-          const row = await changes.trx
-            .selectFrom("requests")
-            .selectAll()
-            .where("id", "=", entry.requestId)
-            .executeTakeFirst();
+          const row = await getRequest(changes.trx, entry.requestId);
           if (row) changes.note(row, "grant.missing", "jitflow", data);
           continue;
         }
@@ -301,21 +273,12 @@ export async function reconcileTarget(deps: EngineDeps, name: string): Promise<D
     }
     for (const scope of new Set(listed)) {
       if (knownScopes.has(scope)) continue;
-      await changes.trx
-        .insertInto("drift_scopes")
-        .values({ target: name, scope, first_listed: changes.now })
-        .onConflict((oc) => oc.columns(["target", "scope"]).doNothing())
-        .execute();
+      await recordDriftScope(changes.trx, name, scope, changes.now);
     }
     // Differences that went away are forgotten, so they are reported again if they come back.
     for (const k of known) {
       if (!seen.has(`${k.kind}\u0000${k.identity}`)) {
-        await changes.trx
-          .deleteFrom("drift_findings")
-          .where("target", "=", name)
-          .where("identity", "=", k.identity)
-          .where("kind", "=", k.kind)
-          .execute();
+        await forgetDriftFinding(changes.trx, k);
       }
     }
   });
@@ -325,13 +288,7 @@ export async function reconcileTarget(deps: EngineDeps, name: string): Promise<D
 
 /** True when a live grant of this scope now has this identity, or has none recorded yet (it may be this one). */
 async function claimedNow(deps: EngineDeps, target: LoadedTarget, entry: DriftEntry): Promise<boolean> {
-  const rows = await deps.store.db
-    .selectFrom("requests")
-    .selectAll()
-    .where("target", "=", target.info.name)
-    .where("state", "in", live)
-    .where((eb) => eb.or([eb("grant_identity", "=", entry.identity), eb("grant_identity", "is", null)]))
-    .execute();
+  const rows = await liveGrantsHolding(deps.store.db, target.info.name, entry.identity);
   return rows.some((r) =>
     sameScope(scopeOf(target, JSON.parse(r.fields) as Record<string, unknown>), entry.scope ?? {}),
   );
@@ -407,32 +364,14 @@ export function createDriftReconciler(deps: EngineDeps): DriftReconciler {
     for (const target of targets) {
       const name = target.info.name;
       const now = deps.clock.now();
-      await deps.store.db
-        .insertInto("drift_runs")
-        .values({ target: name, last_run_at: 0, lease_owner: null, lease_until: null })
-        .onConflict((oc) => oc.column("target").doNothing())
-        .execute();
-      const claimed = await deps.store.db
-        .updateTable("drift_runs")
-        .set({ lease_owner: owner, lease_until: now + leaseMs })
-        .where("target", "=", name)
-        .where("last_run_at", "<=", now - target.drift.interval * 1000)
-        .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
-        .returning("last_run_at")
-        .executeTakeFirst();
-      if (!claimed) continue;
+      if (!(await claimDriftRun(deps.store.db, name, owner, now, target.drift.interval * 1000, leaseMs)))
+        continue;
       // Renewed while the check runs (many bound values × slow listings can take long), so another
       // replica never checks — and revokes in — the same target at the same time.
       const renewal = setInterval(() => {
-        void deps.store.db
-          .updateTable("drift_runs")
-          .set({ lease_until: deps.clock.now() + leaseMs })
-          .where("target", "=", name)
-          .where("lease_owner", "=", owner)
-          .execute()
-          .catch((err: unknown) =>
-            deps.logger.warn({ err, target: name }, "could not renew the drift lease"),
-          );
+        void renewDriftRun(deps.store.db, name, owner, deps.clock.now() + leaseMs).catch((err: unknown) =>
+          deps.logger.warn({ err, target: name }, "could not renew the drift lease"),
+        );
       }, leaseMs / 3);
       try {
         await reconcileTarget(deps, name);
@@ -440,12 +379,7 @@ export function createDriftReconciler(deps: EngineDeps): DriftReconciler {
         deps.logger.error({ err, target: name }, "drift check failed");
       } finally {
         clearInterval(renewal);
-        await deps.store.db
-          .updateTable("drift_runs")
-          .set({ last_run_at: deps.clock.now(), lease_owner: null, lease_until: null })
-          .where("target", "=", name)
-          .where("lease_owner", "=", owner)
-          .execute();
+        await finishDriftRun(deps.store.db, name, owner, deps.clock.now());
       }
     }
   }

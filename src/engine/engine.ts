@@ -2,7 +2,13 @@
 
 import { JitflowError } from "../errors.ts";
 import type { Permissions, Person, Source } from "../model/types.ts";
-import { type DecisionRow, getDecisions, getRequest, type RequestRow } from "../store/requests.ts";
+import {
+  type DecisionRow,
+  getDecisions,
+  getRequest,
+  type RequestRow,
+  setRequestError,
+} from "../store/requests.ts";
 import { type DeciderRules, deciderRules, isDecider, requestableFlows } from "./access/policy.ts";
 import { approversOf, everyApproverOf } from "./approval/approvers.ts";
 import { type EngineDeps, inTransaction } from "./deps.ts";
@@ -182,7 +188,7 @@ export async function reportAfterHook(
   if (!error) return;
   deps.logger.error({ requestId: row.id, flow: row.flow, error }, "hook failed");
   await inTransaction(deps, async (changes) => {
-    await changes.trx.updateTable("requests").set({ error }).where("id", "=", row.id).execute();
+    await setRequestError(changes.trx, row.id, error);
     changes.note(row, "hook.failed", "jitflow", { error });
   });
 }

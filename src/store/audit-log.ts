@@ -190,3 +190,22 @@ export async function readHead(db: Kysely<Database>): Promise<{ seq: number; has
     .executeTakeFirst();
   return head && { seq: head.seq, hash: head.hash };
 }
+
+/** How many events of a type the requests of `requester` had since `since`, of one flow or target if given. */
+export async function countRequesterEvents(
+  db: Kysely<Database>,
+  requester: string,
+  query: { type: string; flow?: string | undefined; target?: string | undefined },
+  since: number,
+): Promise<number> {
+  let q = db
+    .selectFrom("audit_events")
+    .innerJoin("requests", "requests.id", "audit_events.request_id")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("requests.requester", "=", requester.toLowerCase())
+    .where("audit_events.type", "=", query.type)
+    .where("audit_events.at", ">=", since);
+  if (query.flow !== undefined) q = q.where("requests.flow", "=", query.flow);
+  if (query.target !== undefined) q = q.where("requests.target", "=", query.target);
+  return Number((await q.executeTakeFirst())?.n ?? 0);
+}

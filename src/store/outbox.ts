@@ -3,6 +3,7 @@
 import type { ExpressionBuilder, Kysely, Transaction } from "kysely";
 import type { Dialect } from "./database.ts";
 import { uuidv7 } from "./ids.ts";
+import { claimLeased, notLeased } from "./leases.ts";
 import type { RequestRow } from "./requests.ts";
 import type { Database, OutboxRow } from "./schema.ts";
 
@@ -88,17 +89,11 @@ export async function claimOutbox(
     .select("id")
     .where("delivered_at", "is", null)
     .where("due_at", "<=", now)
-    .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+    .where(notLeased(now))
     .where(headOfItsKey)
     .orderBy("due_at")
-    .limit(limit)
-    .$if(dialect === "postgres", (q) => q.forUpdate().skipLocked());
-  return db
-    .updateTable("outbox")
-    .set({ lease_owner: owner, lease_until: now + leaseMs })
-    .where("id", "in", due)
-    .returningAll()
-    .execute();
+    .limit(limit);
+  return claimLeased(db, dialect, "outbox", due, owner, now, leaseMs);
 }
 
 export async function markDelivered(
@@ -195,7 +190,7 @@ export async function nextOutboxDue(db: Kysely<Database>, now: number): Promise<
     .selectFrom("outbox")
     .select((eb) => eb.fn.min("due_at").as("due"))
     .where("delivered_at", "is", null)
-    .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+    .where(notLeased(now))
     // A message waiting behind an older one of its key is not due yet, whatever its due_at says.
     .where(headOfItsKey)
     .executeTakeFirst();

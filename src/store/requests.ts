@@ -3,6 +3,7 @@
 import type { Kysely, Transaction } from "kysely";
 import type { RequestState } from "../model/types.ts";
 import type { Dialect } from "./database.ts";
+import { claimLeased, dueRows, notLeased } from "./leases.ts";
 import type { Database, DecisionsTable, RequestsTable } from "./schema.ts";
 
 export type RequestRow = RequestsTable;
@@ -148,20 +149,7 @@ export async function claimDue(
   leaseMs: number,
   limit: number,
 ): Promise<RequestRow[]> {
-  const due = db
-    .selectFrom("requests")
-    .select("id")
-    .where("due_at", "<=", now)
-    .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
-    .orderBy("due_at")
-    .limit(limit)
-    .$if(dialect === "postgres", (q) => q.forUpdate().skipLocked());
-  return db
-    .updateTable("requests")
-    .set({ lease_owner: owner, lease_until: now + leaseMs })
-    .where("id", "in", due)
-    .returningAll()
-    .execute();
+  return claimLeased(db, dialect, "requests", dueRows(db, "requests", now, limit), owner, now, leaseMs);
 }
 
 /** Extends this owner's leases on these rows. */
@@ -182,7 +170,7 @@ export async function renewLeases(
 }
 
 /** Drops this owner's leases on these rows. */
-export async function releaseLeases(db: Kysely<Database>, owner: string, ids: string[]): Promise<void> {
+export async function releaseLeases(db: Executor, owner: string, ids: string[]): Promise<void> {
   for (let i = 0; i < ids.length; i += 500) {
     await db
       .updateTable("requests")
@@ -199,7 +187,7 @@ export async function nextDue(db: Kysely<Database>, now: number): Promise<number
     .selectFrom("requests")
     .select((eb) => eb.fn.min("due_at").as("due"))
     .where("due_at", "is not", null)
-    .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]))
+    .where(notLeased(now))
     .executeTakeFirst();
   return row?.due == null ? undefined : Number(row.due);
 }
@@ -219,4 +207,174 @@ export async function sameGrant(
     .where("state", "in", states)
     .where("id", "!=", row.id)
     .execute();
+}
+
+/** The requests with these ids, read 500 at a time. */
+export async function getRequests(db: Executor, ids: readonly string[]): Promise<RequestRow[]> {
+  const rows: RequestRow[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    rows.push(
+      ...(await db
+        .selectFrom("requests")
+        .selectAll()
+        .where("id", "in", ids.slice(i, i + 500))
+        .execute()),
+    );
+  }
+  return rows;
+}
+
+/** The rows among `ids` that `owner` still holds the lease on, in id order. */
+export async function leasedRequests(
+  db: Executor,
+  owner: string,
+  ids: readonly string[],
+): Promise<RequestRow[]> {
+  if (ids.length === 0) return [];
+  return db
+    .selectFrom("requests")
+    .selectAll()
+    .where("id", "in", ids)
+    .where("lease_owner", "=", owner)
+    .orderBy("id")
+    .execute();
+}
+
+/** Makes a row due now, if it is still in `state` (drift found an outlived grant; a waiting escalation). */
+export async function makeDueNow(db: Executor, id: string, state: RequestState, now: number): Promise<void> {
+  await db
+    .updateTable("requests")
+    .set({ due_at: now })
+    .where("id", "=", id)
+    .where("state", "=", state)
+    .execute();
+}
+
+/** Escalations of these people's grants that waited for a revocation may go now. */
+export async function wakeWaitingEscalations(
+  db: Executor,
+  grants: readonly Pick<RequestRow, "requester" | "grant_key">[],
+  now: number,
+): Promise<void> {
+  for (let i = 0; i < grants.length; i += 200) {
+    const chunk = grants.slice(i, i + 200);
+    await db
+      .updateTable("requests")
+      .set({ due_at: now })
+      .where("state", "=", "escalating")
+      .where((eb) =>
+        eb.or(
+          chunk.map((r) => eb.and([eb("requester", "=", r.requester), eb("grant_key", "=", r.grant_key)])),
+        ),
+      )
+      .execute();
+  }
+}
+
+/**
+ * Records a failed target call on a leased row without a state change: its lease given back, its attempt
+ * counted (or not) and its next try. False when the row changed or the lease was lost meanwhile.
+ */
+export async function scheduleRetry(
+  db: Executor,
+  row: Pick<RequestRow, "id" | "version">,
+  owner: string,
+  retry: Pick<RequestRow, "attempts" | "last_error" | "due_at">,
+): Promise<boolean> {
+  const result = await db
+    .updateTable("requests")
+    .set({ lease_owner: null, lease_until: null, ...retry })
+    .where("id", "=", row.id)
+    .where("version", "=", row.version)
+    .where("lease_owner", "=", owner)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Live grants (escalating, active, deescalating) of these people with these grant keys. */
+export async function liveGrantsOf(
+  db: Executor,
+  requesters: readonly string[],
+  grantKeys: readonly string[],
+): Promise<RequestRow[]> {
+  if (requesters.length === 0 || grantKeys.length === 0) return [];
+  return db
+    .selectFrom("requests")
+    .selectAll()
+    .where("state", "in", liveStates)
+    .where("requester", "in", requesters)
+    .where("grant_key", "in", grantKeys)
+    .execute();
+}
+
+/** The states in which a grant may exist at its target. */
+export const liveStates: RequestState[] = ["escalating", "active", "deescalating"];
+
+/** A target's live grants, and those that ended since `since` having been granted (drift compares them with the target). */
+export async function grantsAtTarget(db: Executor, target: string, since: number): Promise<RequestRow[]> {
+  return db
+    .selectFrom("requests")
+    .selectAll()
+    .where("target", "=", target)
+    .where((eb) =>
+      eb.or([
+        eb("state", "in", liveStates),
+        eb.and([eb("ended_at", ">=", since), eb("grant_identity", "is not", null)]),
+      ]),
+    )
+    .execute();
+}
+
+/** A target's live grants that hold this identity, or hold none recorded yet. */
+export async function liveGrantsHolding(
+  db: Executor,
+  target: string,
+  identity: string,
+): Promise<RequestRow[]> {
+  return db
+    .selectFrom("requests")
+    .selectAll()
+    .where("target", "=", target)
+    .where("state", "in", liveStates)
+    .where((eb) => eb.or([eb("grant_identity", "=", identity), eb("grant_identity", "is", null)]))
+    .execute();
+}
+
+/** Records the last hook or target error shown with a request, outside the lifecycle. */
+export async function setRequestError(db: Executor, id: string, error: string | null): Promise<void> {
+  await db.updateTable("requests").set({ error }).where("id", "=", id).execute();
+}
+
+/** The waiting (pending) extension request of a grant, if there is one. */
+export async function pendingExtensionOf(db: Executor, parentId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom("requests")
+    .select("id")
+    .where("extends_id", "=", parentId)
+    .where("state", "=", "pending")
+    .executeTakeFirst();
+  return row?.id;
+}
+
+/** Break-glass requests, newest first: all, only those not reviewed yet, or only reviewed ones. */
+export async function breakGlassRows(
+  db: Executor,
+  reviewed: boolean | undefined,
+  limit: number,
+): Promise<RequestRow[]> {
+  let query = db.selectFrom("requests").selectAll().where("break_glass", "is not", null);
+  if (reviewed === false) query = query.where("reviewed_at", "is", null);
+  if (reviewed === true) query = query.where("reviewed_at", "is not", null);
+  return query.orderBy("id", "desc").limit(limit).execute();
+}
+
+/** Records one person's decision on a request's current step; false when they had already decided. */
+export async function insertDecision(db: Executor, decision: DecisionRow): Promise<boolean> {
+  const result = await db
+    .insertInto("decisions")
+    .values(decision)
+    .onConflict((oc) => oc.columns(["request_id", "actor"]).doNothing())
+    .executeTakeFirst();
+  // Drivers that do not count inserted rows leave it undefined: then the conflict cannot be seen, and it counts.
+  return result.numInsertedOrUpdatedRows === undefined || Number(result.numInsertedOrUpdatedRows) > 0;
 }

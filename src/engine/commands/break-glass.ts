@@ -2,7 +2,7 @@
 
 import { JitflowError } from "../../errors.ts";
 import type { Person } from "../../model/types.ts";
-import { getDecisionsOf, updateRequest } from "../../store/requests.ts";
+import { breakGlassRows, getDecisionsOf, updateRequest } from "../../store/requests.ts";
 import { ConflictError } from "../changes.ts";
 import { type EngineDeps, inTransaction } from "../deps.ts";
 import { mustGetRequest } from "../engine.ts";
@@ -18,10 +18,7 @@ export async function breakGlassRequests(
 ): Promise<RequestView[]> {
   if (actor.role !== "admin")
     throw new JitflowError("FORBIDDEN", "only admins may review break-glass requests");
-  let query = deps.store.db.selectFrom("requests").selectAll().where("break_glass", "is not", null);
-  if (reviewed === false) query = query.where("reviewed_at", "is", null);
-  if (reviewed === true) query = query.where("reviewed_at", "is not", null);
-  const rows = await query.orderBy("id", "desc").limit(limit).execute();
+  const rows = await breakGlassRows(deps.store.db, reviewed, limit);
   const decisions = await getDecisionsOf(
     deps.store.db,
     rows.map((r) => r.id),

@@ -8,6 +8,7 @@ import {
   type Executor,
   getDecisions,
   getRequest,
+  insertDecision,
   type RequestRow,
 } from "../../store/requests.ts";
 import { approversOf, type ResolvedApprover, resolveStep, storeApprovers } from "../approval/approvers.ts";
@@ -42,12 +43,17 @@ export async function approveInTransaction(
   prepared?: PreparedStep,
 ): Promise<RequestRow> {
   const now = changes.now;
-  await changes.trx
-    .insertInto("decisions")
-    .values({ request_id: row.id, actor, decision: "approve", reason, at: now, step: row.step })
-    .onConflict((oc) => oc.columns(["request_id", "actor"]).doNothing())
-    .executeTakeFirst()
-    .then((r) => assertDecidedOnce(r.numInsertedOrUpdatedRows, actor));
+  assertDecidedOnce(
+    await insertDecision(changes.trx, {
+      request_id: row.id,
+      actor,
+      decision: "approve",
+      reason,
+      at: now,
+      step: row.step,
+    }),
+    actor,
+  );
   if (final) return approveFinally(deps, changes, row, actor, reason, 1);
   const step = currentStep(deps, row);
   const approvals = (await getDecisions(changes.trx, row.id)).filter(
@@ -166,8 +172,8 @@ export async function prepareNextStep(
 }
 
 /** Two decisions by one person that raced: the second finds the first's row and is refused. */
-function assertDecidedOnce(inserted: bigint | undefined, actor: string): void {
-  if (inserted !== undefined && Number(inserted) === 0) {
+function assertDecidedOnce(inserted: boolean, actor: string): void {
+  if (!inserted) {
     throw new JitflowError("ALREADY_APPROVED", `${actor} has already decided this request`);
   }
 }
@@ -178,12 +184,17 @@ export async function denyInTransaction(
   actor: string,
   reason: string | null,
 ): Promise<RequestRow> {
-  await changes.trx
-    .insertInto("decisions")
-    .values({ request_id: row.id, actor, decision: "deny", reason, at: changes.now, step: row.step })
-    .onConflict((oc) => oc.columns(["request_id", "actor"]).doNothing())
-    .executeTakeFirst()
-    .then((r) => assertDecidedOnce(r.numInsertedOrUpdatedRows, actor));
+  assertDecidedOnce(
+    await insertDecision(changes.trx, {
+      request_id: row.id,
+      actor,
+      decision: "deny",
+      reason,
+      at: changes.now,
+      step: row.step,
+    }),
+    actor,
+  );
   return changes.apply(
     row,
     "deny",

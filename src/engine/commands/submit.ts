@@ -8,9 +8,11 @@ import {
   getDecisions,
   getRequest,
   insertRequest,
+  pendingExtensionOf,
   plainPolicyColumns,
   type RequestRow,
   sameGrant,
+  setRequestError,
 } from "../../store/requests.ts";
 import { submittedDigests } from "../../store/submitted-data.ts";
 import { vetBoundValues } from "../../targets/bound-values.ts";
@@ -295,18 +297,13 @@ export async function requestExtension(
   };
   const { applicable, firstStep, resolved } = await routeFirstStep(deps, flow, row, now, deadlineAt);
   const saved = await inTransaction(deps, async (changes) => {
-    const pending = await changes.trx
-      .selectFrom("requests")
-      .select("id")
-      .where("extends_id", "=", parent.id)
-      .where("state", "=", "pending")
-      .executeTakeFirst();
+    const pending = await pendingExtensionOf(changes.trx, parent.id);
     if (pending) {
       throw new JitflowError(
         "INVALID_TRANSITION",
-        `an extension of this grant is already waiting: ${pending.id}`,
+        `an extension of this grant is already waiting: ${pending}`,
         {
-          details: { state: "pending", request: pending.id },
+          details: { state: "pending", request: pending },
         },
       );
     }
@@ -404,7 +401,7 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
     for (const error of [promptError, decision.ok ? undefined : decision.error]) {
       if (!error) continue;
       current = { ...current, error };
-      await changes.trx.updateTable("requests").set({ error }).where("id", "=", row.id).execute();
+      await setRequestError(changes.trx, row.id, error);
       changes.note(current, "hook.failed", "jitflow", { error });
     }
     let result = decision.ok ? decision.value : undefined;

@@ -10,10 +10,17 @@ import {
   type DecisionRow,
   getDecisions,
   getDecisionsOf,
+  getRequest,
+  getRequests,
+  leasedRequests,
+  liveGrantsOf,
   type RequestRow,
+  releaseLeases,
   renewLeases,
   sameGrant,
+  scheduleRetry,
   updateRequest,
+  wakeWaitingEscalations,
 } from "../../store/requests.ts";
 import { vetBoundValues } from "../../targets/bound-values.ts";
 import { OwnIdentityError, PermanentTargetError, RetryLaterError } from "../../targets/target.ts";
@@ -65,13 +72,7 @@ async function runPhases(deps: EngineDeps, owner: string, ids: string[]): Promis
   // Rows are read again here: a command (revoke, extend) may have changed one since it was leased.
   const started = await inTransaction(deps, async (changes) => {
     const out: RequestRow[] = [];
-    const rows = await changes.trx
-      .selectFrom("requests")
-      .selectAll()
-      .where("id", "in", ids)
-      .where("lease_owner", "=", owner)
-      .orderBy("id")
-      .execute();
+    const rows = await leasedRequests(changes.trx, owner, ids);
     const release = { lease_owner: null, lease_until: null };
     for (const row of rows) {
       const due = row.due_at !== null && row.due_at <= changes.now;
@@ -173,32 +174,18 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
     // Deferred escalations go last, so they see revocations this same batch has just finished.
     const ordered = [...outcomes].sort((a, b) => Number(isDeferral(a)) - Number(isDeferral(b)));
     const currentRows = new Map<string, RequestRow>();
-    for (let i = 0; i < ordered.length; i += 500) {
-      const ids = ordered.slice(i, i + 500).map((o) => o.row.id);
-      for (const r of await changes.trx.selectFrom("requests").selectAll().where("id", "in", ids).execute()) {
-        currentRows.set(r.id, r);
-      }
+    for (const r of await getRequests(
+      changes.trx,
+      ordered.map((o) => o.row.id),
+    )) {
+      currentRows.set(r.id, r);
     }
     // Requests of the same grant that waited for a revocation this batch finished may go now.
     const revoked: RequestRow[] = [];
     let woken = false;
     const wakeWaiting = async () => {
       woken = true;
-      for (let i = 0; i < revoked.length; i += 200) {
-        const chunk = revoked.slice(i, i + 200);
-        await changes.trx
-          .updateTable("requests")
-          .set({ due_at: now })
-          .where("state", "=", "escalating")
-          .where((eb) =>
-            eb.or(
-              chunk.map((r) =>
-                eb.and([eb("requester", "=", r.requester), eb("grant_key", "=", r.grant_key)]),
-              ),
-            ),
-          )
-          .execute();
-      }
+      await wakeWaitingEscalations(changes.trx, revoked, now);
     };
     for (const outcome of ordered) {
       const { row } = outcome;
@@ -206,12 +193,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
       const current = currentRows.get(row.id);
       const unchanged = current && current.version === row.version && current.lease_owner === owner;
       if (!unchanged || outcome.kind === "skip") {
-        await changes.trx
-          .updateTable("requests")
-          .set({ lease_owner: null, lease_until: null })
-          .where("id", "=", row.id)
-          .where("lease_owner", "=", owner)
-          .execute();
+        await releaseLeases(changes.trx, owner, [row.id]);
         continue;
       }
       const release = { lease_owner: null, lease_until: null };
@@ -283,19 +265,11 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
             ? outcome.deferMs
             : 0
           : Math.max(outcome.retryAfterMs ?? 0, backoffMs(row.attempts, retryBaseMs, retryMaxMs));
-        const retried = await changes.trx
-          .updateTable("requests")
-          .set({
-            ...release,
-            attempts: row.attempts + (outcome.deferMs ? 0 : 1),
-            last_error: outcome.error.slice(0, 2000),
-            due_at: now + delay,
-          })
-          .where("id", "=", row.id)
-          .where("version", "=", row.version)
-          .where("lease_owner", "=", owner)
-          .executeTakeFirst();
-        const counted = Number(retried.numUpdatedRows) > 0;
+        const counted = await scheduleRetry(changes.trx, row, owner, {
+          attempts: row.attempts + (outcome.deferMs ? 0 : 1),
+          last_error: outcome.error.slice(0, 2000),
+          due_at: now + delay,
+        });
         if (counted && !outcome.deferMs && row.attempts + 1 === failingAfter) {
           // Said once, not on every retry: the error channel and the audit log hear that a target keeps refusing.
           changes.note(row, "grant.retrying", "jitflow", {
@@ -369,11 +343,7 @@ async function afterHooks(deps: EngineDeps, outcome: Outcome): Promise<void> {
   const module = flowOf(deps, outcome.row.flow)?.module;
   const name = outcome.kind === "escalated" ? "afterEscalate" : "afterDeescalate";
   if (!module?.[name]) return;
-  const row = await deps.store.db
-    .selectFrom("requests")
-    .selectAll()
-    .where("id", "=", outcome.row.id)
-    .executeTakeFirst();
+  const row = await getRequest(deps.store.db, outcome.row.id);
   if (!row) return;
   const evt = toEvent(deps.config, row, await getDecisions(deps.store.db, row.id), systemActor);
   const error = await runAfterHook(module, name, evt, deps.config.config.hooks.timeoutMs);
@@ -402,13 +372,7 @@ async function readBatch(deps: EngineDeps, rows: RequestRow[]): Promise<Batch> {
     }
     const keys = [...new Set(chunk.map((r) => r.grant_key).filter((t): t is string => t !== null))];
     if (keys.length === 0) continue;
-    const found = await deps.store.db
-      .selectFrom("requests")
-      .selectAll()
-      .where("state", "in", ["escalating", "active", "deescalating"])
-      .where("requester", "in", [...new Set(chunk.map((r) => r.requester))])
-      .where("grant_key", "in", keys)
-      .execute();
+    const found = await liveGrantsOf(deps.store.db, [...new Set(chunk.map((r) => r.requester))], keys);
     for (const r of found) {
       const key = grantKey(r);
       if (!live.has(key)) live.set(key, new Map());

@@ -1,0 +1,63 @@
+// Leased rows: the scheduler leases due requests and the outbox worker due messages, so that of several
+// replicas exactly one works on a row at a time, and a row whose worker died is taken up once its lease runs out.
+
+import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from "kysely";
+import type { Dialect } from "./database.ts";
+import type { Database, OutboxRow, RequestsTable } from "./schema.ts";
+
+/** The tables whose rows are leased: each has id, due_at, lease_owner and lease_until. */
+export type LeasedTable = "requests" | "outbox";
+
+interface RowOf {
+  requests: RequestsTable;
+  outbox: OutboxRow;
+}
+
+/** Nobody holds the row, or its lease ran out. */
+export function notLeased(now: number) {
+  return (eb: ExpressionBuilder<Database, LeasedTable>) =>
+    eb.or([eb("lease_until", "is", null), eb("lease_until", "<", now)]);
+}
+
+/** The rows of `table` due by `now` that nobody holds, earliest first: what a claim chooses from. */
+export function dueRows(db: Kysely<Database>, table: LeasedTable, now: number, limit: number) {
+  return db
+    .selectFrom(table)
+    .select("id")
+    .where("due_at", "<=", now)
+    .where(notLeased(now))
+    .orderBy("due_at")
+    .limit(limit);
+}
+
+/**
+ * Leases the rows `candidates` selects for `owner` until now + leaseMs, and returns them. On PostgreSQL the
+ * candidates are locked, and skipped by other replicas claiming at the same moment.
+ */
+export async function claimLeased<T extends LeasedTable>(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  table: T,
+  candidates: SelectQueryBuilder<Database, LeasedTable, { id: string }>,
+  owner: string,
+  now: number,
+  leaseMs: number,
+): Promise<RowOf[T][]> {
+  const locked = candidates.$if(dialect === "postgres", (q) => q.forUpdate().skipLocked());
+  const rows = await db
+    .updateTable(table as LeasedTable)
+    .set({ lease_owner: owner, lease_until: now + leaseMs })
+    .where("id", "in", locked)
+    .returningAll()
+    .execute();
+  return rows as RowOf[T][];
+}
+
+/** Gives back every lease of a table (SQLite at start: the one process that held them is gone). */
+export async function releaseAllLeases(db: Kysely<Database>, table: LeasedTable): Promise<void> {
+  await db
+    .updateTable(table)
+    .set({ lease_owner: null, lease_until: null })
+    .where("lease_owner", "is not", null)
+    .execute();
+}
