@@ -9,6 +9,7 @@ import { backoffMs } from "../lib/backoff.ts";
 import type { Clock } from "../lib/clock.ts";
 import { metrics } from "../lib/metrics.ts";
 import { postSigned, WebhookError } from "../lib/signed-post.ts";
+import { createWorkLoop } from "../lib/work-loop.ts";
 import type { Store } from "../store/database.ts";
 import {
   claimOutbox,
@@ -102,18 +103,6 @@ async function deliver(deps: OutboxDeps, message: OutboxRow): Promise<void> {
 export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWorker {
   const owner = `outbox-${randomUUID()}`;
   const { sweepIntervalMs, leaseMs, retryBaseMs, retryMaxMs, concurrency } = deps.config.config.scheduler;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let stopped = true;
-  let timer: NodeJS.Timeout | undefined;
-
-  function arm(at: number): void {
-    if (stopped) return;
-    clearTimeout(timer);
-    const delay = Math.max(0, Math.min(at - deps.clock.now(), sweepIntervalMs));
-    timer = setTimeout(() => void worker.runOnce(), delay);
-  }
-
   let prunedAt = Number.NEGATIVE_INFINITY;
   /** At most hourly: delete messages delivered longer ago than notify.retainDelivered, and expired sessions. */
   async function pruneNow(): Promise<void> {
@@ -129,116 +118,90 @@ export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWor
     await pruneSessions(deps.store.db, now);
   }
 
-  async function loop(): Promise<void> {
-    do {
-      again = false;
-      for (;;) {
-        const now = deps.clock.now();
-        const batch = await claimOutbox(deps.store.db, deps.store.dialect, owner, now, leaseMs, batchSize);
-        if (batch.length === 0) break;
-        let next = 0;
-        const delivered: string[] = [];
-        // Actions people took in Slack run hooks and can take a while: the lease lasts as long as the batch.
-        const heartbeat = setInterval(() => {
-          void renewOutboxLeases(deps.store.db, owner, deps.clock.now() + leaseMs).catch((err: unknown) => {
-            deps.logger.warn({ err }, "could not renew outbox leases");
-          });
-        }, leaseMs / 3);
-        try {
-          await Promise.all(
-            Array.from({ length: Math.min(concurrency, batch.length) }, async () => {
-              while (next < batch.length) {
-                const message = batch[next++] as OutboxRow;
-                try {
-                  await deliver(deps, message);
-                  if (deps.senders?.get(message.kind)?.markEach) {
-                    await markDelivered(deps.store.db, [message.id], owner, deps.clock.now());
-                  } else {
-                    delivered.push(message.id);
-                  }
-                } catch (err) {
-                  if (err instanceof DeliveryDeferred) {
-                    await markFailed(
-                      deps.store.db,
-                      message.id,
-                      owner,
-                      err.message,
-                      deps.clock.now() + err.retryAfterMs,
-                      false,
-                    );
-                    continue;
-                  }
-                  if (err instanceof PermanentDeliveryError) {
-                    metrics.outboxFailures.inc({ kind: message.kind });
-                    deps.logger.error(
-                      { outboxId: message.id, kind: message.kind, error: err.message },
-                      "outbox message cannot be delivered; dropped",
-                    );
-                    await markDropped(deps.store.db, message.id, owner, err.message, deps.clock.now());
-                    continue;
-                  }
-                  const asked = retryAfterOf(err);
-                  const delay = Math.max(asked, backoffMs(message.attempts, retryBaseMs, retryMaxMs));
-                  metrics.outboxFailures.inc({ kind: message.kind });
-                  deps.logger.warn(
-                    {
-                      outboxId: message.id,
-                      kind: message.kind,
-                      attempts: message.attempts + 1,
-                      error: messageOf(err),
-                    },
-                    "outbox delivery failed; will retry",
-                  );
+  /** Claims and delivers batches of due messages until none is left. */
+  async function pass(): Promise<void> {
+    for (;;) {
+      const now = deps.clock.now();
+      const batch = await claimOutbox(deps.store.db, deps.store.dialect, owner, now, leaseMs, batchSize);
+      if (batch.length === 0) break;
+      let next = 0;
+      const delivered: string[] = [];
+      // Actions people took in Slack run hooks and can take a while: the lease lasts as long as the batch.
+      const heartbeat = setInterval(() => {
+        void renewOutboxLeases(deps.store.db, owner, deps.clock.now() + leaseMs).catch((err: unknown) => {
+          deps.logger.warn({ err }, "could not renew outbox leases");
+        });
+      }, leaseMs / 3);
+      try {
+        await Promise.all(
+          Array.from({ length: Math.min(concurrency, batch.length) }, async () => {
+            while (next < batch.length) {
+              const message = batch[next++] as OutboxRow;
+              try {
+                await deliver(deps, message);
+                if (deps.senders?.get(message.kind)?.markEach) {
+                  await markDelivered(deps.store.db, [message.id], owner, deps.clock.now());
+                } else {
+                  delivered.push(message.id);
+                }
+              } catch (err) {
+                if (err instanceof DeliveryDeferred) {
                   await markFailed(
                     deps.store.db,
                     message.id,
                     owner,
-                    messageOf(err),
-                    deps.clock.now() + delay,
+                    err.message,
+                    deps.clock.now() + err.retryAfterMs,
+                    false,
                   );
+                  continue;
                 }
+                if (err instanceof PermanentDeliveryError) {
+                  metrics.outboxFailures.inc({ kind: message.kind });
+                  deps.logger.error(
+                    { outboxId: message.id, kind: message.kind, error: err.message },
+                    "outbox message cannot be delivered; dropped",
+                  );
+                  await markDropped(deps.store.db, message.id, owner, err.message, deps.clock.now());
+                  continue;
+                }
+                const asked = retryAfterOf(err);
+                const delay = Math.max(asked, backoffMs(message.attempts, retryBaseMs, retryMaxMs));
+                metrics.outboxFailures.inc({ kind: message.kind });
+                deps.logger.warn(
+                  {
+                    outboxId: message.id,
+                    kind: message.kind,
+                    attempts: message.attempts + 1,
+                    error: messageOf(err),
+                  },
+                  "outbox delivery failed; will retry",
+                );
+                await markFailed(deps.store.db, message.id, owner, messageOf(err), deps.clock.now() + delay);
               }
-            }),
-          );
-        } finally {
-          clearInterval(heartbeat);
-        }
-        await markDelivered(deps.store.db, delivered, owner, deps.clock.now());
+            }
+          }),
+        );
+      } finally {
+        clearInterval(heartbeat);
       }
-    } while (again);
+      await markDelivered(deps.store.db, delivered, owner, deps.clock.now());
+    }
     await pruneNow();
-    arm((await nextOutboxDue(deps.store.db, deps.clock.now())) ?? Number.POSITIVE_INFINITY);
   }
 
-  const worker: OutboxWorker = {
-    wake() {
-      if (running) again = true;
-      else arm(deps.clock.now());
-    },
-    runOnce() {
-      if (running) {
-        again = true;
-        return running;
-      }
-      running = loop()
-        .catch((err: unknown) => {
-          deps.logger.error({ err }, "outbox pass failed; retrying at the next sweep");
-          arm(deps.clock.now() + sweepIntervalMs);
-        })
-        .finally(() => {
-          running = undefined;
-        });
-      return running;
-    },
-    start() {
-      stopped = false;
-      void worker.runOnce();
-    },
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
+  const loop = createWorkLoop({
+    name: "outbox",
+    clock: deps.clock,
+    logger: deps.logger,
+    sweepIntervalMs,
+    pass,
+    nextDue: () => nextOutboxDue(deps.store.db, deps.clock.now()),
+  });
+  return {
+    wake: () => loop.wake(deps.clock.now()),
+    runOnce: () => loop.kick(),
+    start: () => loop.start(),
+    stop: () => loop.stop(),
   };
-  return worker;
 }

@@ -1,6 +1,7 @@
 // The level-triggered scheduler: a timer to the next due row plus a periodic sweep; leases rows and runs their work.
 
 import { randomUUID } from "node:crypto";
+import { createWorkLoop } from "../../lib/work-loop.ts";
 import { claimDue, nextDue, releaseLeases } from "../../store/requests.ts";
 import type { EngineDeps } from "../deps.ts";
 import { processDue } from "./due-work.ts";
@@ -21,32 +22,9 @@ export interface Scheduler {
 export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500, maxBatches = 4): Scheduler {
   const owner = `scheduler-${randomUUID()}`;
   const { sweepIntervalMs, leaseMs } = deps.config.config.scheduler;
-  const engineDeps: EngineDeps = { ...deps, wake: (at) => scheduler.wake(at) };
+  const engineDeps: EngineDeps = { ...deps, wake: (at) => loop.wake(at) };
   const inFlight = new Set<Promise<void>>();
-  let running: Promise<void> | undefined;
-  let again = false;
   let batchSeq = 0;
-  let stopped = true;
-  let closing = false;
-  let timer: NodeJS.Timeout | undefined;
-  let timerAt = Number.POSITIVE_INFINITY;
-
-  function arm(at: number): void {
-    if (stopped) return;
-    const now = deps.clock.now();
-    const when = Math.min(at, now + sweepIntervalMs);
-    if (timer && timerAt <= when) return;
-    clearTimeout(timer);
-    timerAt = when;
-    timer = setTimeout(
-      () => {
-        timer = undefined;
-        timerAt = Number.POSITIVE_INFINITY;
-        void kick();
-      },
-      Math.max(0, when - now),
-    );
-  }
 
   function startBatch(batchOwner: string, claimed: Awaited<ReturnType<typeof claimDue>>): void {
     const batch: Promise<void> = processDue(engineDeps, batchOwner, claimed)
@@ -59,81 +37,50 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
       .finally(() => {
         inFlight.delete(batch);
         // Finished work can make other rows due now (a waiting escalation); look again.
-        void kick();
+        void loop.kick();
       });
     inFlight.add(batch);
   }
 
-  async function loop(): Promise<void> {
-    do {
-      again = false;
-      for (;;) {
-        if (inFlight.size >= maxBatches) {
-          await Promise.race(inFlight);
-          continue;
-        }
-        const now = deps.clock.now();
-        // Each batch leases under its own name, so one batch's clean-up never drops another's leases.
-        batchSeq += 1;
-        const batchOwner = `${owner}/${batchSeq}`;
-        const claimed = await claimDue(
-          deps.store.db,
-          deps.store.dialect,
-          batchOwner,
-          now,
-          leaseMs,
-          batchSize,
-        );
-        if (claimed.length === 0) break;
-        startBatch(batchOwner, claimed);
+  /** Claims batches while rows are due, up to `maxBatches` running at once. */
+  async function pass(): Promise<void> {
+    for (;;) {
+      if (inFlight.size >= maxBatches) {
+        await Promise.race(inFlight);
+        continue;
       }
-    } while (again);
-    const next = await nextDue(deps.store.db, deps.clock.now());
-    arm(next ?? Number.POSITIVE_INFINITY);
-  }
-
-  function kick(): Promise<void> {
-    if (closing) return Promise.resolve();
-    if (running) {
-      again = true;
-      return running;
+      const now = deps.clock.now();
+      // Each batch leases under its own name, so one batch's clean-up never drops another's leases.
+      batchSeq += 1;
+      const batchOwner = `${owner}/${batchSeq}`;
+      const claimed = await claimDue(deps.store.db, deps.store.dialect, batchOwner, now, leaseMs, batchSize);
+      if (claimed.length === 0) break;
+      startBatch(batchOwner, claimed);
     }
-    running = loop()
-      .catch((err: unknown) => {
-        deps.logger.error({ err }, "scheduler pass failed; retrying at the next sweep");
-        arm(deps.clock.now() + sweepIntervalMs);
-      })
-      .finally(() => {
-        running = undefined;
-        // A wake that came while the pass was finishing (after its last claim) must not wait a sweep.
-        if (again) void kick();
-      });
-    return running;
   }
 
-  const scheduler: Scheduler = {
-    wake(dueAt) {
-      if (running) again = true;
-      else arm(dueAt);
-    },
+  const loop = createWorkLoop({
+    name: "scheduler",
+    clock: deps.clock,
+    logger: deps.logger,
+    sweepIntervalMs,
+    pass,
+    nextDue: () => nextDue(deps.store.db, deps.clock.now()),
+  });
+
+  return {
+    wake: (dueAt) => loop.wake(dueAt),
     async runOnce() {
-      await kick();
-      while (inFlight.size > 0 || running) {
-        await Promise.all([...inFlight, running]);
-        await kick();
+      await loop.kick();
+      while (inFlight.size > 0 || loop.current()) {
+        await Promise.all([...inFlight, loop.current()]);
+        await loop.kick();
       }
     },
-    start() {
-      stopped = false;
-      void kick();
-    },
+    start: () => loop.start(),
     async stop() {
-      stopped = true;
-      closing = true;
-      clearTimeout(timer);
-      timer = undefined;
-      while (running || inFlight.size > 0) await Promise.all([running, ...inFlight]);
+      await loop.stop();
+      while (loop.current() || inFlight.size > 0) await Promise.all([loop.current(), ...inFlight]);
     },
   };
-  return scheduler;
 }
