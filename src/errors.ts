@@ -1,4 +1,5 @@
-// The error catalogue: every user-facing failure has a stable code, an HTTP status and a message.
+// The error catalogue: every user-facing failure has a stable code, an HTTP status and a message; and the one
+// family of errors that says whether work done outside (a target call, a delivery) should be tried again.
 
 export const errorCatalogue = {
   VALIDATION_FAILED: 400,
@@ -90,4 +91,44 @@ export class JitflowError extends Error {
 export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** Trying again will not help (a group that does not exist, a channel that is gone): give up, and say why. */
+export class PermanentError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PermanentError";
+  }
+}
+
+/** A transient failure that asked to be retried no sooner than this (throttling with Retry-After). */
+export class RetryLaterError extends Error {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RetryLaterError";
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Not now, and not a failure: try again at `retryAfterMs` without counting an attempt (Slack's 429). */
+export class DeliveryDeferred extends RetryLaterError {
+  constructor(message: string, retryAfterMs: number, options?: ErrorOptions) {
+    super(message, retryAfterMs, options);
+    this.name = "DeliveryDeferred";
+  }
+}
+
+/** A message that can never be delivered (a channel that does not exist): dropped and reported, not retried. */
+export class PermanentDeliveryError extends PermanentError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PermanentDeliveryError";
+  }
+}
+
+/** How long a failure asked to wait before the next try, in milliseconds, if it said (any error with `retryAfterMs`). */
+export function retryAfterOf(err: unknown): number | undefined {
+  const asked = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+  return typeof asked === "number" ? asked : undefined;
 }

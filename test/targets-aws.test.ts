@@ -3,15 +3,11 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { RetryLaterError } from "../src/errors.ts";
 import { type AwsIntegration, awsIntegration } from "../src/targets/aws-common.ts";
 import { type AwsIamGroupSettings, awsIamGroupTarget } from "../src/targets/aws-iam-group.ts";
 import { type AwsSsoSettings, awsSsoTarget, checkAwsSsoSettings } from "../src/targets/aws-sso.ts";
-import {
-  OwnIdentityError,
-  PermanentTargetError,
-  RetryLaterError,
-  type TargetConnector,
-} from "../src/targets/target.ts";
+import { OwnIdentityError, PermanentTargetError, type TargetConnector } from "../src/targets/target.ts";
 import { FakeAws } from "./support/fake-aws.ts";
 import { type ContractPerson, callFor, targetContract } from "./support/target-contract.ts";
 

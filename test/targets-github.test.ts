@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import type { SecretRef } from "../src/config/schema.ts";
+import { RetryLaterError } from "../src/errors.ts";
 import {
   type GitHubIntegration,
   type GitHubRepoSettings,
@@ -17,7 +18,6 @@ import {
   type ConnectorType,
   OwnIdentityError,
   PermanentTargetError,
-  RetryLaterError,
   type TargetConnector,
 } from "../src/targets/target.ts";
 import { type FakeGitHub, startFakeGitHub } from "./support/fake-github.ts";

@@ -6,13 +6,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import type { SecretRef } from "../src/config/schema.ts";
+import { RetryLaterError } from "../src/errors.ts";
 import { type OktaGroupSettings, oktaGroupTarget } from "../src/targets/okta-group.ts";
-import {
-  OwnIdentityError,
-  PermanentTargetError,
-  RetryLaterError,
-  type TargetConnector,
-} from "../src/targets/target.ts";
+import { OwnIdentityError, PermanentTargetError, type TargetConnector } from "../src/targets/target.ts";
 import { type FakeOkta, startFakeOkta } from "./support/fake-okta.ts";
 import { callFor, targetContract } from "./support/target-contract.ts";
 

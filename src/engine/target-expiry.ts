@@ -1,7 +1,8 @@
 // Delivers "target.expiry" outbox messages: tells a target that enforces a grant's end itself (a
 // login's VALID UNTIL) that the end moved, after an extension.
 
-import { PermanentDeliveryError, type Sender } from "../notify/outbox-worker.ts";
+import { PermanentDeliveryError } from "../errors.ts";
+import type { Sender } from "../notify/outbox-worker.ts";
 import { getDecisions, getRequest } from "../store/requests.ts";
 import { PermanentTargetError } from "../targets/target.ts";
 import type { EngineDeps } from "./deps.ts";

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { CheckedConfig } from "../config/loader.ts";
 import { readSecret } from "../config/secrets.ts";
-import { messageOf } from "../errors.ts";
+import { DeliveryDeferred, messageOf, PermanentDeliveryError, retryAfterOf } from "../errors.ts";
 import { backoffMs } from "../lib/backoff.ts";
 import type { Clock } from "../lib/clock.ts";
 import { metrics } from "../lib/metrics.ts";
@@ -40,24 +40,6 @@ export interface Sender {
   markEach?: boolean;
 }
 
-/** Not now, and not a failure: deliver at `retryAfterMs` without counting an attempt (Slack's 429). */
-export class DeliveryDeferred extends Error {
-  readonly retryAfterMs: number;
-  constructor(message: string, retryAfterMs: number, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "DeliveryDeferred";
-    this.retryAfterMs = retryAfterMs;
-  }
-}
-
-/** A message that can never be delivered (a channel that does not exist): dropped and reported, not retried. */
-export class PermanentDeliveryError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "PermanentDeliveryError";
-  }
-}
-
 export interface OutboxDeps {
   store: Store;
   config: CheckedConfig;
@@ -65,12 +47,6 @@ export interface OutboxDeps {
   logger: Logger;
   /** Senders for kinds beyond log and webhook (Slack), registered by the channels that own them. */
   senders?: Map<string, Sender>;
-}
-
-function retryAfterOf(err: unknown): number {
-  if (err instanceof WebhookError) return err.retryAfterMs ?? 0;
-  const asked = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-  return typeof asked === "number" ? asked : 0;
 }
 
 async function deliver(deps: OutboxDeps, message: OutboxRow): Promise<void> {
@@ -165,7 +141,7 @@ export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWor
                   await markDropped(deps.store.db, message.id, owner, err.message, deps.clock.now());
                   continue;
                 }
-                const asked = retryAfterOf(err);
+                const asked = retryAfterOf(err) ?? 0;
                 const delay = Math.max(asked, backoffMs(message.attempts, retryBaseMs, retryMaxMs));
                 metrics.outboxFailures.inc({ kind: message.kind });
                 deps.logger.warn(

@@ -3,7 +3,8 @@
 import { z } from "zod";
 import { secretRef } from "../config/schema.ts";
 import { readSecret } from "../config/secrets.ts";
-import { PermanentTargetError, RetryLaterError } from "./target.ts";
+import { RetryLaterError } from "../errors.ts";
+import { PermanentTargetError } from "./target.ts";
 
 export const awsIntegration = z
   .strictObject({

@@ -5,14 +5,9 @@ import type { Octokit } from "@octokit/rest";
 import { z } from "zod";
 import { secretRef } from "../config/schema.ts";
 import { readSecret } from "../config/secrets.ts";
+import { RetryLaterError } from "../errors.ts";
 import { parseRetryAfter } from "../lib/signed-post.ts";
-import {
-  type BoundValueCall,
-  type ConnectorType,
-  OwnIdentityError,
-  PermanentTargetError,
-  RetryLaterError,
-} from "./target.ts";
+import { type BoundValueCall, type ConnectorType, OwnIdentityError, PermanentTargetError } from "./target.ts";
 
 const integration = z.strictObject({
   type: z.literal("github"),

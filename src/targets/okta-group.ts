@@ -5,12 +5,12 @@ import type { Client } from "@okta/okta-sdk-nodejs";
 import { z } from "zod";
 import { type OktaIntegration, oktaIntegration } from "../config/integrations.ts";
 import { readSecret } from "../config/secrets.ts";
+import { RetryLaterError } from "../errors.ts";
 import {
   type BoundValueCall,
   type ConnectorType,
   OwnIdentityError,
   PermanentTargetError,
-  RetryLaterError,
   type TargetOption,
 } from "./target.ts";
 

@@ -1,6 +1,7 @@
 // The connector interface every target type implements: escalate, deescalate, list — each idempotent.
 
 import type { z } from "zod";
+import { PermanentError } from "../errors.ts";
 import type { FlowEvent, FlowModule, GrantCredentials, TargetInfo } from "../model/types.ts";
 
 /** One call to a target, for one request. */
@@ -139,7 +140,7 @@ export interface ConnectorType<Settings, Integration = unknown> {
 }
 
 /** The target refuses for good (unknown group, permission denied): retrying will not help. */
-export class PermanentTargetError extends Error {
+export class PermanentTargetError extends PermanentError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "PermanentTargetError";
@@ -157,16 +158,6 @@ export class OwnIdentityError extends PermanentTargetError {
       `${type}: ${JSON.stringify(identity)} is ${what}, which jitflow never grants or revokes: map the person to their own identity (identities, getIdentity)`,
     );
     this.name = "OwnIdentityError";
-  }
-}
-
-/** A transient failure that asked to be retried no sooner than this (throttling with Retry-After). */
-export class RetryLaterError extends Error {
-  readonly retryAfterMs: number;
-  constructor(message: string, retryAfterMs: number, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "RetryLaterError";
-    this.retryAfterMs = retryAfterMs;
   }
 }
 

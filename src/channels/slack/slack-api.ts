@@ -2,8 +2,8 @@
 // sorted into "later", "retry" and "can never work".
 
 import { ErrorCode, type WebClient } from "@slack/web-api";
+import { DeliveryDeferred, PermanentDeliveryError } from "../../errors.ts";
 import type { Clock } from "../../lib/clock.ts";
-import { DeliveryDeferred, PermanentDeliveryError } from "../../notify/outbox-worker.ts";
 
 /**
  * Slack answers worth retrying: Slack's own trouble, and token or scope problems an operator fixes (the

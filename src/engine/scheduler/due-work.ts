@@ -1,9 +1,8 @@
 // Due work on claimed rows: time out pending requests, escalate, expire and deescalate grants, in batched transactions.
 
-import { messageOf } from "../../errors.ts";
+import { messageOf, retryAfterOf } from "../../errors.ts";
 import { backoffMs } from "../../lib/backoff.ts";
 import { metrics } from "../../lib/metrics.ts";
-import { WebhookError } from "../../lib/signed-post.ts";
 import type { GrantCredentials } from "../../model/types.ts";
 import { deleteCredentials, parseKey, seal, storeCredentials } from "../../store/credentials.ts";
 import {
@@ -23,7 +22,7 @@ import {
   wakeWaitingEscalations,
 } from "../../store/requests.ts";
 import { vetBoundValues } from "../../targets/bound-values.ts";
-import { OwnIdentityError, PermanentTargetError, RetryLaterError } from "../../targets/target.ts";
+import { OwnIdentityError, PermanentTargetError } from "../../targets/target.ts";
 import { tickPending } from "../approval/pending.ts";
 import { ConflictError } from "../changes.ts";
 import { type EngineDeps, inTransaction } from "../deps.ts";
@@ -303,11 +302,6 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
 
 /** After this many failed calls in a row, a grant's target is reported as failing. */
 const failingAfter = 3;
-
-function retryAfterOf(err: unknown): number | undefined {
-  if (err instanceof RetryLaterError) return err.retryAfterMs;
-  return err instanceof WebhookError ? err.retryAfterMs : undefined;
-}
 
 /** The key temporary logins' passwords are sealed with, when the environment holds a usable one. */
 function credentialsKey(deps: EngineDeps): Buffer | undefined {

@@ -6,8 +6,8 @@ import { after, before, describe, test } from "node:test";
 import { inspect } from "node:util";
 import { type SmtpServer, startSmtpServer } from "../../../test/support/smtp.ts";
 import { emailConfig } from "../../config/email.ts";
+import { PermanentDeliveryError } from "../../errors.ts";
 import type { OutboxRow } from "../../store/schema.ts";
-import { PermanentDeliveryError } from "../outbox-worker.ts";
 import { createEmailSender, createMailer, type EmailMessage, type Mailer } from "./mailer.ts";
 import { type EmailNotice, renderEmail } from "./render.ts";
 

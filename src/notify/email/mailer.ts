@@ -4,8 +4,9 @@ import { createTransport } from "nodemailer";
 import { z } from "zod";
 import type { EmailSettings } from "../../config/email.ts";
 import { readSecret } from "../../config/secrets.ts";
+import { PermanentDeliveryError } from "../../errors.ts";
 import type { OutboxRow } from "../../store/schema.ts";
-import { PermanentDeliveryError, type Sender } from "../outbox-worker.ts";
+import type { Sender } from "../outbox-worker.ts";
 
 export interface EmailMessage {
   to: string[];
