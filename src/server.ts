@@ -11,7 +11,7 @@ import type { SlackChannel } from "./channels/slack/slack-channel.ts";
 import { type AuditHeadPublisher, createAuditHeadPublisher } from "./engine/audit-head-publisher.ts";
 import type { EngineDeps } from "./engine/deps.ts";
 import { createDriftReconciler, type DriftReconciler } from "./engine/drift.ts";
-import { type HelperContext, installHelpers } from "./engine/hook-helpers.ts";
+import { type HelperContext, withHelpers } from "./engine/hook-helpers.ts";
 import { type LoadedConfig, loadConfig } from "./engine/load-config.ts";
 import { createScheduler, type Scheduler } from "./engine/scheduler/loop.ts";
 import { targetExpirySender } from "./engine/target-expiry.ts";
@@ -143,6 +143,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   );
   const slack = await slackChannelOf(deps, senders);
   const app = createApi(deps, slack);
+  const helpers = helperContext(deps, directory);
+  /** What runs for this server, hooks included, runs with its helpers. */
+  const inScope = <T>(work: () => T): T => withHelpers(helpers, work);
 
   const port =
     options.port ?? (process.env.PORT ? Number(process.env.PORT) : (config.config.server.port ?? 8080));
@@ -152,7 +155,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     logger.warn({ host }, 'web.auth is "dev": listening on 127.0.0.1 only, not on the configured host');
     host = "127.0.0.1";
   }
-  const server = serve({ fetch: app.fetch, port, hostname: host });
+  const server = serve({
+    fetch: (request, env) => inScope(() => app.fetch(request, env)),
+    port,
+    hostname: host,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
@@ -167,12 +174,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const drift = createDriftReconciler(deps);
   const auditHead = createAuditHeadPublisher(deps);
-  const uninstallHelpers = installHelpers(helperContext(deps, directory));
   if (options.background !== false) {
-    scheduler.start();
-    outbox.start();
-    drift.start();
-    auditHead.start();
+    // Their timers keep the scope they were started in.
+    inScope(() => {
+      scheduler.start();
+      outbox.start();
+      drift.start();
+      auditHead.start();
+    });
   }
   logger.info(
     { url, config: config.file, database: store.dialect, flows: config.flows.size, slack: Boolean(slack) },
@@ -187,13 +196,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   return {
     url,
     deps,
-    scheduler,
-    outbox,
-    drift,
+    // Passes run by hand (tests, benchmarks) run with the helpers too.
+    scheduler: { ...scheduler, runOnce: () => inScope(() => scheduler.runOnce()) },
+    outbox: { ...outbox, runOnce: () => inScope(() => outbox.runOnce()) },
+    drift: { ...drift, runOnce: () => inScope(() => drift.runOnce()) },
     auditHead,
     async close() {
       // First: open event streams would keep server.close() waiting for ever.
-      uninstallHelpers();
       await eventStreamOf(deps).close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await drift.stop();

@@ -1,6 +1,7 @@
 // What the running server gives the hook helpers flow modules import from "jitflow" (sdk/helpers.ts): its
 // directory, its outbox, whether email is on, and counting a requester's past events (evt.requester.countEvents).
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Directory } from "../helpers/directory.ts";
 import { parseDuration } from "../lib/duration.ts";
 import type { OutboxMessage } from "../store/outbox.ts";
@@ -28,19 +29,20 @@ export interface HelperContext {
   now(): number;
 }
 
-let current: HelperContext | undefined;
+// Not a global: each server runs its work (HTTP requests, the scheduler, the outbox, drift checks) inside its
+// own context, and a hook reaches the helpers of the server that called it, even with several in one process.
+const scope = new AsyncLocalStorage<HelperContext>();
 
-/** Called by the server when it starts; returns the function that removes the helpers again. */
-export function installHelpers(context: HelperContext): () => void {
-  current = context;
-  return () => {
-    if (current === context) current = undefined;
-  };
+/** Runs `work`, and everything it starts (timers, requests it serves), with these helpers. */
+export function withHelpers<T>(context: HelperContext, work: () => T): T {
+  return scope.run(context, work);
 }
 
+/** The helpers of the server whose work is running now. */
 export function helperContext(): HelperContext {
-  if (!current) throw new Error("jitflow's hook helpers work only inside a running jitflow server");
-  return current;
+  const context = scope.getStore();
+  if (!context) throw new Error("jitflow's hook helpers work only inside a running jitflow server");
+  return context;
 }
 
 /** The epoch milliseconds a `since` stands for. */
