@@ -163,7 +163,11 @@ export async function importFlowModule(
     return undefined;
   }
   try {
-    const module = (await import(fileUrl(path))) as FlowModule;
+    const module = flowModuleOf(
+      (await import(fileUrl(path))) as Record<string, unknown>,
+      `${at}.implementation`,
+      problems,
+    );
     checkModule(module, `${at}.implementation`, problems);
     return module;
   } catch (err) {
@@ -229,7 +233,24 @@ export function checkSteps(
   });
 }
 
-export function checkModule(module: FlowModule, at: string, problems: ConfigProblem[]): void {
+export /**
+ * A flow module's hooks: its default export when that is an object (`export default defineFlow({...})`),
+ * else its named exports. Both at once is a problem: one of them would be silently ignored.
+ */
+function flowModuleOf(imported: Record<string, unknown>, at: string, problems: ConfigProblem[]): FlowModule {
+  const fallback = imported.default;
+  if (typeof fallback !== "object" || fallback === null) return imported as FlowModule;
+  const named = [...hookExports, "prefetch"].filter((name) => imported[name] !== undefined);
+  if (named.length > 0) {
+    problems.push({
+      path: at,
+      message: `exports a default flow (defineFlow) and also ${named.join(", ")}: keep the hooks in one place`,
+    });
+  }
+  return fallback as FlowModule;
+}
+
+function checkModule(module: FlowModule, at: string, problems: ConfigProblem[]): void {
   for (const name of hookExports) {
     const value = (module as Record<string, unknown>)[name];
     if (value !== undefined && typeof value !== "function") {

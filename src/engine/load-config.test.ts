@@ -146,6 +146,28 @@ export default defineConfig({
   }
 });
 
+describe("loadConfig: a flow module declared with defineFlow", () => {
+  test("its default export is the module: its hooks are the flow's", async () => {
+    const file = write({
+      "jitflow.config.ts": configWith(
+        '[{ name: "a", implementation: "./flows/typed.ts", fields: [{ name: "ticket", type: "string" }] }]',
+      ),
+      "flows/typed.ts": `import { defineFlow, deny } from "jitflow";
+export const helper = 1;
+export default defineFlow<{ ticket: string }>({
+  async onRequest(evt) {
+    return deny({ reason: evt.fields.ticket.toUpperCase() });
+  },
+});
+`,
+    });
+    const loaded = await loadConfig(file, { HOOK_SECRET: "s" });
+    const module = loaded.flows.get("a")?.module;
+    assert.equal(typeof module?.onRequest, "function");
+    assert.equal(module?.onApprove, undefined);
+  });
+});
+
 describe("loadConfig: problems, each with its path", () => {
   const cases: [string, Record<string, string>, ConfigProblem[] | [string, RegExp][], NodeJS.ProcessEnv?][] =
     [
@@ -503,6 +525,22 @@ describe("loadConfig: problems, each with its path", () => {
   test("a config file that does not exist", async () => {
     const file = join(write({ "other.ts": "" }), "..", "jitflow.config.ts");
     assert.deepEqual(await problemsOf(file), [{ path: "", message: "file not found" }]);
+  });
+
+  test("a module with a defineFlow default export and named hooks as well", async () => {
+    const file = write({
+      "jitflow.config.ts": configWith('[{ name: "a", implementation: "./flows/both.ts" }]'),
+      "flows/both.ts": `import { defineFlow, deny } from "jitflow";
+export default defineFlow({ async onRequest() { return deny({ reason: "default" }); } });
+export async function onApprove() { return undefined; }
+`,
+    });
+    assert.deepEqual(await problemsOf(file), [
+      {
+        path: "flows[0].implementation",
+        message: "exports a default flow (defineFlow) and also onApprove: keep the hooks in one place",
+      },
+    ]);
   });
 
   test("the message of a missing implementation names the file as written and where it was looked for", async () => {

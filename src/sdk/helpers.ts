@@ -14,6 +14,14 @@ function checkText(what: string, text: unknown, max = maxText): string {
   return text;
 }
 
+/**
+ * Slack, through the running server's bot.
+ *
+ * @example
+ * export async function afterApprove(evt: FlowEvent) {
+ *   await slack.sendMessage("#prod-access", `${evt.requester.email} now has ${evt.target?.label}`);
+ * }
+ */
 export const slack = {
   /**
    * Posts `text` (Slack mrkdwn) to a channel ("#name" or an id) or, given an email, to that person
@@ -36,6 +44,14 @@ export const slack = {
   },
 };
 
+/**
+ * Okta groups, through an `okta` integration.
+ *
+ * @example
+ * export async function getApprovers(evt: FlowEvent) {
+ *   return okta.usersInGroup("00g1emaKYZTWRYYRRTSK");
+ * }
+ */
 export const okta = {
   /** Whether a person (email or Okta login) is a member of the Okta group (its id). */
   isUserInGroup(user: string, groupId: string, options: { integration?: string } = {}): Promise<boolean> {
@@ -51,6 +67,14 @@ export const okta = {
   },
 };
 
+/**
+ * PagerDuty on-call schedules, through a `pagerduty` integration.
+ *
+ * @example
+ * export async function onRequest(evt: FlowEvent) {
+ *   if (await pagerduty.isOnCall(evt.requester.email, { schedule: "Platform" })) return approve();
+ * }
+ */
 export const pagerduty = {
   /** Whether the person (email) is on call now in the schedule (its id or its name). */
   isOnCall(user: string, options: { schedule: string; integration?: string }): Promise<boolean> {
@@ -73,6 +97,12 @@ export interface EmailToSend {
   html?: string;
 }
 
+/**
+ * Email, through the configured SMTP server.
+ *
+ * @example
+ * await email.send({ to: "security@example.com", subject: "Break-glass used", text: evt.request.id });
+ */
 export const email = {
   /** Sends an email through the configured SMTP server, one message per recipient, queued in the outbox. */
   async send(message: EmailToSend): Promise<void> {

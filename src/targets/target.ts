@@ -139,7 +139,15 @@ export interface ConnectorType<Settings, Integration = unknown> {
   create(info: TargetInfo, settings: Settings, integration: Integration): TargetConnector<Settings>;
 }
 
-/** The target refuses for good (unknown group, permission denied): retrying will not help. */
+/**
+ * The target refuses for good (unknown group, permission denied): retrying will not help. Throw it from a
+ * custom target's escalate or deescalate to fail the grant at once instead of retrying.
+ *
+ * @example
+ * export async function escalate(evt: FlowEvent) {
+ *   if (!(await sandboxExists(evt.fields.sandbox))) throw new PermanentTargetError("no such sandbox");
+ * }
+ */
 export class PermanentTargetError extends PermanentError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
