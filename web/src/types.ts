@@ -1,6 +1,11 @@
-// The shapes the web app reads from jitflow's HTTP API (docs/api.md; src/channels/api/schemas.ts is the truth).
+// The shapes the web app reads from jitflow's HTTP API. Those the API declares are derived from its zod
+// schemas (src/channels/api/schemas.ts), type-only: a field the server drops or renames fails `npm run check`.
 
-export type Role = "admin" | "member" | "guest" | "bot";
+import type { z } from "zod";
+import type { Preferences } from "../../src/channels/api/preference-routes.ts";
+import type * as api from "../../src/channels/api/schemas.ts";
+
+export type Role = Me["role"];
 export type AuthMode = "dev" | "oidc" | "none";
 
 export interface AuthConfig {
@@ -17,23 +22,13 @@ export interface Session {
   mode: AuthMode;
 }
 
-export interface Me {
-  email: string;
-  name: string;
-  role: Role;
-  approverOf: string[];
-}
+export type Me = z.output<typeof api.Me>;
 
 /** How jitflow tells a person about requests. */
-export type NotifyPreference = "slack" | "email" | "both";
+export type NotifyPreference = NotifySettings["notify"];
 
-export interface NotifySettings {
-  notify: NotifyPreference;
-  /** True while the person has not chosen: `notify` is the server's default. */
-  default: boolean;
-  /** Which channels the server has configured. */
-  channels: { slack: boolean; email: boolean };
-}
+/** How jitflow tells the person, whether they chose, and which channels the server has. */
+export type NotifySettings = z.output<typeof Preferences>;
 
 export const requestStates = [
   "pending",
@@ -46,9 +41,14 @@ export const requestStates = [
   "deescalating",
   "ended",
   "failed",
-] as const;
+] as const satisfies readonly RequestState[];
 
-export type RequestState = (typeof requestStates)[number];
+/** Fails to compile when the server knows a state this list lacks. */
+export const everyStateListed: [Exclude<RequestState, (typeof requestStates)[number]>] extends [never]
+  ? true
+  : never = true;
+
+export type RequestState = z.output<typeof api.RequestState>;
 
 export type FieldType =
   | "string"
@@ -61,104 +61,30 @@ export type FieldType =
   | "str_list"
   | "int_list";
 
-export interface FlowField {
-  name: string;
-  label: string;
-  /** One of FieldType; a newer server may know more. */
-  type: string;
-  required: boolean;
-  default: unknown;
-  allowedValues: (string | number)[] | null;
-  prefetch: boolean;
-  visible: boolean;
-  description: string | null;
-}
+export type FlowField = Flow["fields"][number];
 
-export interface Approvers {
-  users: string[];
-  channel?: string | null;
-  minApprovals: number;
-  allowSelfApproval: boolean;
-}
+export type Approvers = NonNullable<Flow["approvers"]>;
 
-export interface Flow {
-  name: string;
-  label: string;
-  description: string | null;
-  targets: { name: string; label: string; type: string }[];
-  /** Seconds. */
-  durations: number[];
-  maxDuration: number;
-  fields: FlowField[];
-  approvers: Approvers | null;
-  allowRevoke: boolean;
-  allowedSources: string[];
-}
+export type Flow = z.output<typeof api.Flow>;
 
-export interface AdminFlow extends Flow {
-  counts: Partial<Record<RequestState, number>>;
-}
+export type AdminFlow = z.output<typeof api.AdminFlow>;
 
-export interface ConfigProblem {
-  path: string;
-  message: string;
-}
+export type ConfigProblem = z.output<typeof api.AdminFlowList>["configProblems"][number];
 
-export interface Decision {
-  actor: string;
-  decision: "approve" | "deny";
-  reason: string | null;
-  at: string;
-}
+export type Decision = AccessRequest["decisions"][number];
 
-export interface AccessRequest {
-  id: string;
-  flow: string;
-  target: string | null;
-  requester: { email: string; name: string };
-  state: RequestState;
-  /** Seconds (0 for approval-only flows). */
-  duration: number;
-  fields: Record<string, unknown>;
-  source: "slack" | "web" | "api";
-  createdAt: string;
-  updatedAt: string;
-  decidedAt: string | null;
-  activatedAt: string | null;
-  expiresAt: string | null;
-  endedAt: string | null;
-  endedReason: "scheduled" | "revoked" | "failed" | null;
-  error: string | null;
-  attempts: number;
-  lastError: string | null;
-  decisions: Decision[];
-}
+export type AccessRequest = z.output<typeof api.Request>;
 
-export interface AuditEvent {
-  id: string;
-  seq: number;
-  requestId: string | null;
-  type: string;
-  actor: string;
-  at: string;
-  data: Record<string, unknown>;
-}
+export type AuditEvent = z.output<typeof api.AuditEvent>;
 
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
 
-export interface Option {
-  value: string | number;
-  label: string;
-}
+export type Option = z.output<typeof api.OptionList>["items"][number];
 
-export interface ChainCheck {
-  ok: boolean;
-  events: number;
-  problems: { seq: number; problem: string }[];
-}
+export type ChainCheck = z.output<typeof api.AuditVerification>;
 
 /** What the stream says when a request the person can see changes. */
 export interface RequestChange {

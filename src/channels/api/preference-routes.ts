@@ -20,7 +20,7 @@ const Notify = z
 
 const PreferencesBody = z.object({ notify: Notify }).openapi("PreferencesBody");
 
-const Preferences = z
+export const Preferences = z
   .object({
     notify: Notify,
     default: z

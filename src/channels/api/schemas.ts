@@ -46,7 +46,7 @@ export const ActionBody = z.object({ reason: z.string().max(2000).optional() }).
 
 export const ExtendBody = z.object({ duration: Duration }).openapi("ExtendBody");
 
-export const RequestState = z.enum(states as [string, ...string[]]);
+export const RequestState = z.enum(states as [RequestStateName, ...RequestStateName[]]);
 
 export const Request = z
   .object({
