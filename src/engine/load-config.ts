@@ -1,12 +1,13 @@
 // The running config: jitflow.config.ts read and checked (config/), its targets built (targets/), and each
 // flow's module loaded, its fields and bindings checked against its targets and its approval policy compiled.
 
+import type { z } from "zod";
+import { checkFieldValue, fieldsSchema } from "../config/field-schema.ts";
 import {
   type CheckedConfig,
   ConfigError,
   type ConfigProblem,
   checkConfigSecrets,
-  checkFieldValue,
   checkSecrets,
   checkSteps,
   importFlowModule,
@@ -31,11 +32,25 @@ export interface LoadedFlow {
   maxDuration: number;
   /** The approval steps (the single-step form is one step). */
   policy: PolicyStep[];
+  /** What a submission's fields must be, compiled once from the flow's fields. */
+  fieldsSchema: z.ZodType<Record<string, unknown>>;
 }
 
 export interface LoadedConfig extends CheckedConfig {
   flows: Map<string, LoadedFlow>;
   targets: Map<string, LoadedTarget>;
+}
+
+/** What a flow's config and module make: its label, longest duration, approval steps and fields' schema. */
+export function compileFlow(flow: FlowConfig, module: FlowModule | undefined): LoadedFlow {
+  return {
+    config: flow,
+    label: flow.label ?? flow.name,
+    module,
+    maxDuration: Math.max(0, ...flow.durations),
+    policy: policyOf(flow, Boolean(module?.getApprovers)),
+    fieldsSchema: fieldsSchema(flow.fields),
+  };
 }
 
 /** Loads and checks everything; a config with any problem throws ConfigError listing them all. */
@@ -100,13 +115,7 @@ export async function loadConfig(
         }
       }
     });
-    flows.set(flow.name, {
-      config: flow,
-      label: flow.label ?? flow.name,
-      module,
-      maxDuration: Math.max(0, ...flow.durations),
-      policy: policyOf(flow, Boolean(module?.getApprovers)),
-    });
+    flows.set(flow.name, compileFlow(flow, module));
     checkSteps(config, flow, module, at, problems);
   }
   if (problems.length > 0) throw new ConfigError(file, problems);

@@ -4,8 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { SlackSettings } from "../../config/loader.ts";
 import { configSchema } from "../../config/schema.ts";
-import { policyOf } from "../../engine/approval/policy.ts";
-import type { LoadedConfig } from "../../engine/load-config.ts";
+import { compileFlow, type LoadedConfig } from "../../engine/load-config.ts";
 import type { EventInfo, OutboxMessage } from "../../store/outbox.ts";
 import { plainPolicyColumns, type RequestRow } from "../../store/requests.ts";
 import { type SlackOp, slackMessagesFor } from "./planner.ts";
@@ -31,10 +30,7 @@ function configWith(slack: SlackSettings | undefined): LoadedConfig {
     file: "jitflow.config.ts",
     config,
     flows: new Map(
-      config.flows.map((f) => [
-        f.name,
-        { config: f, label: f.name, module: undefined, maxDuration: 0, policy: policyOf(f, false) },
-      ]),
+      config.flows.map((f) => [f.name, { ...compileFlow(f, undefined), label: f.name, maxDuration: 0 }]),
     ),
     targets: new Map(),
     slack,

@@ -5,8 +5,7 @@ import { describe, test } from "node:test";
 import { type ConfigInput, configSchema, type ParsedConfig } from "../../config/schema.ts";
 import type { Permissions, Person, Role, Source } from "../../model/types.ts";
 import type { TokenRole } from "../../store/tokens.ts";
-import { policyOf } from "../approval/policy.ts";
-import type { LoadedFlow } from "../load-config.ts";
+import { compileFlow, type LoadedFlow } from "../load-config.ts";
 import {
   assertMayDecide,
   assertMayRequest,
@@ -25,13 +24,7 @@ type FlowInput = NonNullable<ConfigInput["flows"]>[number];
 function loadedFlow(input: Omit<FlowInput, "name"> = {}): LoadedFlow {
   const config = configSchema.parse({ flows: [{ name: "f", ...input }] }).flows[0];
   assert.ok(config);
-  return {
-    config,
-    label: config.name,
-    module: undefined,
-    maxDuration: Math.max(0, ...config.durations),
-    policy: policyOf(config, false),
-  };
+  return { ...compileFlow(config, undefined), label: config.name };
 }
 
 const withDomains: ParsedConfig["users"] = configSchema.parse({

@@ -6,8 +6,7 @@ import { describe, test } from "node:test";
 import type { AnyBlock, KnownBlock, SectionBlock } from "@slack/types";
 import { blockProblems, viewProblems } from "../../../../test/support/fake-slack.ts";
 import { configSchema } from "../../../config/schema.ts";
-import { policyOf } from "../../../engine/approval/policy.ts";
-import type { LoadedConfig } from "../../../engine/load-config.ts";
+import { compileFlow, type LoadedConfig } from "../../../engine/load-config.ts";
 import type { FlowView } from "../../../engine/read/queries.ts";
 import { plainPolicyView, type RequestView } from "../../../engine/read/views.ts";
 import { humanDuration } from "../../../lib/duration.ts";
@@ -439,18 +438,7 @@ function extremeConfig(): LoadedConfig {
   return {
     file: "jitflow.config.ts",
     config,
-    flows: new Map(
-      config.flows.map((f) => [
-        f.name,
-        {
-          config: f,
-          label: f.label ?? f.name,
-          module: undefined,
-          maxDuration: Math.max(0, ...f.durations),
-          policy: policyOf(f, false),
-        },
-      ]),
-    ),
+    flows: new Map(config.flows.map((f) => [f.name, compileFlow(f, undefined)])),
     targets: new Map([
       [
         "t0",

@@ -5,8 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { AnyBlock, InputBlock, KnownBlock, ModalView } from "@slack/types";
 import { configSchema } from "../../../config/schema.ts";
-import { policyOf } from "../../../engine/approval/policy.ts";
-import type { LoadedConfig } from "../../../engine/load-config.ts";
+import { compileFlow, type LoadedConfig } from "../../../engine/load-config.ts";
 import type { FlowView } from "../../../engine/read/queries.ts";
 import type { RequestView } from "../../../engine/read/views.ts";
 import type { RequestState } from "../../../model/types.ts";
@@ -639,18 +638,7 @@ describe("showValue, what and labelsOf", () => {
     const config = {
       file: "jitflow.config.ts",
       config: parsed,
-      flows: new Map(
-        parsed.flows.map((f) => [
-          f.name,
-          {
-            config: f,
-            label: f.label ?? f.name,
-            module: undefined,
-            maxDuration: 3600,
-            policy: policyOf(f, false),
-          },
-        ]),
-      ),
+      flows: new Map(parsed.flows.map((f) => [f.name, { ...compileFlow(f, undefined), maxDuration: 3600 }])),
       targets: new Map([
         [
           "prod",
