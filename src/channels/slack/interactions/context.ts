@@ -195,8 +195,6 @@ export function createInteractions(l: ListenerDeps) {
     settings,
     people,
     client,
-    prefetched,
-    longValues,
     flowsOf,
     openRequest,
     visibleTo,
