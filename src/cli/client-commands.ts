@@ -1,7 +1,7 @@
 // The client commands against a running server: request, approve, deny, revoke, cancel, extend, requests, status.
 
 import type { Command } from "commander";
-import type { FlowView } from "../engine/read/queries.ts";
+import type { FlowView } from "../engine/read/flows.ts";
 import type { RequestView } from "../engine/read/views.ts";
 import { createClient } from "./client.ts";
 import { printJson } from "./output.ts";

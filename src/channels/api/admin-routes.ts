@@ -4,7 +4,7 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { breakGlassRequests, review } from "../../engine/commands/break-glass.ts";
 import type { EngineDeps } from "../../engine/deps.ts";
 import { compareTarget } from "../../engine/drift.ts";
-import { adminFlowsFor } from "../../engine/read/queries.ts";
+import { adminFlowsFor } from "../../engine/read/flows.ts";
 import { JitflowError } from "../../errors.ts";
 import { type ApiEnv, actorOf } from "./auth.ts";
 import { errors, json } from "./openapi-responses.ts";

@@ -2,7 +2,8 @@
 
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { EngineDeps } from "../../engine/deps.ts";
-import { auditExportFor, auditFor, requestEventsFor, verifyAuditFor } from "../../engine/read/queries.ts";
+import { auditExportFor, auditFor, verifyAuditFor } from "../../engine/read/audit.ts";
+import { requestEventsFor } from "../../engine/read/requests.ts";
 import type { AuditFilter } from "../../store/audit-log.ts";
 import { exportBody } from "./audit-export.ts";
 import { type ApiEnv, actorOf } from "./auth.ts";

@@ -8,13 +8,8 @@ import { submit } from "../../engine/commands/submit.ts";
 import type { EngineDeps } from "../../engine/deps.ts";
 import { states } from "../../engine/lifecycle.ts";
 import { credentialsFor } from "../../engine/read/credentials.ts";
-import {
-  flowsFor,
-  getRequestFor,
-  listRequestsFor,
-  meFor,
-  prefetchOptions,
-} from "../../engine/read/queries.ts";
+import { flowsFor, prefetchOptions } from "../../engine/read/flows.ts";
+import { getRequestFor, listRequestsFor, meFor } from "../../engine/read/requests.ts";
 import { JitflowError } from "../../errors.ts";
 import type { RequestState } from "../../model/types.ts";
 import { registerAdminRoutes } from "./admin-routes.ts";

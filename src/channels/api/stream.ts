@@ -8,7 +8,7 @@ import {
   requestChangesAfter,
   streamAudienceOf,
   type WatchedChange,
-} from "../../engine/read/queries.ts";
+} from "../../engine/read/changes.ts";
 import { type ApiEnv, actorOf, credentialsCheck } from "./auth.ts";
 
 export interface EventStreamOptions {

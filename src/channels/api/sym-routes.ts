@@ -6,7 +6,7 @@ import { revoke } from "../../engine/commands/cancel.ts";
 import { submit } from "../../engine/commands/submit.ts";
 import type { EngineDeps } from "../../engine/deps.ts";
 import { findVisibleRequest } from "../../engine/engine.ts";
-import { getRequestFor } from "../../engine/read/queries.ts";
+import { getRequestFor } from "../../engine/read/requests.ts";
 import { type RequestView, toView } from "../../engine/read/views.ts";
 import { JitflowError } from "../../errors.ts";
 import type { RequestState } from "../../model/types.ts";

@@ -1,6 +1,6 @@
 // Turns a submitted Slack form (view.state.values) into a submission: target, duration and field values.
 
-import type { FlowView } from "../../engine/read/queries.ts";
+import type { FlowView } from "../../engine/read/flows.ts";
 import { fieldBlockId, ids } from "./render/request-form.ts";
 
 /** One input's state as Slack sends it. */

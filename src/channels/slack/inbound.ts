@@ -7,7 +7,7 @@ import { extend } from "../../engine/commands/extend.ts";
 import { submit } from "../../engine/commands/submit.ts";
 import type { EngineDeps } from "../../engine/deps.ts";
 import { loadVisibleRequest } from "../../engine/engine.ts";
-import { listRequestsFor } from "../../engine/read/queries.ts";
+import { listRequestsFor } from "../../engine/read/requests.ts";
 import { DeliveryDeferred, JitflowError, messageOf } from "../../errors.ts";
 import type { Person } from "../../model/types.ts";
 import type { Sender } from "../../notify/outbox-worker.ts";

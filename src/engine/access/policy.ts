@@ -4,6 +4,7 @@ import type { ParsedConfig } from "../../config/schema.ts";
 import { JitflowError } from "../../errors.ts";
 import type { Permissions, Person, Role, Source } from "../../model/types.ts";
 import type { TokenRole } from "../../store/tokens.ts";
+import type { EngineDeps } from "../deps.ts";
 import type { LoadedFlow } from "../load-config.ts";
 
 /** A person's role: bot tokens are bots; token admins and configured admins are admins; others by email domain. */
@@ -115,4 +116,13 @@ export function assertGuestMayAct(person: Person, flow: LoadedFlow | undefined):
       `${person.email} is a guest; guests may act on requests only of flows that set allowGuestInteraction`,
     );
   }
+}
+
+export const privileged = (actor: Person) => actor.role === "admin" || actor.role === "bot";
+
+/** Flows whose `approvers.users` name this person. */
+export function approverFlowsOf(deps: EngineDeps, email: string): string[] {
+  return [...deps.config.flows.values()]
+    .filter((f) => f.config.approvers?.users.includes(email))
+    .map((f) => f.config.name);
 }

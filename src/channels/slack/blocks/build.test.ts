@@ -7,7 +7,7 @@ import type { AnyBlock, KnownBlock, SectionBlock } from "@slack/types";
 import { blockProblems, viewProblems } from "../../../../test/support/fake-slack.ts";
 import { configSchema } from "../../../config/schema.ts";
 import { compileFlow, type LoadedConfig } from "../../../engine/load-config.ts";
-import type { FlowView } from "../../../engine/read/queries.ts";
+import type { FlowView } from "../../../engine/read/flows.ts";
 import { plainPolicyView, type RequestView } from "../../../engine/read/views.ts";
 import { humanDuration } from "../../../lib/duration.ts";
 import type { RequestState } from "../../../model/types.ts";

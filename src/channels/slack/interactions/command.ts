@@ -1,7 +1,7 @@
 // The slash command: a form, a list of one's requests and access, whoami and help.
 
 import type { App } from "@slack/bolt";
-import { flowsFor } from "../../../engine/read/queries.ts";
+import { flowsFor } from "../../../engine/read/flows.ts";
 import { messageOf } from "../../../errors.ts";
 import { escapeMrkdwn } from "../blocks/text.ts";
 import { overviewOf } from "../inbound.ts";

@@ -7,7 +7,7 @@ import type { WebClient } from "@slack/web-api";
 import type { SlackSettings } from "../../../config/loader.ts";
 import type { EngineDeps } from "../../../engine/deps.ts";
 import { findVisibleRequest, type VisibleRequest } from "../../../engine/engine.ts";
-import { type FlowView, flowsFor, prefetchOptions } from "../../../engine/read/queries.ts";
+import { type FlowView, flowsFor, prefetchOptions } from "../../../engine/read/flows.ts";
 import { JitflowError, messageOf } from "../../../errors.ts";
 import { BoundedCache } from "../../../lib/bounded-cache.ts";
 import type { Person, PrefetchOption } from "../../../model/types.ts";

@@ -1,7 +1,7 @@
 // Options loaded as someone types in a form's select: allowed values searched, or the flow's prefetch.
 
 import type { App } from "@slack/bolt";
-import { flowsFor } from "../../../engine/read/queries.ts";
+import { flowsFor } from "../../../engine/read/flows.ts";
 import { messageOf } from "../../../errors.ts";
 import { option, options } from "../blocks/build.ts";
 import { allowedValueKey, type FormMetadata, fieldOfBlockId } from "../render/request-form.ts";

@@ -2,7 +2,7 @@
 
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { prepareSubmission } from "../../../engine/commands/submit.ts";
-import { type FlowView, flowsFor } from "../../../engine/read/queries.ts";
+import { type FlowView, flowsFor } from "../../../engine/read/flows.ts";
 import { JitflowError, messageOf } from "../../../errors.ts";
 import { uuidv7 } from "../../../store/ids.ts";
 import { escapeMrkdwn } from "../blocks/text.ts";

@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import type { AnyBlock, InputBlock, KnownBlock, ModalView } from "@slack/types";
 import { configSchema } from "../../../config/schema.ts";
 import { compileFlow, type LoadedConfig } from "../../../engine/load-config.ts";
-import type { FlowView } from "../../../engine/read/queries.ts";
+import type { FlowView } from "../../../engine/read/flows.ts";
 import type { RequestView } from "../../../engine/read/views.ts";
 import type { RequestState } from "../../../model/types.ts";
 import type { EventInfo } from "../../../store/outbox.ts";

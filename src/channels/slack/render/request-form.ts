@@ -1,7 +1,7 @@
 // The request modal: a flow picker, then a form built from the flow's fields (pure; no I/O).
 
 import type { InputBlockElement, KnownBlock, ModalView } from "@slack/types";
-import type { FlowView } from "../../../engine/read/queries.ts";
+import type { FlowView } from "../../../engine/read/flows.ts";
 import { humanDuration } from "../../../lib/duration.ts";
 import { context, input, modal, option, options, plain, section } from "../blocks/build.ts";
 import { limits } from "../blocks/limits.ts";
