@@ -60,12 +60,13 @@ export async function approve(deps: EngineDeps, input: DecideInput): Promise<Req
   const saved = await inTransaction(deps, async (changes) => {
     const current = await mustGetRequest(deps, input.id, changes.trx);
     if (current.state !== "pending") throw invalidTransition(current.state, "approve");
-    if ((await getDecisions(changes.trx, current.id)).some((d) => d.actor === input.actor.email)) {
+    const decided = await getDecisions(changes.trx, current.id);
+    if (decided.some((d) => d.actor === input.actor.email)) {
       throw new JitflowError("ALREADY_APPROVED", `${input.actor.email} has already decided this request`);
     }
     return denyReason !== undefined
       ? denyInTransaction(changes, current, "hook:onApprove", denyReason)
-      : approveInTransaction(deps, changes, current, input.actor.email, reason, false, prepared);
+      : approveInTransaction(deps, changes, current, input.actor.email, reason, false, prepared, decided);
   });
   if (saved.due_at !== null) deps.wake(saved.due_at);
   return finish(deps, saved, input.actor, saved.state === "denied" ? "afterDeny" : "afterApprove");

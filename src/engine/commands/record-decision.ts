@@ -41,8 +41,11 @@ export async function approveInTransaction(
   reason: string | null,
   final: boolean,
   prepared?: PreparedStep,
+  decided?: readonly DecisionRow[],
 ): Promise<RequestRow> {
   const now = changes.now;
+  // The decisions before this one, read once (or given by the caller, who read them in this transaction).
+  const before = final ? [] : (decided ?? (await getDecisions(changes.trx, row.id)));
   assertDecidedOnce(
     await insertDecision(changes.trx, {
       request_id: row.id,
@@ -56,10 +59,8 @@ export async function approveInTransaction(
   );
   if (final) return approveFinally(deps, changes, row, actor, reason, 1);
   const step = currentStep(deps, row);
-  const approvals = (await getDecisions(changes.trx, row.id)).filter(
-    (d) => d.decision === "approve" && d.step === row.step,
-  ).length;
-  const needed = await neededFor(deps, changes.trx, row, step);
+  const approvals = before.filter((d) => d.decision === "approve" && d.step === row.step).length + 1;
+  const needed = await neededFor(deps, changes.trx, row, step, before);
   const stepInfo = { step: step.name, approvals, needed };
   if (approvals < needed) return changes.apply(row, "record_approval", actor, {}, { reason, ...stepInfo });
   const next = nextStep(applicableOf(row), row.step);
@@ -87,13 +88,17 @@ export async function approveInTransaction(
 }
 
 /** The approvals the current step needs: "all" counts the people it was sent to (not the requester). */
-async function neededFor(deps: EngineDeps, db: Executor, row: RequestRow, step: PolicyStep): Promise<number> {
+async function neededFor(
+  deps: EngineDeps,
+  db: Executor,
+  row: RequestRow,
+  step: PolicyStep,
+  decisions: readonly DecisionRow[],
+): Promise<number> {
   if (step.quorum !== "all") return neededApprovals(step.quorum, 0);
   const selfOk = flowOf(deps, row.flow)?.config.approvers?.allowSelfApproval ?? false;
   // People who decided an earlier step cannot decide this one: "all" does not wait for them.
-  const earlier = new Set(
-    (await getDecisions(db, row.id)).filter((d) => d.step !== row.step).map((d) => d.actor),
-  );
+  const earlier = new Set(decisions.filter((d) => d.step !== row.step).map((d) => d.actor));
   const eligible = (await approversOf(db, row.id, row.step)).filter(
     (e) => (selfOk || e !== row.requester) && !earlier.has(e),
   );
@@ -166,7 +171,9 @@ export async function prepareNextStep(
   const flow = flowOf(deps, row.flow);
   if (next === undefined || !flow) return undefined;
   const approvals = decisions.filter((d) => d.decision === "approve" && d.step === row.step).length;
-  if (approvals + 1 < (await neededFor(deps, deps.store.db, row, currentStep(deps, row)))) return undefined;
+  if (approvals + 1 < (await neededFor(deps, deps.store.db, row, currentStep(deps, row), decisions))) {
+    return undefined;
+  }
   const resolved = await resolveStep(deps, flow, row, flow.policy[next] as PolicyStep);
   return { index: next, ...resolved };
 }
