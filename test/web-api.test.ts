@@ -232,7 +232,7 @@ for (const db of await dialects()) {
         requester: "bulk@example.com",
         requester_name: "bulk",
         requester_role: "member",
-        state: "pending",
+        state: "pending" as const,
         duration: 3600,
         fields: "{}",
         context: "{}",

@@ -3,7 +3,6 @@
 
 import type { Transaction } from "kysely";
 import { JitflowError } from "../errors.ts";
-import type { RequestState } from "../model/types.ts";
 import { appendEvents, type NewAuditEvent } from "../store/audit-log.ts";
 import type { Dialect } from "../store/database.ts";
 import { uuidv7 } from "../store/ids.ts";
@@ -94,7 +93,7 @@ export class ChangeSet {
 
   /** Several transitions in a row (approve, then start escalating): one write, one event each. */
   async applyAll(row: RequestRow, steps: Step[]): Promise<RequestRow> {
-    let state = row.state as RequestState;
+    let state = row.state;
     let set: Partial<RequestRow> = {};
     const recorded: { type: string; actor: string; data: Record<string, unknown>; next: RequestRow }[] = [];
     for (const step of steps) {

@@ -2,6 +2,7 @@
 
 import { createHash } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
+import type { RequestState } from "../model/types.ts";
 import { canonicalJson } from "./canonical-json.ts";
 import type { Dialect } from "./database.ts";
 import { uuidv7 } from "./ids.ts";
@@ -103,7 +104,7 @@ export interface AuditFilter {
   flow?: string | undefined;
   target?: string | undefined;
   requester?: string | undefined;
-  states?: string[] | undefined;
+  states?: RequestState[] | undefined;
   actor?: string | undefined;
   types?: string[] | undefined;
   /** Epoch milliseconds: from ≤ at < to. */

@@ -1,6 +1,7 @@
 // The tables as Kysely sees them. Times are epoch milliseconds; JSON is stored as text.
 
 import type { Generated, Selectable } from "kysely";
+import type { RequestState } from "../model/types.ts";
 
 export interface RequestsTable {
   id: string;
@@ -9,7 +10,7 @@ export interface RequestsTable {
   requester: string;
   requester_name: string;
   requester_role: string;
-  state: string;
+  state: RequestState;
   duration: number;
   fields: string;
   context: string;

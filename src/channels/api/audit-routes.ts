@@ -4,6 +4,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { EngineDeps } from "../../engine/deps.ts";
 import { auditExportFor, auditFor, verifyAuditFor } from "../../engine/read/audit.ts";
 import { requestEventsFor } from "../../engine/read/requests.ts";
+import type { RequestState } from "../../model/types.ts";
 import type { AuditFilter } from "../../store/audit-log.ts";
 import { exportBody } from "./audit-export.ts";
 import { type ApiEnv, actorOf } from "./auth.ts";
@@ -31,7 +32,8 @@ function filterOf(query: z.infer<typeof AuditFilterQuery>): AuditFilter {
     requester: query.requester,
     actor: query.actor,
     types: listOf(query.type),
-    states: listOf(query.state),
+    // StateList has checked that each is a state.
+    states: listOf(query.state) as RequestState[] | undefined,
     from: instant(query.from),
     to: instant(query.to),
   };

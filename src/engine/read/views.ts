@@ -67,7 +67,7 @@ export function toView(row: RequestRow, decisions: DecisionRow[]): RequestView {
     flow: row.flow,
     target: row.target,
     requester: { email: row.requester, name: row.requester_name },
-    state: row.state as RequestState,
+    state: row.state,
     duration: Number(row.duration),
     fields: JSON.parse(row.fields) as Record<string, unknown>,
     context: JSON.parse(row.context) as Record<string, unknown>,
@@ -127,7 +127,7 @@ export function toEvent(
     flow: { name: row.flow, label: flow?.label ?? row.flow, vars: structuredClone(flow?.config.vars ?? {}) },
     request: {
       id: row.id,
-      state: row.state as RequestState,
+      state: row.state,
       createdAt: new Date(row.created_at).toISOString(),
       expiresAt: iso(row.expires_at),
     },
