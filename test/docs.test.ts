@@ -1269,7 +1269,7 @@ describe("the Slack app: slack-app-manifest.yaml and docs/slack.md", () => {
     .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
     .map((f) => ({ file: `src/channels/slack/${f}`, text: read(`src/channels/slack/${f}`) }))
     // Approval steps and hook helpers read channel members through the same bot token.
-    .concat([{ file: "src/helpers/slack-lookups.ts", text: read("src/helpers/slack-lookups.ts") }]);
+    .concat([{ file: "src/directory/slack-lookups.ts", text: read("src/directory/slack-lookups.ts") }]);
 
   /**
    * The bot scopes each Web API method jitflow calls needs ("Required scopes" on Slack's page of the

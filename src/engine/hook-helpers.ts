@@ -2,7 +2,7 @@
 // directory, its outbox, whether email is on, and counting a requester's past events (evt.requester.countEvents).
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Directory } from "../helpers/directory.ts";
+import type { Directory } from "../directory/directory.ts";
 import { parseDuration } from "../lib/duration.ts";
 import type { OutboxMessage } from "../store/outbox.ts";
 

@@ -10,7 +10,7 @@ export const layers: readonly (readonly string[])[] = [
   ["server.ts"],
   ["channels"],
   ["engine"],
-  ["targets", "notify", "helpers"],
+  ["targets", "notify", "directory"],
   ["config"],
   ["store"],
   ["lib", "model", "errors.ts"],
