@@ -130,5 +130,6 @@ export class PermanentDeliveryError extends PermanentError {
 /** How long a failure asked to wait before the next try, in milliseconds, if it said (any error with `retryAfterMs`). */
 export function retryAfterOf(err: unknown): number | undefined {
   const asked = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-  return typeof asked === "number" ? asked : undefined;
+  // A custom target's error can carry anything: only a real wait counts (NaN would leave a grant never retried).
+  return typeof asked === "number" && Number.isFinite(asked) && asked >= 0 ? asked : undefined;
 }

@@ -197,9 +197,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     url,
     deps,
     // Passes run by hand (tests, benchmarks) run with the helpers too.
-    scheduler: { ...scheduler, runOnce: () => inScope(() => scheduler.runOnce()) },
-    outbox: { ...outbox, runOnce: () => inScope(() => outbox.runOnce()) },
-    drift: { ...drift, runOnce: () => inScope(() => drift.runOnce()) },
+    scheduler: {
+      ...scheduler,
+      start: () => inScope(() => scheduler.start()),
+      runOnce: () => inScope(() => scheduler.runOnce()),
+    },
+    outbox: {
+      ...outbox,
+      start: () => inScope(() => outbox.start()),
+      runOnce: () => inScope(() => outbox.runOnce()),
+    },
+    drift: {
+      ...drift,
+      start: () => inScope(() => drift.start()),
+      runOnce: () => inScope(() => drift.runOnce()),
+    },
     auditHead,
     async close() {
       // First: open event streams would keep server.close() waiting for ever.

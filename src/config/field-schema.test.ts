@@ -64,6 +64,8 @@ describe("checkFieldValue", () => {
       [text, "ok", undefined],
       [text, 5, "must be a string"],
       [text, "x".repeat(3001), "is too long"],
+      // Counted in UTF-16 units: 1,600 emoji are 3,200 of them.
+      [text, "😀".repeat(1600), "is too long"],
       [int, 1.5, "must be an integer"],
       [bool, "yes", "must be true or false"],
       [duration, 0, "must be a duration"],

@@ -6,6 +6,9 @@ import { z } from "zod";
 import { parseDuration } from "../lib/duration.ts";
 import type { FieldConfig } from "./schema.ts";
 
+/** At most `max` UTF-16 units, as everything that stores and shows the value counts them (zod's max counts code points). */
+const atMost = (max: number) => (s: string) => s.length <= max;
+
 const isEmail = (v: unknown) => typeof v === "string" && /^[^@\s]+@[^@\s]+$/.test(v);
 
 const emails = "must be a list of email addresses";
@@ -21,9 +24,9 @@ function listOf(element: z.ZodType, message: string): z.ZodType {
 function typeSchema(field: FieldConfig): z.ZodType {
   switch (field.type) {
     case "string":
-      return z.string({ error: "must be a string" }).max(500, "is too long");
+      return z.string({ error: "must be a string" }).refine(atMost(500), "is too long");
     case "text":
-      return z.string({ error: "must be a string" }).max(3000, "is too long");
+      return z.string({ error: "must be a string" }).refine(atMost(3000), "is too long");
     case "int":
       return z.int({ error: "must be an integer" });
     case "bool":

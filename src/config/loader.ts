@@ -240,7 +240,11 @@ export /**
 function flowModuleOf(imported: Record<string, unknown>, at: string, problems: ConfigProblem[]): FlowModule {
   const fallback = imported.default;
   if (typeof fallback !== "object" || fallback === null) return imported as FlowModule;
-  const named = [...hookExports, "prefetch"].filter((name) => imported[name] !== undefined);
+  // A CommonJS module's default is module.exports, whose hooks Node also offers as named exports: the same ones.
+  const hooks = fallback as Record<string, unknown>;
+  const named = [...hookExports, "prefetch"].filter(
+    (name) => imported[name] !== undefined && imported[name] !== hooks[name],
+  );
   if (named.length > 0) {
     problems.push({
       path: at,

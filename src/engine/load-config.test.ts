@@ -168,6 +168,17 @@ export default defineFlow<{ ticket: string }>({
   });
 });
 
+describe("loadConfig: a CommonJS flow module", () => {
+  test("its hooks are module.exports, offered both as its default and by name: no conflict", async () => {
+    const file = write({
+      "jitflow.config.ts": configWith('[{ name: "a", implementation: "./flows/legacy.cjs" }]'),
+      "flows/legacy.cjs": "exports.onRequest = async () => undefined;\n",
+    });
+    const loaded = await loadConfig(file, { HOOK_SECRET: "s" });
+    assert.equal(typeof loaded.flows.get("a")?.module?.onRequest, "function");
+  });
+});
+
 describe("loadConfig: problems, each with its path", () => {
   const cases: [string, Record<string, string>, ConfigProblem[] | [string, RegExp][], NodeJS.ProcessEnv?][] =
     [

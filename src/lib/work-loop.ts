@@ -1,6 +1,7 @@
 // The loop the scheduler and the outbox worker share: a pass claims and works leased rows until none is due;
 // then a timer is armed for the next due instant (or the sweep), and a wake while a pass runs means one more.
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Logger } from "pino";
 import type { Clock } from "./clock.ts";
 
@@ -37,6 +38,9 @@ export function createWorkLoop(options: WorkLoopOptions): WorkLoop {
   let closing = false;
   let timer: NodeJS.Timeout | undefined;
   let timerAt = Number.POSITIVE_INFINITY;
+  // Passes the timer starts run in the context the loop was started in (its server's hook helpers), not
+  // in that of whoever last woke it.
+  let inStartContext: <R>(work: () => R) => R = (work) => work();
 
   function arm(at: number): void {
     if (stopped) return;
@@ -46,11 +50,12 @@ export function createWorkLoop(options: WorkLoopOptions): WorkLoop {
     clearTimeout(timer);
     timerAt = when;
     timer = setTimeout(
-      () => {
-        timer = undefined;
-        timerAt = Number.POSITIVE_INFINITY;
-        void kick();
-      },
+      () =>
+        inStartContext(() => {
+          timer = undefined;
+          timerAt = Number.POSITIVE_INFINITY;
+          void kick();
+        }),
       Math.max(0, when - now),
     );
   }
@@ -91,6 +96,7 @@ export function createWorkLoop(options: WorkLoopOptions): WorkLoop {
     current: () => running,
     start() {
       stopped = false;
+      inStartContext = AsyncLocalStorage.snapshot();
       void kick();
     },
     async stop() {
