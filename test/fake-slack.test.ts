@@ -541,7 +541,7 @@ test("Bolt routes every payload builder's body to the right listener", async () 
     assert.equal(forged.status, 401);
 
     // Bolt acknowledges events before their listener runs: wait for the last one to be seen.
-    await eventually(async () => (seen.length >= 6 ? true : undefined), "every listener to run", 1000);
+    await eventually(async () => (seen.length >= 6 ? true : undefined), "every listener to run");
     assert.deepEqual(seen, [
       `command db ${alice.id}`,
       "action req-1 1700000000.000100",

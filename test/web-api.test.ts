@@ -19,6 +19,7 @@ import {
   type Client,
   client,
   importJitflow,
+  patienceMs,
   startTestServer,
   type TestServer,
   waitForState,
@@ -94,7 +95,7 @@ async function openStream(url: string, token: string): Promise<Stream> {
         if (match(e)) return e;
       }
     },
-    async next(type, timeoutMs = 10_000) {
+    async next(type, timeoutMs = patienceMs) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const index = queued.findIndex((e) => type === undefined || e.event === type);

@@ -133,11 +133,18 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   };
 }
 
+/**
+ * How long a test waits for something that should happen by itself before calling it a failure: only a
+ * bound on a wait that ends as soon as the condition holds, so it is generous, for a machine whose cores
+ * are kept busy by other work.
+ */
+export const patienceMs = 60_000;
+
 /** Polls until check() returns a value other than undefined, or throws after the deadline. */
 export async function eventually<T>(
   check: () => Promise<T | undefined>,
   what: string,
-  timeoutMs = 10_000,
+  timeoutMs = patienceMs,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -160,7 +167,7 @@ export async function waitForState(
   c: Client,
   id: string,
   states: string[],
-  timeoutMs = 10_000,
+  timeoutMs = patienceMs,
 ): Promise<any> {
   return eventually(
     async () => {

@@ -19,7 +19,7 @@ export interface SmtpServer {
   messages: ReceivedMail[];
   /** Every login attempt, accepted or not. */
   auths: { user: string; password: string }[];
-  /** The first message, already here or still to come, that matches; rejects after timeoutMs (10 s). */
+  /** The first message, already here or still to come, that matches; rejects after timeoutMs (60 s: generous, for a busy machine). */
   waitFor(predicate: (m: ReceivedMail) => boolean, timeoutMs?: number): Promise<ReceivedMail>;
   close(): Promise<void>;
 }
@@ -88,7 +88,7 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
     port,
     messages,
     auths,
-    waitFor(predicate, timeoutMs = 10_000) {
+    waitFor(predicate, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const found = messages.find(predicate);
