@@ -25,6 +25,7 @@ import { FakeSlack, type FakeSlackUser } from "./support/fake-slack.ts";
 import {
   eventually,
   importJitflow,
+  patienceMs,
   startTestServer,
   type TestServer,
   waitForState,
@@ -36,7 +37,7 @@ const skip = browserSkipReason();
 if (skip) console.log(`# skipping the browser tests: ${skip}`);
 
 /** How long the page may take to show what the server says; generous, so a busy CI machine does not flake. */
-const timeout = 10_000;
+const timeout = patienceMs;
 /** The issue's promise: a change made anywhere shows up on an open page within a second. */
 const liveWithinMs = 1000;
 
@@ -302,7 +303,7 @@ describe("the web app with the dev sign-in", { skip }, () => {
     await alice.waitForFunction(
       ([id, before]) => document.querySelector(`#request-${id} [role=timer]`)?.textContent !== before,
       [requestId, first] as const,
-      { timeout: 5000 },
+      { timeout },
     );
     await shows(
       active.getByRole("list", { name: "Decisions" }).getByText(/Approved by bob@example.com/),

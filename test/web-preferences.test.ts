@@ -16,7 +16,13 @@ import {
   unnamedControls,
 } from "./support/browser.ts";
 import { FakeSlack } from "./support/fake-slack.ts";
-import { type Client, importJitflow, startTestServer, type TestServer } from "./support/harness.ts";
+import {
+  type Client,
+  importJitflow,
+  patienceMs,
+  startTestServer,
+  type TestServer,
+} from "./support/harness.ts";
 
 const path = "/api/v1/me/preferences";
 const slackEnv = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL"];
@@ -262,7 +268,7 @@ const skip = browserSkipReason();
 if (skip) console.log(`# skipping the browser tests: ${skip}`);
 
 describe("the Notifications page", { skip }, () => {
-  const timeout = 10_000;
+  const timeout = patienceMs;
   let browser: Browser;
   before(async () => {
     browser = await launchChromium();
