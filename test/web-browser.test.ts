@@ -577,11 +577,13 @@ describe("the web app with the dev sign-in", { skip }, () => {
 
   test("someone on the rota sees new requests without reloading; taken off it, they are told why approving failed", async () => {
     // Dave is an approver only through getApprovers: the stream tells him nothing, the page looks again
-    // every 30 seconds. The page's clock is Playwright's, so the test jumps those 30 seconds.
+    // every 30 seconds. The page's clock is Playwright's and paused, so the test jumps those 30 seconds,
+    // and no other look comes by itself (one after Dave is taken off the rota would take the card away).
     const fresh = await newPerson(browser);
     people.set("dave@example.com", fresh);
     await fresh.context.clock.install();
     const dave = fresh.page;
+    await dave.clock.pauseAt(Date.now() + 1000);
     await devSignIn(dave, t.url, "dave@example.com", "/approvals");
     await loaded(dave, "Approvals");
     await markDocument(dave);
