@@ -9,6 +9,7 @@ import { type AwsIamGroupSettings, awsIamGroupTarget } from "../src/targets/aws-
 import { type AwsSsoSettings, awsSsoTarget, checkAwsSsoSettings } from "../src/targets/aws-sso.ts";
 import { OwnIdentityError, PermanentTargetError, type TargetConnector } from "../src/targets/target.ts";
 import { FakeAws } from "./support/fake-aws.ts";
+import { eventually } from "./support/harness.ts";
 import { type ContractPerson, callFor, targetContract } from "./support/target-contract.ts";
 
 const accessKeyId = "AKIAJITFLOWTEST00001";
@@ -190,11 +191,19 @@ describe("aws_sso account assignments", () => {
   test("an assignment that never settles gives up when the call's signal fires, to be retried", async () => {
     fake.pollsInProgress = 1_000;
     try {
-      const call = { ...callFor(dana, settings), signal: AbortSignal.timeout(400) };
-      await assert.rejects(
-        () => connector.escalate(call),
+      // The signal fires once the assignment is being polled, not after a time that a slow machine could
+      // spend looking the user up.
+      const polls = () =>
+        fake.requests.filter((r) => r.operation === "DescribeAccountAssignmentCreationStatus").length;
+      const before = polls();
+      const controller = new AbortController();
+      const escalating = assert.rejects(
+        () => connector.escalate({ ...callFor(dana, settings), signal: controller.signal }),
         (err: unknown) => isRetried(err) && /still in progress/.test((err as Error).message),
       );
+      await eventually(async () => (polls() > before ? true : undefined), "the assignment to be polled");
+      controller.abort();
+      await escalating;
     } finally {
       fake.pollsInProgress = 0;
     }

@@ -212,13 +212,15 @@ export const awsSsoTarget: ConnectorType<AwsSsoSettings, AwsIntegration> = {
       let wait = firstPollMs;
       while (status?.Status === "IN_PROGRESS" && status.RequestId) {
         const requestId: string = status.RequestId;
-        try {
-          await sleep(wait, undefined, { signal });
-        } catch (err) {
-          throw new Error(
+        const timedOut = (err: unknown) =>
+          new Error(
             `aws_sso: account assignment ${kind.toLowerCase()} ${requestId} still in progress when the call timed out`,
             { cause: err },
           );
+        try {
+          await sleep(wait, undefined, { signal });
+        } catch (err) {
+          throw timedOut(err);
         }
         wait = Math.min(wait * 2, maxPollMs);
         try {
@@ -243,6 +245,8 @@ export const awsSsoTarget: ConnectorType<AwsSsoSettings, AwsIntegration> = {
                   )
                 ).AccountAssignmentDeletionStatus;
         } catch (err) {
+          // The time ran out while asking rather than while waiting: the same news, told the same way.
+          if (signal.aborted) throw timedOut(err);
           throw classifyAwsError(`aws_sso: DescribeAccountAssignment${kind}Status`, err);
         }
       }
