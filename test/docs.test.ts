@@ -594,12 +594,15 @@ describe("docs/examples through a real server", () => {
 
 describe("what docs/hooks.md says about failing and slow hooks", () => {
   let t: TestServer;
+  // Another grant must go through while a call hangs, before that call times out: long enough for a busy
+  // machine to do so, short enough to wait for.
+  const targetTimeoutMs = 10_000;
   before(async () => {
     t = await startTestServer({
       config: `${importJitflow}
 export default defineConfig({
   hooks: { timeoutMs: 200 },
-  scheduler: { targetTimeoutMs: 2500, leaseMs: 5000 },
+  scheduler: { targetTimeoutMs: ${targetTimeoutMs}, leaseMs: ${2 * targetTimeoutMs} },
   targets: { box: { type: "custom" } },
   flows: [{ name: "box", targets: ["box"], durations: ["1h"], fields: [{ name: "mode", type: "string" }], implementation: "./box.ts" }],
 });`,
@@ -693,7 +696,7 @@ export async function afterDeescalate(evt) { if (evt.fields.mode === "after-thro
     assert.equal(active.attempts, 1, "attempts keeps the failed calls once the grant is active");
     assert.equal(active.lastError, null);
     assert.ok(
-      Date.parse(active.expiresAt) - Date.parse(planned) >= 2500,
+      Date.parse(active.expiresAt) - Date.parse(planned) >= targetTimeoutMs,
       "the expiry was written again before the retried call",
     );
   });
