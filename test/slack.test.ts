@@ -224,7 +224,17 @@ describe("Slack app", () => {
       repo: "x".repeat(120),
       buddy: "carol@example.com",
     });
-    await new Promise((resolve) => setImmediate(resolve));
+    // A second submission, had it been taken, would wait in the outbox beside the first: once every Slack
+    // action in it is handled, no other request can still come.
+    await eventually(async () => {
+      const waiting = await t.server.deps.store.db
+        .selectFrom("outbox")
+        .select("id")
+        .where("kind", "=", "slack.inbound")
+        .where("delivered_at", "is", null)
+        .execute();
+      return waiting.length === 0 ? true : undefined;
+    }, "every Slack action to be handled");
     assert.equal((await admin().get("/api/v1/requests")).body.items.length, 1, "one request for one form");
 
     const posted = await eventually(async () => slack.messages("#approvals")[0], "the approval message");
