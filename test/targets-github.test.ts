@@ -57,14 +57,15 @@ const teamSettings = (teamSlug: string, extra: Partial<GitHubTeamSettings> = {})
   githubTeamTarget.settings.parse({ org: "acme", teamSlug, ...extra });
 
 const listOf = <S>(connector: TargetConnector<S>, settings: S) =>
-  connector.list?.({ module: undefined, signal: AbortSignal.timeout(5000), settings }) ?? Promise.resolve([]);
+  connector.list?.({ module: undefined, signal: AbortSignal.timeout(60_000), settings }) ??
+  Promise.resolve([]);
 
 /** The values a bound setting can take, as a field with `prefetch: true` offers them. */
 async function optionsOf<S>(
   connector: TargetConnector<S>,
   key: string,
   settings: Partial<S>,
-  signal = AbortSignal.timeout(5000),
+  signal = AbortSignal.timeout(60_000),
 ) {
   assert.ok(connector.options, "the connector lists options");
   return connector.options({ key, settings, query: "", signal });
@@ -200,7 +201,7 @@ describe("github_repo", () => {
 
   test("a bound repository is offered when it is the owner's and the token can see it", async () => {
     const offers = (value: string, key = "repo") =>
-      connector.offers?.({ key, value, settings: repoSettings(value), signal: AbortSignal.timeout(5000) });
+      connector.offers?.({ key, value, settings: repoSettings(value), signal: AbortSignal.timeout(60_000) });
     assert.equal(await offers("web"), true);
     assert.equal(await offers("WEB"), true);
     assert.equal(await offers("nope"), false);
@@ -542,7 +543,7 @@ describe("github_team", () => {
     );
     assert.deepEqual(fake.teamMemberships("acme", "sre"), []);
     const offers = (value: string, key = "teamSlug") =>
-      connector.offers?.({ key, value, settings: teamSettings(value), signal: AbortSignal.timeout(5000) });
+      connector.offers?.({ key, value, settings: teamSettings(value), signal: AbortSignal.timeout(60_000) });
     assert.equal(await offers("sre"), true);
     assert.equal(await offers("nope"), false);
     assert.equal(await offers("member", "role"), false);

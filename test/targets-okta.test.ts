@@ -38,7 +38,7 @@ function connectorFor(
 async function optionsOf(
   connector: TargetConnector<OktaGroupSettings>,
   query = "",
-  signal = AbortSignal.timeout(5000),
+  signal = AbortSignal.timeout(60_000),
   key = "groupId",
 ) {
   assert.ok(connector.options, "okta_group lists options");
@@ -176,7 +176,11 @@ describe("okta_group", () => {
         );
       }
       assert.deepEqual(
-        await limited.list?.({ module: undefined, signal: AbortSignal.timeout(5000), settings: { groupId } }),
+        await limited.list?.({
+          module: undefined,
+          signal: AbortSignal.timeout(60_000),
+          settings: { groupId },
+        }),
         [],
       );
     } finally {
@@ -216,7 +220,7 @@ describe("okta_group", () => {
     const sent = fake.calls.length;
     const listed = await connector.list?.({
       module: undefined,
-      signal: AbortSignal.timeout(5000),
+      signal: AbortSignal.timeout(60_000),
       settings: { groupId: big },
     });
     assert.deepEqual([...(listed ?? [])].sort(), logins);
@@ -317,7 +321,7 @@ describe("okta_group options", () => {
       key: "groupId",
       value,
       settings: { groupId: value },
-      signal: AbortSignal.timeout(5000),
+      signal: AbortSignal.timeout(60_000),
     });
     const imported = fake.addGroup("Imported", "APP_GROUP");
     const admins = fake.addGroup("okta-admins");
