@@ -259,6 +259,7 @@ describe("jitflow CLI", () => {
       );
       const id: string = request.id;
 
+      const approving = Date.now();
       const approved = await as("bob@example.com", ["approve", id, "--reason", "looks fine"]);
       assert.equal(approved.code, 0, approved.stderr);
       assert.match(approved.stdout, new RegExp(`^id\\s+${id}$`, "m"));
@@ -280,9 +281,13 @@ describe("jitflow CLI", () => {
       const view = JSON.parse(status.stdout);
       assert.equal(view.id, id);
       assert.equal(view.state, "active");
-      // The expiry is written just before the target is called, so it is an hour from slightly before activation.
-      const granted = Date.parse(view.expiresAt) - Date.parse(view.activatedAt);
-      assert.ok(granted <= 3_600_000 && granted > 3_590_000, `granted for ${granted} ms`);
+      // The expiry is written just before the target is called, so it is an hour from a moment after the
+      // approval and no later than the activation.
+      const from = Date.parse(view.expiresAt) - 3_600_000;
+      assert.ok(
+        from >= approving && from <= Date.parse(view.activatedAt),
+        `an hour from ${new Date(from).toISOString()}, approved after ${new Date(approving).toISOString()}`,
+      );
 
       const list = await as("alice@example.com", ["requests", "--json"]);
       assert.equal(list.code, 0, list.stderr);
