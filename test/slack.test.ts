@@ -269,7 +269,6 @@ describe("Slack app", () => {
     assert.equal(told.text, `You cannot act on request ${request.id}.`);
     assert.equal((await admin().get(`/api/v1/requests/${request.id}`)).body.state, "pending");
 
-    const approveStarted = Date.now();
     const acked = await click(bob, "jf_approve");
     assert.equal(acked.status, 200);
     assert.ok(acked.ms < 3000, `acknowledged in ${acked.ms} ms`);
@@ -278,7 +277,6 @@ describe("Slack app", () => {
     assert.equal(active.decisions.length, 1, "a double click approves once");
     assert.equal(slack.ephemerals("U0BOB").length, 0, "a double click is not answered with an error");
     assert.equal(active.decisions[0].actor, "bob@example.com");
-    assert.ok(Date.now() - approveStarted < 10_000);
 
     const updated = await eventually(async () => {
       const m = slack.messages("#approvals")[0];
