@@ -5,6 +5,7 @@ import * as client from "openid-client";
 import { readSecret } from "../../config/secrets.ts";
 import type { EngineDeps } from "../../engine/deps.ts";
 import { JitflowError, messageOf } from "../../errors.ts";
+import { claimLoginAttempt, forgetLoginAttempts, recordLoginAttempt } from "../../store/login-attempts.ts";
 import type { LoginAttemptsTable } from "../../store/schema.ts";
 import { type SignInFailure, signInFailures } from "./sign-in-failures.ts";
 
@@ -88,18 +89,11 @@ export function createOidcSignIn(deps: EngineDeps): OidcSignIn {
     }
   }
 
-  /** Takes the attempt out of the table: whoever deletes it is the only one who may finish it. */
+  /** Claims the attempt of this state: whoever takes it out of the table is the only one who may finish it. */
   async function takeAttempt(state: string): Promise<LoginAttemptsTable | undefined> {
     // States are ours (base64url); anything else, NUL included, never reaches a query.
     if (!/^[\w-]{1,128}$/.test(state)) return undefined;
-    const row = await db
-      .selectFrom("login_attempts")
-      .selectAll()
-      .where("state", "=", state)
-      .executeTakeFirst();
-    if (!row) return undefined;
-    const deleted = await db.deleteFrom("login_attempts").where("state", "=", state).executeTakeFirst();
-    return deleted.numDeletedRows === 1n ? row : undefined;
+    return claimLoginAttempt(db, state);
   }
 
   return {
@@ -107,10 +101,7 @@ export function createOidcSignIn(deps: EngineDeps): OidcSignIn {
       const config = await configuration();
       const now = deps.clock.now();
       // Sign-ins abandoned at the provider would otherwise stay forever.
-      await db
-        .deleteFrom("login_attempts")
-        .where("created_at", "<", now - signInWindowMs)
-        .execute();
+      await forgetLoginAttempts(db, now - signInWindowMs);
       const attempt: LoginAttemptsTable = {
         state: client.randomState(),
         code_verifier: client.randomPKCECodeVerifier(),
@@ -118,7 +109,7 @@ export function createOidcSignIn(deps: EngineDeps): OidcSignIn {
         next,
         created_at: now,
       };
-      await db.insertInto("login_attempts").values(attempt).execute();
+      await recordLoginAttempt(db, attempt);
       const url = client.buildAuthorizationUrl(config, {
         redirect_uri: redirectUri,
         scope: scopes.join(" "),
