@@ -1,6 +1,5 @@
 // The Sym-compatible Events API, so Sym API clients and CI jobs can switch by changing the base URL.
 
-import { randomUUID } from "node:crypto";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { revoke } from "../../engine/commands/cancel.ts";
 import { submit } from "../../engine/commands/submit.ts";
@@ -10,6 +9,7 @@ import { getRequestFor } from "../../engine/read/requests.ts";
 import { type RequestView, toView } from "../../engine/read/views.ts";
 import { JitflowError } from "../../errors.ts";
 import type { RequestState } from "../../model/types.ts";
+import { getApiEvent, recordApiEvent } from "../../store/api-events.ts";
 import { type ApiEnv, actorOf } from "./auth.ts";
 import {
   ErrorBody,
@@ -59,14 +59,8 @@ function eventStatus(
 }
 
 export function registerSymRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): void {
-  const record = async (requestId: string, name: string) => {
-    const id = randomUUID();
-    await deps.store.db
-      .insertInto("api_events")
-      .values({ id, request_id: requestId, name, created_at: deps.clock.now() })
-      .execute();
-    return id;
-  };
+  const record = (requestId: string, name: string) =>
+    recordApiEvent(deps.store.db, requestId, name, deps.clock.now());
 
   app.openapi(
     createRoute({
@@ -150,11 +144,7 @@ export function registerSymRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): v
     }),
     async (c) => {
       const eventId = c.req.valid("param").event_id;
-      const event = await deps.store.db
-        .selectFrom("api_events")
-        .selectAll()
-        .where("id", "=", eventId)
-        .executeTakeFirst();
+      const event = await getApiEvent(deps.store.db, eventId);
       // An event of a run the caller may not see is answered as one that does not exist.
       const visible = event ? await findVisibleRequest(deps, event.request_id, actorOf(c)) : undefined;
       if (!event || !visible) throw new JitflowError("EVENT_NOT_FOUND", `there is no event ${eventId}`);
