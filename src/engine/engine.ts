@@ -2,6 +2,7 @@
 
 import { JitflowError } from "../errors.ts";
 import type { Permissions, Person, Source } from "../model/types.ts";
+import { approversOf, everyApproverOf } from "../store/request-approvers.ts";
 import {
   type DecisionRow,
   getDecisions,
@@ -10,7 +11,6 @@ import {
   setRequestError,
 } from "../store/requests.ts";
 import { type DeciderRules, deciderRules, isDecider, requestableFlows } from "./access/policy.ts";
-import { approversOf, everyApproverOf } from "./approval/approvers.ts";
 import { type EngineDeps, inTransaction } from "./deps.ts";
 import { withTimeLimit } from "./hooks.ts";
 import type { LoadedFlow } from "./load-config.ts";

@@ -9,6 +9,7 @@ import type { Sender } from "../../notify/outbox-worker.ts";
 import type { EventInfo } from "../../store/outbox.ts";
 import { type EventPlanner, enqueue, type OutboxMessage } from "../../store/outbox.ts";
 import { type Channels, defaultPreference, getPreferences } from "../../store/preferences.ts";
+import { askedAtStep, everyoneAsked } from "../../store/request-approvers.ts";
 import { getDecisions, getRequest, type RequestRow } from "../../store/requests.ts";
 
 /** Events the requester is emailed about. */
@@ -87,18 +88,9 @@ async function recipientsOf(
       out.push({ email, audience: "approver", always });
     }
   };
-  const stepPeople = async (step: number) =>
-    (
-      await deps.store.db
-        .selectFrom("request_approvers")
-        .select("email")
-        .where("request_id", "=", row.id)
-        .where("step", "=", step)
-        .execute()
-    ).map((r) => r.email);
   switch (event.type) {
     case "request.created":
-      if (row.break_glass === null) approvers(await stepPeople(atStep));
+      if (row.break_glass === null) approvers(await askedAtStep(deps.store.db, row.id, atStep));
       break;
     case "request.step_started": {
       // Someone who approved an earlier step cannot decide this one: they are not asked.
@@ -113,7 +105,7 @@ async function recipientsOf(
     case "request.reminded": {
       if (row.state !== "pending") break;
       const done = new Set(decided);
-      approvers((await stepPeople(row.step)).filter((e) => !done.has(e)));
+      approvers((await askedAtStep(deps.store.db, row.id, row.step)).filter((e) => !done.has(e)));
       break;
     }
     case "request.break_glass": {
@@ -124,24 +116,14 @@ async function recipientsOf(
         for (const e of step.sources.users) everyone.add(e);
         for (const d of step.chain) for (const e of d.users) everyone.add(e);
       }
-      for (const r of await deps.store.db
-        .selectFrom("request_approvers")
-        .select("email")
-        .where("request_id", "=", row.id)
-        .execute()) {
-        everyone.add(r.email);
-      }
+      for (const email of await everyoneAsked(deps.store.db, row.id)) everyone.add(email);
       approvers(everyone, true);
       break;
     }
     default:
       if (outcomes.has(event.type)) {
-        const saw = await deps.store.db
-          .selectFrom("request_approvers")
-          .select("email")
-          .where("request_id", "=", row.id)
-          .execute();
-        approvers(new Set([...saw.map((r) => r.email), ...decided]));
+        const saw = await everyoneAsked(deps.store.db, row.id);
+        approvers(new Set([...saw, ...decided]));
       }
   }
   const seen = new Set<string>();

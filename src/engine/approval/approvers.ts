@@ -1,7 +1,8 @@
-// Who a step is sent to: its conditions evaluated, its sources (users, admins, a Slack channel, an Okta
-// group, a PagerDuty schedule, getApprovers) resolved to people, and those people stored with the request.
+// Who a step is sent to: its conditions evaluated, and its sources (users, admins, a Slack channel, an Okta
+// group, a PagerDuty schedule, getApprovers) resolved to people, whom store/request-approvers.ts keeps.
 
-import type { Executor, RequestRow } from "../../store/requests.ts";
+import { backupSource } from "../../store/request-approvers.ts";
+import type { RequestRow } from "../../store/requests.ts";
 import type { EngineDeps } from "../deps.ts";
 import { withTimeLimit } from "../hooks.ts";
 import type { LoadedFlow } from "../load-config.ts";
@@ -115,56 +116,4 @@ export async function resolveStep(
   }
   const seen = new Set<string>();
   return { people: people.filter((p) => !seen.has(p.email) && seen.add(p.email)), errors };
-}
-
-/** Stores the people a step was sent to (a person already stored for the step keeps their first source). */
-export async function storeApprovers(
-  trx: Executor,
-  requestId: string,
-  step: number,
-  people: ResolvedApprover[],
-  now: number,
-): Promise<void> {
-  if (people.length === 0) return;
-  await trx
-    .insertInto("request_approvers")
-    .values(
-      people.map((p) => ({ request_id: requestId, step, email: p.email, source: p.source, added_at: now })),
-    )
-    .onConflict((oc) => oc.columns(["request_id", "step", "email"]).doNothing())
-    .execute();
-}
-
-/** The source of approvers added when a request is forwarded to a backup destination. */
-export const backupSource = "destination";
-
-/** The people a step of a request was sent to (only its backup approvers, with `onlyBackups`). */
-export async function approversOf(
-  db: Executor,
-  requestId: string,
-  step: number,
-  onlyBackups = false,
-): Promise<string[]> {
-  let query = db
-    .selectFrom("request_approvers")
-    .select("email")
-    .where("request_id", "=", requestId)
-    .where("step", "=", step);
-  if (onlyBackups) query = query.where("source", "=", backupSource);
-  return (await query.orderBy("email").execute()).map((r) => r.email);
-}
-
-/** Everyone any step of a request was sent to, so far. */
-export async function everyApproverOf(
-  db: Executor,
-  requestId: string,
-  onlyBackups = false,
-): Promise<string[]> {
-  let query = db
-    .selectFrom("request_approvers")
-    .select("email")
-    .distinct()
-    .where("request_id", "=", requestId);
-  if (onlyBackups) query = query.where("source", "=", backupSource);
-  return (await query.orderBy("email").execute()).map((r) => r.email);
 }

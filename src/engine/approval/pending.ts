@@ -2,10 +2,10 @@
 // actions (remind, forward to a backup destination, expire) applied to it in a transaction.
 
 import type { FlowConfig } from "../../config/schema.ts";
+import { backupSource, storeApprovers } from "../../store/request-approvers.ts";
 import { getRequest, type RequestRow, updateRequest } from "../../store/requests.ts";
 import { type ChangeSet, ConflictError } from "../changes.ts";
 import { type EngineDeps, inTransaction } from "../deps.ts";
-import { backupSource, storeApprovers } from "./approvers.ts";
 import {
   afterAction,
   type PendingAction,

@@ -3,6 +3,7 @@
 // deny, a hook's answer at submit) all come here; it imports no other command.
 
 import { JitflowError } from "../../errors.ts";
+import { approversOf, storeApprovers } from "../../store/request-approvers.ts";
 import {
   type DecisionRow,
   type Executor,
@@ -11,7 +12,7 @@ import {
   insertDecision,
   type RequestRow,
 } from "../../store/requests.ts";
-import { approversOf, type ResolvedApprover, resolveStep, storeApprovers } from "../approval/approvers.ts";
+import { type ResolvedApprover, resolveStep } from "../approval/approvers.ts";
 import { applicableOf, clockColumns, clockOf, currentStep, policyFor } from "../approval/pending.ts";
 import { neededApprovals, nextStep, type PolicyStep, stepBegins } from "../approval/policy.ts";
 import type { ChangeSet, Step } from "../changes.ts";

@@ -4,6 +4,7 @@ import { JitflowError } from "../../errors.ts";
 import { durationProblem, parseDuration } from "../../lib/duration.ts";
 import type { Person, Source } from "../../model/types.ts";
 import { uuidv7 } from "../../store/ids.ts";
+import { storeApprovers } from "../../store/request-approvers.ts";
 import {
   getDecisions,
   getRequest,
@@ -17,7 +18,7 @@ import {
 import { submittedDigests } from "../../store/submitted-data.ts";
 import { vetBoundValues } from "../../targets/bound-values.ts";
 import { assertMayRequest, personOf } from "../access/policy.ts";
-import { applicableSteps, resolveStep, storeApprovers } from "../approval/approvers.ts";
+import { applicableSteps, resolveStep } from "../approval/approvers.ts";
 import { clockColumns } from "../approval/pending.ts";
 import { stepBegins } from "../approval/policy.ts";
 import { type EngineDeps, inTransaction } from "../deps.ts";
