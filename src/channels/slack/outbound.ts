@@ -12,6 +12,7 @@ import type { Sender } from "../../notify/outbox-worker.ts";
 import type { EventInfo } from "../../store/outbox.ts";
 import { getPreference, getPreferences } from "../../store/preferences.ts";
 import { getDecisions, getRequest } from "../../store/requests.ts";
+import { postedDestinations, recordSlackMessage, slackMessagesOf } from "../../store/slack-messages.ts";
 import type { SlackMessage } from "./blocks/build.ts";
 import type { SlackPeople } from "./people.ts";
 import type { SlackOp } from "./planner.ts";
@@ -131,17 +132,11 @@ export function createSlackSender(
     const conversation = await conversationFor(d);
     if (!conversation) return;
     const posted = await post(conversation, rendered);
-    await deps.store.db
-      .insertInto("slack_messages")
-      .values({
-        request_id: requestId,
-        destination: d.key,
-        channel: posted.channel,
-        ts: posted.ts,
-        created_at: deps.clock.now(),
-      })
-      .onConflict((oc) => oc.columns(["request_id", "destination"]).doNothing())
-      .execute();
+    await recordSlackMessage(
+      deps.store.db,
+      { requestId, destination: d.key, channel: posted.channel, ts: posted.ts },
+      deps.clock.now(),
+    );
   }
 
   async function postApproval(requestId: string): Promise<void> {
@@ -155,15 +150,7 @@ export function createSlackSender(
       loaded.labels,
       approvalOptions(deps.config, loaded.row.flow),
     );
-    const already = new Set(
-      (
-        await deps.store.db
-          .selectFrom("slack_messages")
-          .select("destination")
-          .where("request_id", "=", requestId)
-          .execute()
-      ).map((r) => r.destination),
-    );
+    const already = new Set(await postedDestinations(deps.store.db, requestId));
     const targets = await destinations(loaded);
     if (targets.length === 0) {
       deps.logger.warn({ requestId, flow: loaded.row.flow }, "no approver to send the approval message to");
@@ -222,17 +209,8 @@ export function createSlackSender(
     }
   }
 
-  /** Where a request's approval messages went. */
-  function postedFor(requestId: string) {
-    return deps.store.db
-      .selectFrom("slack_messages")
-      .selectAll()
-      .where("request_id", "=", requestId)
-      .execute();
-  }
-
   async function updateApproval(requestId: string): Promise<void> {
-    const posted = await postedFor(requestId);
+    const posted = await slackMessagesOf(deps.store.db, requestId);
     if (posted.length === 0) return;
     const loaded = await load(requestId);
     if (!loaded) return;
@@ -252,7 +230,7 @@ export function createSlackSender(
 
   /** A line in the thread of every approval message of the request. */
   async function replyInThreads(requestId: string, event: EventInfo): Promise<void> {
-    const posted = await postedFor(requestId);
+    const posted = await slackMessagesOf(deps.store.db, requestId);
     if (posted.length === 0) return;
     const loaded = await load(requestId);
     if (!loaded) return;
