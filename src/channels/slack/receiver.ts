@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import { JitflowError } from "../../errors.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { Store } from "../../store/database.ts";
+import { forgetSlackSignatures, markSlackSignatureSeen } from "../../store/slack-seen.ts";
 import { maxSkewSeconds, verifySlackRequest } from "./verify.ts";
 
 /** If no listener acknowledges by then, Slack is answered with an empty 200 (it gives up at 3 s). */
@@ -72,20 +73,10 @@ export class SlackReceiver implements Receiver {
   /** Records the signature; false when it was seen before (a replay). Old ones are forgotten. */
   async #firstTime(signature: string): Promise<boolean> {
     const now = this.#deps.clock.now();
-    const inserted = await this.#deps.store.transaction(async (trx) => {
-      const result = await trx
-        .insertInto("slack_seen")
-        .values({ signature, seen_at: now })
-        .onConflict((oc) => oc.column("signature").doNothing())
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
-    });
+    const inserted = await this.#deps.store.transaction((trx) => markSlackSignatureSeen(trx, signature, now));
     if (Math.random() < 0.01) {
       // Past twice the timestamp window a replay fails the timestamp check anyway.
-      await this.#deps.store.db
-        .deleteFrom("slack_seen")
-        .where("seen_at", "<", now - 2 * maxSkewSeconds * 1000)
-        .execute();
+      await forgetSlackSignatures(this.#deps.store.db, now - 2 * maxSkewSeconds * 1000);
     }
     return inserted;
   }
