@@ -12,6 +12,7 @@ import {
   layerOf,
   layers,
   layerViolations,
+  sqlOutsideStore,
 } from "./support/architecture.ts";
 import { writeTree } from "./support/harness.ts";
 
@@ -40,6 +41,10 @@ describe("the layers of src/", () => {
 
   test("no files import each other in a circle", () => {
     assert.deepEqual(importCircles(graph), []);
+  });
+
+  test("nothing outside store/ builds SQL", () => {
+    assert.deepEqual(sqlOutsideStore(src), []);
   });
 
   test("docs/architecture.md names the same layers, top to bottom", () => {
@@ -91,6 +96,21 @@ describe("the check itself", () => {
     assert.deepEqual(importCircles(graph), [
       ["engine/a.ts", "engine/b.ts"],
       ["engine/deps.ts", "store/rows.ts"],
+    ]);
+  });
+
+  test("finds SQL built outside store/, and not a type import or a comment", () => {
+    const dir = writeTree({
+      "store/rows.ts": 'import { sql } from "kysely";\nexport const q = (db: any) => db.selectFrom("t");\n',
+      "engine/reads.ts": 'export const q = (db: any) => db\n  .selectFrom("requests")\n  .selectAll();\n',
+      "engine/raw.ts": 'import { sql } from "kysely";\nexport const now = sql`now()`;\n',
+      "engine/typed.ts":
+        'import type { Kysely } from "kysely";\n// db.selectFrom("x") in a comment\nexport type K = Kysely<object>;\n',
+    });
+    dirs.push(dir);
+    assert.deepEqual(sqlOutsideStore(dir), [
+      { file: "engine/raw.ts", line: 'import { sql } from "kysely";' },
+      { file: "engine/reads.ts", line: '.selectFrom("requests")' },
     ]);
   });
 });

@@ -129,6 +129,27 @@ export function importCircles(graph: Map<string, string[]>): string[][] {
   return circles;
 }
 
+/** Query building: Kysely's builders, raw `sql`, or a value import of kysely. */
+const queryBuilding = [
+  /\.(selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto)\(/,
+  /\bsql`/,
+  /^[ \t]*import\s+(?!type\b)[^;]*from\s*["']kysely["']/m,
+];
+
+/** Files outside store/ that build SQL, each with the first line that does. */
+export function sqlOutsideStore(root: string): { file: string; line: string }[] {
+  const out: { file: string; line: string }[] = [];
+  for (const file of sourceFiles(root)) {
+    if (roomOf(file) === "store") continue;
+    const lines = readFileSync(join(root, file), "utf8").split("\n");
+    const found = lines.find(
+      (line) => !/^\s*(\/\/|\*)/.test(line) && queryBuilding.some((re) => re.test(line)),
+    );
+    if (found !== undefined) out.push({ file, line: found.trim() });
+  }
+  return out;
+}
+
 /** Where a path is, relative to `root`, for messages. */
 export function shown(root: string, path: string): string {
   return relative(root, path) || ".";
