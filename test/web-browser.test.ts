@@ -512,6 +512,11 @@ describe("the web app with the dev sign-in", { skip }, () => {
     const ofEnded = (await admin.get("/api/v1/audit?state=ended")).body.items;
     assert.ok(ofEnded.length >= 6 && ofEnded.length < rows);
     await gone(table.nth(ofEnded.length), "the events of requests that have not ended");
+    // The filtered page may still be loading (an empty table is also one without the extra rows): wait for its rows.
+    await table
+      .getByRole("link")
+      .nth(ofEnded.length - 1)
+      .waitFor();
     const links = await table.getByRole("link").evaluateAll((as) => as.map((a) => a.getAttribute("title")));
     assert.deepEqual(
       links,
