@@ -1,7 +1,6 @@
 // The loop the scheduler and the outbox worker share: a pass claims and works leased rows until none is due;
 // then a timer is armed for the next due instant (or the sweep), and a wake while a pass runs means one more.
 
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Logger } from "pino";
 import type { Clock } from "./clock.ts";
 
@@ -38,9 +37,6 @@ export function createWorkLoop(options: WorkLoopOptions): WorkLoop {
   let closing = false;
   let timer: NodeJS.Timeout | undefined;
   let timerAt = Number.POSITIVE_INFINITY;
-  // Passes the timer starts run in the context the loop was started in (its server's hook helpers), not
-  // in that of whoever last woke it.
-  let inStartContext: <R>(work: () => R) => R = (work) => work();
 
   function arm(at: number): void {
     if (stopped) return;
@@ -50,12 +46,11 @@ export function createWorkLoop(options: WorkLoopOptions): WorkLoop {
     clearTimeout(timer);
     timerAt = when;
     timer = setTimeout(
-      () =>
-        inStartContext(() => {
-          timer = undefined;
-          timerAt = Number.POSITIVE_INFINITY;
-          void kick();
-        }),
+      () => {
+        timer = undefined;
+        timerAt = Number.POSITIVE_INFINITY;
+        void kick();
+      },
       Math.max(0, when - now),
     );
   }
@@ -96,7 +91,6 @@ export function createWorkLoop(options: WorkLoopOptions): WorkLoop {
     current: () => running,
     start() {
       stopped = false;
-      inStartContext = AsyncLocalStorage.snapshot();
       void kick();
     },
     async stop() {
