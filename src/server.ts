@@ -19,11 +19,11 @@ import { targetExpirySender } from "./engine/target-expiry.ts";
 import { type Clock, systemClock } from "./lib/clock.ts";
 import { createEmailSender, createMailer } from "./notify/email/mailer.ts";
 import { logPlanner, webhookPlanner } from "./notify/event-planners.ts";
-import { createOutboxWorker, type OutboxWorker, type Sender } from "./notify/outbox-worker.ts";
+import { createOutboxWorker, type OutboxWorker } from "./notify/outbox-worker.ts";
 import { countRequesterEvents } from "./store/audit-log.ts";
 import { defaultDatabaseUrl, migrate, openStore, type Store } from "./store/database.ts";
 import { releaseAllLeases } from "./store/leases.ts";
-import { type EventPlanner, enqueue } from "./store/outbox.ts";
+import { type EventPlanner, enqueue, type Sender } from "./store/outbox.ts";
 
 export interface ServerOptions {
   config?: string | LoadedConfig;

@@ -43,6 +43,15 @@ describe("the layers of src/", () => {
     assert.deepEqual(importCircles(graph), []);
   });
 
+  test("the engine imports no notifier: it records events, and planners and senders do the rest", () => {
+    const fromEngine = [...graph].flatMap(([from, targets]) =>
+      from.startsWith("engine/")
+        ? targets.filter((t) => t.startsWith("notify/")).map((t) => `${from} -> ${t}`)
+        : [],
+    );
+    assert.deepEqual(fromEngine, []);
+  });
+
   test("nothing outside store/ builds SQL", () => {
     assert.deepEqual(sqlOutsideStore(src), []);
   });

@@ -2,7 +2,7 @@
 // login's VALID UNTIL) that the end moved, after an extension.
 
 import { PermanentDeliveryError } from "../errors.ts";
-import type { Sender } from "../notify/outbox-worker.ts";
+import type { Sender } from "../store/outbox.ts";
 import { getDecisions, getRequest } from "../store/requests.ts";
 import { PermanentTargetError } from "../targets/target.ts";
 import type { EngineDeps } from "./deps.ts";

@@ -19,6 +19,7 @@ import {
   nextOutboxDue,
   pruneDelivered,
   renewOutboxLeases,
+  type Sender,
 } from "../store/outbox.ts";
 import type { OutboxRow } from "../store/schema.ts";
 import { pruneSessions } from "../store/sessions.ts";
@@ -28,16 +29,6 @@ export interface OutboxWorker {
   runOnce(): Promise<void>;
   start(): void;
   stop(): Promise<void>;
-}
-
-/** Delivers messages of one kind; `deliver` throws to retry later (a `retryAfterMs` on the error is honoured). */
-export interface Sender {
-  deliver(payload: Record<string, unknown>, message: OutboxRow): Promise<void>;
-  /**
-   * Mark each message delivered as soon as it is, not with its batch: for messages whose effect is not
-   * idempotent (an action someone took), so a crash mid-batch re-runs as few of them as possible.
-   */
-  markEach?: boolean;
 }
 
 export interface OutboxDeps {

@@ -202,3 +202,13 @@ export async function pruneDelivered(db: Kysely<Database>, before: number): Prom
   const result = await db.deleteFrom("outbox").where("delivered_at", "<", before).executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** Delivers messages of one kind; `deliver` throws to retry later (a `retryAfterMs` on the error is honoured). */
+export interface Sender {
+  deliver(payload: Record<string, unknown>, message: OutboxRow): Promise<void>;
+  /**
+   * Mark each message delivered as soon as it is, not with its batch: for messages whose effect is not
+   * idempotent (an action someone took), so a crash mid-batch re-runs as few of them as possible.
+   */
+  markEach?: boolean;
+}

@@ -10,7 +10,7 @@ import { loadVisibleRequest } from "../../engine/engine.ts";
 import { listRequestsFor } from "../../engine/read/requests.ts";
 import { DeliveryDeferred, JitflowError, messageOf } from "../../errors.ts";
 import type { Person } from "../../model/types.ts";
-import type { Sender } from "../../notify/outbox-worker.ts";
+import type { Sender } from "../../store/outbox.ts";
 import { enqueue } from "../../store/outbox.ts";
 import { getDecisions, getRequest } from "../../store/requests.ts";
 import { message, section } from "./blocks/build.ts";

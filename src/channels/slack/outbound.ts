@@ -4,7 +4,7 @@
 import type { SlackSettings } from "../../config/loader.ts";
 import type { EngineDeps } from "../../engine/deps.ts";
 import { DeliveryDeferred, messageOf, PermanentDeliveryError } from "../../errors.ts";
-import type { Sender } from "../../notify/outbox-worker.ts";
+import type { Sender } from "../../store/outbox.ts";
 import { getPreference } from "../../store/preferences.ts";
 import { approvalMessages, stepNames } from "./outbound/approval-message.ts";
 import { createOutboundContext } from "./outbound/context.ts";

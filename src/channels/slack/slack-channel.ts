@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import type { SlackSettings } from "../../config/loader.ts";
 import { readSecret } from "../../config/secrets.ts";
 import type { EngineDeps } from "../../engine/deps.ts";
-import type { Sender } from "../../notify/outbox-worker.ts";
+import type { Sender } from "../../store/outbox.ts";
 import { createInboundSender } from "./inbound.ts";
 import { registerListeners } from "./listeners.ts";
 import { createSlackSender } from "./outbound.ts";

@@ -5,8 +5,8 @@ import { z } from "zod";
 import type { EmailSettings } from "../../config/email.ts";
 import { readSecret } from "../../config/secrets.ts";
 import { PermanentDeliveryError } from "../../errors.ts";
+import type { Sender } from "../../store/outbox.ts";
 import type { OutboxRow } from "../../store/schema.ts";
-import type { Sender } from "../outbox-worker.ts";
 
 export interface EmailMessage {
   to: string[];
