@@ -146,6 +146,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const helpers = helperContext(deps, directory);
   /** What runs for this server, hooks included, runs with its helpers. */
   const inScope = <T>(work: () => T): T => withHelpers(helpers, work);
+  /** A background worker whose start and hand-run passes run in that scope. */
+  const scoped = <W extends { start(): void; runOnce(): Promise<void> }>(worker: W): W => ({
+    ...worker,
+    start: () => inScope(() => worker.start()),
+    runOnce: () => inScope(() => worker.runOnce()),
+  });
 
   const port =
     options.port ?? (process.env.PORT ? Number(process.env.PORT) : (config.config.server.port ?? 8080));
@@ -197,21 +203,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     url,
     deps,
     // Passes run by hand (tests, benchmarks) run with the helpers too.
-    scheduler: {
-      ...scheduler,
-      start: () => inScope(() => scheduler.start()),
-      runOnce: () => inScope(() => scheduler.runOnce()),
-    },
-    outbox: {
-      ...outbox,
-      start: () => inScope(() => outbox.start()),
-      runOnce: () => inScope(() => outbox.runOnce()),
-    },
-    drift: {
-      ...drift,
-      start: () => inScope(() => drift.start()),
-      runOnce: () => inScope(() => drift.runOnce()),
-    },
+    scheduler: scoped(scheduler),
+    outbox: scoped(outbox),
+    drift: scoped(drift),
     auditHead,
     async close() {
       // First: open event streams would keep server.close() waiting for ever.

@@ -1,9 +1,9 @@
 // Okta lookups for approval policies and hooks: who is in a group (Management API, @okta/okta-sdk-nodejs).
 
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Client, User } from "@okta/okta-sdk-nodejs";
 import type { OktaIntegration } from "../config/integrations.ts";
 import { readSecret } from "../config/secrets.ts";
+import { type OktaFailure, signalledExecutor, withOktaSignal } from "../lib/okta-signal.ts";
 import { LookupError, retryHint } from "./lookup-error.ts";
 
 export interface OktaLookups {
@@ -20,30 +20,6 @@ let sdk: Promise<OktaSdk> | undefined;
 const pageSize = 1000;
 const groupIdPattern = /^[A-Za-z0-9]{1,64}$/;
 
-/**
- * The lookup's abort signal, for the request executor below. The SDK's generated methods take no signal,
- * and one client serves every lookup, so the signal travels with the lookup's async context instead.
- */
-const lookupSignal = new AsyncLocalStorage<AbortSignal>();
-
-/** Sends the SDK's requests with the lookup's signal, and never retries: a lookup answers now or fails. */
-function executorClass({ RequestExecutor }: OktaSdk) {
-  return class LookupSignalExecutor extends RequestExecutor {
-    override fetch(request: Parameters<InstanceType<typeof RequestExecutor>["fetch"]>[0]) {
-      // node-fetch honours `signal`; the SDK's typings omit it (they lean on node-fetch's, not installed).
-      return super.fetch({ ...request, signal: lookupSignal.getStore() } as typeof request);
-    }
-  };
-}
-
-/** What every Okta failure carries: the HTTP status and headers (node-fetch's), and Okta's error code. */
-interface OktaFailure {
-  status?: number | string;
-  errorCode?: string;
-  errorSummary?: string;
-  headers?: { get(name: string): string | null };
-}
-
 export function createOktaLookups(integration: OktaIntegration): OktaLookups {
   let current: { token: string; client: Client } | undefined;
 
@@ -58,7 +34,7 @@ export function createOktaLookups(integration: OktaIntegration): OktaLookups {
     if (current?.token !== token) {
       sdk ??= import("@okta/okta-sdk-nodejs");
       const loaded = await sdk;
-      const Executor = executorClass(loaded);
+      const Executor = signalledExecutor(loaded);
       const client = new loaded.Client({
         orgUrl: integration.orgUrl,
         token,
@@ -84,7 +60,7 @@ export function createOktaLookups(integration: OktaIntegration): OktaLookups {
     const c = await client();
     const signal = AbortSignal.timeout(integration.timeoutMs);
     try {
-      await lookupSignal.run(signal, async () => {
+      await withOktaSignal(signal, async () => {
         // The collection follows the Link: rel="next" pages itself.
         for await (const user of await c.groupApi.listGroupUsers({ groupId, limit: pageSize })) {
           if (user && visit(user)) return;

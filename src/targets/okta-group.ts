@@ -1,11 +1,11 @@
 // The `okta_group` target: membership of one Okta group, through the Okta Management API (@okta/okta-sdk-nodejs).
 
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Client } from "@okta/okta-sdk-nodejs";
 import { z } from "zod";
 import { type OktaIntegration, oktaIntegration } from "../config/integrations.ts";
 import { readSecret } from "../config/secrets.ts";
 import { RetryLaterError } from "../errors.ts";
+import { type OktaFailure, signalledExecutor, withOktaSignal } from "../lib/okta-signal.ts";
 import {
   type BoundValueCall,
   type ConnectorType,
@@ -31,30 +31,6 @@ export type OktaGroupSettings = z.output<typeof settings>;
 
 type OktaSdk = typeof import("@okta/okta-sdk-nodejs");
 let sdk: Promise<OktaSdk> | undefined;
-
-/**
- * The call's abort signal, for the request executor below. The SDK's generated methods take no signal,
- * and one client serves every call, so the signal travels with the call's async context instead.
- */
-const callSignal = new AsyncLocalStorage<AbortSignal>();
-
-/** Sends the SDK's requests with the current call's signal, and never retries (the scheduler does). */
-function executorClass({ RequestExecutor }: OktaSdk) {
-  return class CallSignalExecutor extends RequestExecutor {
-    override fetch(request: Parameters<InstanceType<typeof RequestExecutor>["fetch"]>[0]) {
-      // node-fetch honours `signal`; the SDK's typings omit it (they lean on node-fetch's, not installed).
-      return super.fetch({ ...request, signal: callSignal.getStore() } as typeof request);
-    }
-  };
-}
-
-/** What every Okta failure carries: the HTTP status and headers (node-fetch's), and Okta's error code. */
-interface OktaFailure {
-  status?: number | string;
-  errorCode?: string;
-  errorSummary?: string;
-  headers?: { get(name: string): string | null };
-}
 
 const statusOf = (err: unknown): number | undefined => {
   const status = Number((err as OktaFailure | null)?.status);
@@ -114,7 +90,7 @@ export const oktaGroupTarget: ConnectorType<OktaGroupSettings, OktaIntegration> 
       if (current?.token !== token) {
         sdk ??= import("@okta/okta-sdk-nodejs");
         const loaded = await sdk;
-        const Executor = executorClass(loaded);
+        const Executor = signalledExecutor(loaded);
         const client = new loaded.Client({
           orgUrl: okta.orgUrl,
           token,
@@ -131,7 +107,7 @@ export const oktaGroupTarget: ConnectorType<OktaGroupSettings, OktaIntegration> 
     /** Runs `fn` with the SDK's requests bound to the call's signal and the integration's time limit. */
     async function withClient<T>(signal: AbortSignal, fn: (c: Client) => Promise<T>): Promise<T> {
       const c = await client();
-      return callSignal.run(AbortSignal.any([signal, AbortSignal.timeout(okta.timeoutMs)]), () => fn(c));
+      return withOktaSignal(AbortSignal.any([signal, AbortSignal.timeout(okta.timeoutMs)]), () => fn(c));
     }
 
     /** The id of the user the API token acts as (GET /api/v1/users/me), asked once per token. */
