@@ -291,6 +291,9 @@ export async function scheduleRetry(
   return Number(result.numUpdatedRows) > 0;
 }
 
+/** The states in which a grant may exist at its target. */
+export const liveStates: RequestState[] = ["escalating", "active", "deescalating"];
+
 /** Live grants (escalating, active, deescalating) of these people with these grant keys. */
 export async function liveGrantsOf(
   db: Executor,
@@ -306,9 +309,6 @@ export async function liveGrantsOf(
     .where("grant_key", "in", grantKeys)
     .execute();
 }
-
-/** The states in which a grant may exist at its target. */
-export const liveStates: RequestState[] = ["escalating", "active", "deescalating"];
 
 /** A target's live grants, and those that ended since `since` having been granted (drift compares them with the target). */
 export async function grantsAtTarget(db: Executor, target: string, since: number): Promise<RequestRow[]> {

@@ -11,6 +11,7 @@ import {
   notifyPreferences,
   setPreference,
 } from "../../store/preferences.ts";
+import { channelsOf } from "../email/fan-out.ts";
 import { type ApiEnv, actorOf } from "./auth.ts";
 import { errors, json } from "./openapi-responses.ts";
 
@@ -31,14 +32,6 @@ export const Preferences = z
       .openapi({ description: "Which channels this server has configured" }),
   })
   .openapi("Preferences");
-
-function channelsOf(deps: EngineDeps): Channels {
-  return {
-    slack: deps.config.slack !== undefined,
-    // Read defensively: the config's email section is not declared in every version of the schema.
-    email: (deps.config.config as { email?: unknown }).email !== undefined,
-  };
-}
 
 /** The channels a preference needs that this server lacks. */
 function missingFor(notify: NotifyPreference, channels: Channels): (keyof Channels)[] {
