@@ -12,6 +12,7 @@ import { createDirectory, type Directory } from "./directory/directory.ts";
 import { type AuditHeadPublisher, createAuditHeadPublisher } from "./engine/audit-head-publisher.ts";
 import type { EngineDeps } from "./engine/deps.ts";
 import { createDriftReconciler, type DriftReconciler } from "./engine/drift.ts";
+import { changedTargetWarnings, closeRecordedTargets } from "./engine/granted-targets.ts";
 import { type HelperContext, withHelpers } from "./engine/hook-helpers.ts";
 import { type LoadedConfig, loadConfig } from "./engine/load-config.ts";
 import { createScheduler, type Scheduler } from "./engine/scheduler/loop.ts";
@@ -135,6 +136,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const config = typeof options.config === "object" ? options.config : await loadConfig(options.config);
   const store = openStore(databaseUrlOf(config, options.databaseUrl));
   await migrate(store);
+  for (const warning of await changedTargetWarnings(store.db, config)) logger.warn(warning);
   const { deps, scheduler, outbox, senders, closers, directory } = createRuntime(
     store,
     config,
@@ -222,6 +224,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           .close?.()
           .catch((err: unknown) => logger.warn({ err }, "a target's connections did not close"));
       }
+      await closeRecordedTargets(config).catch((err: unknown) =>
+        logger.warn({ err }, "a removed target's connections did not close"),
+      );
     },
   };
 }

@@ -297,7 +297,7 @@ describe("real targets through the server", { skip }, () => {
     assert.ok((await solo()).includes(dn("carol")), "the first listing of a group revokes nothing");
 
     // The new grant as it is while being made: granted in the directory, its identity not yet recorded.
-    await db.updateTable("requests").set({ grant_identity: null }).where("id", "=", again).execute();
+    await db.updateTable("grants").set({ identity: null }).where("request_id", "=", again).execute();
     const unsettled = await reconcileTarget(t.server.deps, "any_group");
     assert.deepEqual(inSolo(unsettled), [], "nothing is called unmanaged while a grant has no identity yet");
     assert.ok(
@@ -307,9 +307,9 @@ describe("real targets through the server", { skip }, () => {
     assert.deepEqual((await solo()).sort(), [dn("alice"), dn("carol")].sort());
 
     await db
-      .updateTable("requests")
-      .set({ grant_identity: dn("alice") })
-      .where("id", "=", again)
+      .updateTable("grants")
+      .set({ identity: dn("alice") })
+      .where("request_id", "=", again)
       .execute();
     const settled = await reconcileTarget(t.server.deps, "any_group");
     assert.deepEqual(inSolo(settled), [dn("carol")]);
@@ -338,9 +338,9 @@ describe("real targets through the server", { skip }, () => {
     const older = await ask("alice@example.com", "ops");
     // As if the older grant had been made to bob's entry under a mapping since changed.
     await db
-      .updateTable("requests")
-      .set({ grant_identity: dn("bob") })
-      .where("id", "=", older)
+      .updateTable("grants")
+      .set({ identity: dn("bob") })
+      .where("request_id", "=", older)
       .execute();
     await asAdmin(slapd, (c) =>
       c.modify(groups.names, [

@@ -7,7 +7,7 @@ import { appendEvents, type NewAuditEvent } from "../store/audit-log.ts";
 import type { Dialect } from "../store/database.ts";
 import { uuidv7 } from "../store/ids.ts";
 import { type EventPlanner, enqueue, type OutboxMessage, type RecordedEvent } from "../store/outbox.ts";
-import { type RequestRow, updateRequest } from "../store/requests.ts";
+import { type RequestChanges, type RequestRow, updateRequest } from "../store/requests.ts";
 import type { Database } from "../store/schema.ts";
 import { type Command, transition } from "./lifecycle.ts";
 
@@ -46,7 +46,7 @@ export function invalidTransition(state: string, command: Command): JitflowError
 export interface Step {
   command: Command;
   actor: string;
-  changes?: Partial<RequestRow>;
+  changes?: RequestChanges;
   data?: Record<string, unknown>;
 }
 
@@ -85,7 +85,7 @@ export class ChangeSet {
     row: RequestRow,
     command: Command,
     actor: string,
-    changes: Partial<RequestRow> = {},
+    changes: RequestChanges = {},
     data: Record<string, unknown> = {},
   ): Promise<RequestRow> {
     return this.applyAll(row, [{ command, actor, changes, data }]);
@@ -94,7 +94,7 @@ export class ChangeSet {
   /** Several transitions in a row (approve, then start escalating): one write, one event each. */
   async applyAll(row: RequestRow, steps: Step[]): Promise<RequestRow> {
     let state = row.state;
-    let set: Partial<RequestRow> = {};
+    let set: RequestChanges = {};
     const recorded: { type: string; actor: string; data: Record<string, unknown>; next: RequestRow }[] = [];
     for (const step of steps) {
       const to = transition(state, step.command);

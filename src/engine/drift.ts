@@ -23,6 +23,9 @@ import { type EngineDeps, inTransaction } from "./deps.ts";
 import { countEventsOf } from "./hook-helpers.ts";
 import { systemActor } from "./read/views.ts";
 
+/** Who a request's grant went to, in the target's canonical form; null while not known. */
+const identityOf = (r: RequestRow): string | null => r.grant?.identity ?? null;
+
 export interface DriftEntry {
   identity: string;
   /** The bound field values this part of the target is for (fieldBindings), e.g. { repo: "api" }. */
@@ -144,22 +147,21 @@ async function compare(deps: EngineDeps, name: string): Promise<{ report: DriftR
     const scoped = (e: DriftEntry): DriftEntry =>
       target.bindings.length > 0 ? { ...e, scope: scope.values } : e;
     const liveRows = [...before, ...after].filter((r) => live.includes(r.state) && inScope(r));
-    const liveIdentities = new Set(
-      liveRows.map((r) => r.grant_identity).filter((i): i is string => i !== null),
-    );
+    const liveIdentities = new Set(liveRows.map(identityOf).filter((i): i is string => i !== null));
     // A live grant with no identity yet (escalating, or interrupted before it was recorded) may have
     // granted any of the holders: while there is one, nothing in this scope is called unmanaged.
-    const unsettled = liveRows.some((r) => r.grant_identity === null);
+    const unsettled = liveRows.some((r) => identityOf(r) === null);
     const liveRequesters = new Set(liveRows.map((r) => r.requester));
     for (const r of before) {
       const a = afterById.get(r.id);
-      if (!inScope(r) || r.state !== "active" || a?.state !== "active" || r.grant_identity === null) continue;
+      const identity = identityOf(r);
+      if (!inScope(r) || r.state !== "active" || a?.state !== "active" || identity === null) continue;
       if (a.expires_at !== null && a.due_at !== null && a.expires_at < nowAfter - 60_000) {
         report.outlived.push(
-          scoped({ identity: r.grant_identity, requestId: r.id, requester: r.requester, stillActive: true }),
+          scoped({ identity, requestId: r.id, requester: r.requester, stillActive: true }),
         );
-      } else if (!holders.has(r.grant_identity)) {
-        report.missing.push(scoped({ identity: r.grant_identity, requestId: r.id, requester: r.requester }));
+      } else if (!holders.has(identity)) {
+        report.missing.push(scoped({ identity, requestId: r.id, requester: r.requester }));
       }
     }
     for (const identity of [...holders].sort()) {
@@ -169,7 +171,7 @@ async function compare(deps: EngineDeps, name: string): Promise<{ report: DriftR
         continue;
       }
       const ended = after
-        .filter((r) => inScope(r) && r.grant_identity === identity && !live.includes(r.state))
+        .filter((r) => inScope(r) && identityOf(r) === identity && !live.includes(r.state))
         .sort((x, y) => (y.ended_at ?? 0) - (x.ended_at ?? 0))[0];
       if (ended) {
         // The same person asking again may be granting it right now: not outlived while they have a live request.

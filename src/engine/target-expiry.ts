@@ -7,8 +7,8 @@ import { getDecisions, getRequest } from "../store/requests.ts";
 import { PermanentTargetError } from "../targets/target.ts";
 import type { EngineDeps } from "./deps.ts";
 import { flowOf } from "./engine.ts";
+import { grantedTargetOf } from "./granted-targets.ts";
 import { systemActor, toEvent } from "./read/views.ts";
-import { prepareCall } from "./target-calls.ts";
 
 export function targetExpirySender(deps: EngineDeps): Sender {
   return {
@@ -16,23 +16,17 @@ export function targetExpirySender(deps: EngineDeps): Sender {
       const row = await getRequest(deps.store.db, String(payload.requestId));
       // Ended (or ending) since: the login is being dropped, and its end no longer matters.
       if (row?.state !== "active" || row.expires_at === null || row.target === null) return;
-      const target = deps.config.targets.get(row.target);
-      if (!target?.connector.setExpiry) return;
       const flow = flowOf(deps, row.flow);
       const evt = toEvent(deps.config, row, await getDecisions(deps.store.db, row.id), systemActor);
-      const prepared = await prepareCall(
-        target,
-        evt,
-        flow?.module,
-        deps.config.config.hooks.timeoutMs,
-        row.grant_identity,
-      );
+      // Where and as the grant was made (its record), like its revocation.
+      const prepared = await grantedTargetOf(deps, row, evt, flow?.module);
       if (!prepared.ok) {
         if (prepared.permanent) throw new PermanentDeliveryError(prepared.error);
         throw new Error(prepared.error);
       }
+      if (!prepared.connector.setExpiry) return;
       try {
-        await target.connector.setExpiry({
+        await prepared.connector.setExpiry({
           evt: { ...evt, name: "setExpiry" },
           module: flow?.module,
           signal: AbortSignal.timeout(deps.config.config.scheduler.targetTimeoutMs),

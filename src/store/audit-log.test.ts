@@ -72,8 +72,7 @@ async function storeRequest(
     lease_owner: null,
     lease_until: null,
     version: 0,
-    grant_key: "box",
-    grant_identity: null,
+    grant: null,
     steps: "[0]",
     ...options.row,
   };

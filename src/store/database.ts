@@ -11,10 +11,14 @@ import * as m002 from "./migrations/002-slack.ts";
 import * as m003 from "./migrations/003-web.ts";
 import * as m004 from "./migrations/004-targets.ts";
 import * as m005 from "./migrations/005-policies.ts";
+import * as m006 from "./migrations/006-grants.ts";
 import { nodeSqliteDatabase } from "./node-sqlite-database.ts";
 import type { Database } from "./schema.ts";
 
 export type Dialect = "sqlite" | "postgres";
+
+/** The database, or a transaction on it: what queries run on. */
+export type Executor = Kysely<Database> | Transaction<Database>;
 
 export interface Store {
   db: Kysely<Database>;
@@ -30,6 +34,7 @@ const migrations: Record<string, Migration> = {
   "003-web": m003,
   "004-targets": m004,
   "005-policies": m005,
+  "006-grants": m006,
 };
 
 export const defaultDatabaseUrl = "sqlite:./.jitflow/jitflow.db";
@@ -68,13 +73,17 @@ export function openStore(url: string = defaultDatabaseUrl, options: { poolSize?
   );
 }
 
-/** Applies every migration not yet applied; returns the names applied now. */
-export async function migrate(store: Store): Promise<string[]> {
+/**
+ * Applies every migration not yet applied (or those up to and including `to`, for tests that build a
+ * database as an older release left it); returns the names applied now.
+ */
+export async function migrate(store: Store, options: { to?: string } = {}): Promise<string[]> {
   const migrator = new Migrator({
     db: store.db,
     provider: { getMigrations: async () => migrations },
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } =
+    options.to === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(options.to);
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
 }

@@ -1,14 +1,19 @@
-// Reading and writing request rows: insert, get, conditional update, list with cursors, and leasing due work.
+// Reading and writing requests: insert, get, conditional update, list with cursors, and leasing due work. A
+// request is read with its grant (store/grants.ts) attached.
 
-import type { Kysely, Transaction } from "kysely";
+import type { Kysely } from "kysely";
 import type { RequestState } from "../model/types.ts";
-import type { Dialect } from "./database.ts";
+import type { Dialect, Executor } from "./database.ts";
+import { type Grant, grantsOf, insertGrant } from "./grants.ts";
 import { claimLeased, dueRows, notLeased } from "./leases.ts";
 import type { Database, DecisionsTable, RequestsTable } from "./schema.ts";
 
-export type RequestRow = RequestsTable;
+/** A request as read: its own columns, and the grant it gives (null for a request that names no target). */
+export type RequestRow = RequestsTable & { grant: Grant | null };
+/** The columns a command may change on a request (its grant is changed through store/grants.ts). */
+export type RequestChanges = Partial<RequestsTable>;
 export type DecisionRow = DecisionsTable;
-export type Executor = Kysely<Database> | Transaction<Database>;
+export type { Executor } from "./database.ts";
 
 /** The policy columns of a request that has none of the policy's features in use (tests, imports). */
 export const plainPolicyColumns = {
@@ -27,14 +32,28 @@ export const plainPolicyColumns = {
   extends_id: null,
   extensions: 0,
   extended_seconds: 0,
-} satisfies Partial<RequestRow>;
+} satisfies RequestChanges;
 
+/** Inserts a request and its grant. */
 export async function insertRequest(trx: Executor, row: RequestRow): Promise<void> {
-  await trx.insertInto("requests").values(row).execute();
+  const { grant, ...columns } = row;
+  await trx.insertInto("requests").values(columns).execute();
+  if (grant) await insertGrant(trx, grant);
+}
+
+/** Attaches each request's grant (one more query for the lot). */
+async function withGrants(db: Executor, rows: RequestsTable[]): Promise<RequestRow[]> {
+  if (rows.length === 0) return [];
+  const grants = await grantsOf(
+    db,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => ({ ...r, grant: grants.get(r.id) ?? null }));
 }
 
 export async function getRequest(db: Executor, id: string): Promise<RequestRow | undefined> {
-  return db.selectFrom("requests").selectAll().where("id", "=", id).executeTakeFirst();
+  const row = await db.selectFrom("requests").selectAll().where("id", "=", id).executeTakeFirst();
+  return row ? (await withGrants(db, [row]))[0] : undefined;
 }
 
 export async function getDecisions(db: Executor, id: string): Promise<DecisionRow[]> {
@@ -54,7 +73,7 @@ export async function getDecisionsOf(db: Executor, ids: string[]): Promise<Decis
 export async function updateRequest(
   trx: Executor,
   current: Pick<RequestRow, "id" | "state" | "version">,
-  changes: Partial<RequestRow>,
+  changes: RequestChanges,
 ): Promise<boolean> {
   const result = await trx
     .updateTable("requests")
@@ -125,7 +144,10 @@ export async function listRequests(db: Executor, filter: ListFilter): Promise<Re
       ]),
     );
   }
-  return q.orderBy("created_at", "desc").orderBy("id", "desc").limit(filter.limit).execute();
+  return withGrants(
+    db,
+    await q.orderBy("created_at", "desc").orderBy("id", "desc").limit(filter.limit).execute(),
+  );
 }
 
 /** How many requests each flow has in each state (only pairs that occur). */
@@ -148,7 +170,7 @@ export async function claimDue(
   now: number,
   leaseMs: number,
   limit: number,
-): Promise<RequestRow[]> {
+): Promise<RequestsTable[]> {
   return claimLeased(db, dialect, "requests", dueRows(db, "requests", now, limit), owner, now, leaseMs);
 }
 
@@ -195,23 +217,30 @@ export async function nextDue(db: Kysely<Database>, now: number): Promise<number
 /** Other requests of the same person for the same grant (target and bound fields) in the given states. */
 export async function sameGrant(
   db: Executor,
-  row: Pick<RequestRow, "id" | "requester" | "grant_key">,
+  row: Pick<RequestRow, "id" | "grant">,
   states: RequestState[],
 ): Promise<RequestRow[]> {
-  if (row.grant_key === null) return [];
-  return db
+  if (row.grant === null) return [];
+  const { requester, key } = row.grant;
+  const rows = await db
     .selectFrom("requests")
     .selectAll()
-    .where("requester", "=", row.requester)
-    .where("grant_key", "=", row.grant_key)
+    .where("id", "in", (eb) =>
+      eb
+        .selectFrom("grants")
+        .select("grants.request_id")
+        .where("grants.requester", "=", requester)
+        .where("grants.grant_key", "=", key),
+    )
     .where("state", "in", states)
     .where("id", "!=", row.id)
     .execute();
+  return withGrants(db, rows);
 }
 
 /** The requests with these ids, read 500 at a time. */
 export async function getRequests(db: Executor, ids: readonly string[]): Promise<RequestRow[]> {
-  const rows: RequestRow[] = [];
+  const rows: RequestsTable[] = [];
   for (let i = 0; i < ids.length; i += 500) {
     rows.push(
       ...(await db
@@ -221,7 +250,7 @@ export async function getRequests(db: Executor, ids: readonly string[]): Promise
         .execute()),
     );
   }
-  return rows;
+  return withGrants(db, rows);
 }
 
 /** The rows among `ids` that `owner` still holds the lease on, in id order. */
@@ -231,13 +260,16 @@ export async function leasedRequests(
   ids: readonly string[],
 ): Promise<RequestRow[]> {
   if (ids.length === 0) return [];
-  return db
-    .selectFrom("requests")
-    .selectAll()
-    .where("id", "in", ids)
-    .where("lease_owner", "=", owner)
-    .orderBy("id")
-    .execute();
+  return withGrants(
+    db,
+    await db
+      .selectFrom("requests")
+      .selectAll()
+      .where("id", "in", ids)
+      .where("lease_owner", "=", owner)
+      .orderBy("id")
+      .execute(),
+  );
 }
 
 /** Makes a row due now, if it is still in `state` (drift found an outlived grant; a waiting escalation). */
@@ -253,7 +285,7 @@ export async function makeDueNow(db: Executor, id: string, state: RequestState, 
 /** Escalations of these people's grants that waited for a revocation may go now. */
 export async function wakeWaitingEscalations(
   db: Executor,
-  grants: readonly Pick<RequestRow, "requester" | "grant_key">[],
+  grants: readonly Pick<Grant, "requester" | "key">[],
   now: number,
 ): Promise<void> {
   for (let i = 0; i < grants.length; i += 200) {
@@ -262,10 +294,17 @@ export async function wakeWaitingEscalations(
       .updateTable("requests")
       .set({ due_at: now })
       .where("state", "=", "escalating")
-      .where((eb) =>
-        eb.or(
-          chunk.map((r) => eb.and([eb("requester", "=", r.requester), eb("grant_key", "=", r.grant_key)])),
-        ),
+      .where("id", "in", (eb) =>
+        eb
+          .selectFrom("grants")
+          .select("grants.request_id")
+          .where((g) =>
+            g.or(
+              chunk.map((r) =>
+                g.and([g("grants.requester", "=", r.requester), g("grants.grant_key", "=", r.key)]),
+              ),
+            ),
+          ),
       )
       .execute();
   }
@@ -279,7 +318,7 @@ export async function scheduleRetry(
   db: Executor,
   row: Pick<RequestRow, "id" | "version">,
   owner: string,
-  retry: Pick<RequestRow, "attempts" | "last_error" | "due_at">,
+  retry: Pick<RequestsTable, "attempts" | "last_error" | "due_at">,
 ): Promise<boolean> {
   const result = await db
     .updateTable("requests")
@@ -301,28 +340,46 @@ export async function liveGrantsOf(
   grantKeys: readonly string[],
 ): Promise<RequestRow[]> {
   if (requesters.length === 0 || grantKeys.length === 0) return [];
-  return db
+  const rows = await db
     .selectFrom("requests")
     .selectAll()
     .where("state", "in", liveStates)
-    .where("requester", "in", requesters)
-    .where("grant_key", "in", grantKeys)
+    .where("id", "in", (eb) =>
+      eb
+        .selectFrom("grants")
+        .select("grants.request_id")
+        .where("grants.requester", "in", requesters)
+        .where("grants.grant_key", "in", grantKeys),
+    )
     .execute();
+  return withGrants(db, rows);
 }
 
 /** A target's live grants, and those that ended since `since` having been granted (drift compares them with the target). */
 export async function grantsAtTarget(db: Executor, target: string, since: number): Promise<RequestRow[]> {
-  return db
+  const rows = await db
     .selectFrom("requests")
     .selectAll()
     .where("target", "=", target)
     .where((eb) =>
       eb.or([
         eb("state", "in", liveStates),
-        eb.and([eb("ended_at", ">=", since), eb("grant_identity", "is not", null)]),
+        eb.and([
+          eb("ended_at", ">=", since),
+          eb(
+            "id",
+            "in",
+            eb
+              .selectFrom("grants")
+              .select("grants.request_id")
+              .where("grants.target", "=", target)
+              .where("grants.identity", "is not", null),
+          ),
+        ]),
       ]),
     )
     .execute();
+  return withGrants(db, rows);
 }
 
 /** A target's live grants that hold this identity, or hold none recorded yet. */
@@ -331,13 +388,19 @@ export async function liveGrantsHolding(
   target: string,
   identity: string,
 ): Promise<RequestRow[]> {
-  return db
+  const rows = await db
     .selectFrom("requests")
     .selectAll()
-    .where("target", "=", target)
     .where("state", "in", liveStates)
-    .where((eb) => eb.or([eb("grant_identity", "=", identity), eb("grant_identity", "is", null)]))
+    .where("id", "in", (eb) =>
+      eb
+        .selectFrom("grants")
+        .select("grants.request_id")
+        .where("grants.target", "=", target)
+        .where((g) => g.or([g("grants.identity", "=", identity), g("grants.identity", "is", null)])),
+    )
     .execute();
+  return withGrants(db, rows);
 }
 
 /** Records the last hook or target error shown with a request, outside the lifecycle. */
@@ -365,7 +428,7 @@ export async function breakGlassRows(
   let query = db.selectFrom("requests").selectAll().where("break_glass", "is not", null);
   if (reviewed === false) query = query.where("reviewed_at", "is", null);
   if (reviewed === true) query = query.where("reviewed_at", "is not", null);
-  return query.orderBy("id", "desc").limit(limit).execute();
+  return withGrants(db, await query.orderBy("id", "desc").limit(limit).execute());
 }
 
 /** Records one person's decision on a request's current step; false when they had already decided. */

@@ -29,10 +29,6 @@ export interface RequestsTable {
   lease_owner: string | null;
   lease_until: number | null;
   version: number;
-  /** The grant this request gives (target, bound field values, or the request for per-request logins). */
-  grant_key: string | null;
-  /** Who the target granted it to, in the connector's canonical form; set when escalate returns. */
-  grant_identity: string | null;
   /** The flow's steps that apply to this request (JSON list of indices; their conditions held at submission). */
   steps: string | null;
   /** The policy step being decided (an index into the flow's steps), and when it began. */
@@ -57,6 +53,21 @@ export interface RequestsTable {
   /** Extensions applied to this grant: how many, and the seconds they added. */
   extensions: number;
   extended_seconds: number;
+}
+
+/** One target granted by a request (today exactly one per request that names a target). */
+export interface GrantsTable {
+  request_id: string;
+  target: string;
+  /** The request's requester (it never changes): overlapping grants are found by it and the key. */
+  requester: string;
+  /** The target plus its bound field values (or the request, for a login per request): same key, same access. */
+  grant_key: string;
+  /** Who the target granted it to, in the connector's canonical form; set when escalate returns. */
+  identity: string | null;
+  /** JSON of GrantedWith (store/grants.ts), written when escalate is first called; null for grants made before 006. */
+  granted_with: string | null;
+  created_at: number;
 }
 
 export interface DecisionsTable {
@@ -204,6 +215,7 @@ export interface PreferencesTable {
 
 export interface Database {
   requests: RequestsTable;
+  grants: GrantsTable;
   decisions: DecisionsTable;
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;

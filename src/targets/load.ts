@@ -22,6 +22,8 @@ export interface LoadedTarget {
   perRequest: boolean;
   /** The configured settings, without the bound keys. */
   fixedSettings: Record<string, unknown>;
+  /** The validated settings of the integration the connector was made with (Okta, GitHub), if any. */
+  integration: unknown;
   /** The settings one request's call uses: the configured ones with the bound fields filled in, validated. */
   settingsFor(
     fields: Record<string, unknown>,
@@ -116,6 +118,7 @@ export function loadTargets(
       },
       perRequest: connector.perRequest?.(staticSettings) ?? false,
       fixedSettings: staticSettings,
+      integration: integration.settings,
       settingsFor(fields) {
         if (bindings.length === 0) return { ok: true, settings: staticSettings };
         const full = connectorType.settings.safeParse({
@@ -270,6 +273,7 @@ export function fixedTarget(info: TargetInfo, connector: TargetConnector): Loade
     drift: { mode: "off", interval: 900, standing: [] },
     perRequest: false,
     fixedSettings: info.settings,
+    integration: undefined,
     settingsFor: () => ({ ok: true, settings: info.settings }),
   };
 }

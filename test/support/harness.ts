@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import type { Clock } from "../../src/lib/clock.ts";
 import { type RunningServer, startServer } from "../../src/server.ts";
 import { createToken, type TokenRole } from "../../src/store/tokens.ts";
@@ -46,6 +46,8 @@ export interface TestServerOptions {
   port?: number;
   /** Host to listen on (default 127.0.0.1). */
   host?: string;
+  /** Where the server logs (default: nowhere). */
+  logger?: Logger;
 }
 
 export interface TestServer {
@@ -103,7 +105,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     databaseUrl: database.url,
     port: options.port ?? 0,
     host: options.host ?? "127.0.0.1",
-    logger: pino({ level: "silent" }),
+    logger: options.logger ?? pino({ level: "silent" }),
     clock: options.clock,
     background: options.background,
   });

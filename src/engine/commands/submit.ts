@@ -11,6 +11,7 @@ import {
   insertRequest,
   pendingExtensionOf,
   plainPolicyColumns,
+  type RequestChanges,
   type RequestRow,
   sameGrant,
   setRequestError,
@@ -212,10 +213,9 @@ function startOf(
 export function grantKeyOf(
   deps: EngineDeps,
   id: string,
-  target: string | null,
+  target: string,
   fields: Record<string, unknown>,
-): string | null {
-  if (target === null) return null;
+): string {
   const loaded = deps.config.targets.get(target);
   if (!loaded) return target;
   if (loaded.perRequest) return `${target}\u0000request:${id}`;
@@ -242,12 +242,10 @@ function freshPending(now: number, deadlineAt: number) {
     lease_owner: null,
     lease_until: null,
     version: 0,
-    grant_key: null,
-    grant_identity: null,
     deadline_at: deadlineAt,
     step_started_at: now,
     destination_at: now,
-  } satisfies Partial<RequestRow>;
+  } satisfies RequestChanges;
 }
 
 /**
@@ -295,6 +293,8 @@ export async function requestExtension(
     id: uuidv7(now),
     duration: seconds,
     extends_id: parent.id,
+    // It grants nothing of its own: when approved, its parent's grant is extended.
+    grant: null,
   };
   const { applicable, firstStep, resolved } = await routeFirstStep(deps, flow, row, now, deadlineAt);
   const saved = await inTransaction(deps, async (changes) => {
@@ -345,9 +345,10 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
 
   const now = deps.clock.now();
   const deadlineAt = now + flow.config.requestTimeout * 1000;
+  const id = input.id ?? uuidv7(now);
   const row: RequestRow = {
     ...freshPending(now, deadlineAt),
-    id: input.id ?? uuidv7(now),
+    id,
     flow: flow.config.name,
     target,
     requester: requester.email,
@@ -359,8 +360,19 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
     source: input.source,
     start_at: startAt,
     break_glass: breakGlass,
+    grant:
+      target === null
+        ? null
+        : {
+            requestId: id,
+            target,
+            requester: requester.email,
+            key: grantKeyOf(deps, id, target, fields),
+            identity: null,
+            grantedWith: null,
+            createdAt: now,
+          },
   };
-  row.grant_key = grantKeyOf(deps, row.id, target, fields);
 
   const ms = deps.config.config.hooks.timeoutMs;
   const module = flow.module;

@@ -5,6 +5,7 @@ import { backoffMs } from "../../lib/backoff.ts";
 import { metrics } from "../../lib/metrics.ts";
 import type { GrantCredentials } from "../../model/types.ts";
 import { deleteCredentials, parseKey, seal, storeCredentials } from "../../store/credentials.ts";
+import { type Grant, type GrantedWith, recordGrant } from "../../store/grants.ts";
 import {
   type DecisionRow,
   getDecisions,
@@ -27,12 +28,21 @@ import { tickPending } from "../approval/pending.ts";
 import { ConflictError } from "../changes.ts";
 import { type EngineDeps, inTransaction } from "../deps.ts";
 import { flowOf, reportAfterHook } from "../engine.ts";
+import { grantedTargetOf, grantedWith } from "../granted-targets.ts";
 import { runAfterHook, runOnHook } from "../hooks.ts";
 import { systemActor, toEvent } from "../read/views.ts";
 import { prepareCall } from "../target-calls.ts";
 
+/** What escalate was called with, to keep with the grant (set whenever the target was called). */
+type Called = { grantedWith?: GrantedWith };
+
 type Outcome =
-  | { kind: "escalated"; row: RequestRow; identity: string; credentials?: GrantCredentials | undefined }
+  | ({
+      kind: "escalated";
+      row: RequestRow;
+      identity: string;
+      credentials?: GrantCredentials | undefined;
+    } & Called)
   | {
       kind: "deescalated";
       row: RequestRow;
@@ -41,15 +51,25 @@ type Outcome =
       /** The target was left alone: the identity is jitflow's own (why, in words). */
       refused?: string;
     }
-  | { kind: "failed"; row: RequestRow; error: string }
-  | { kind: "retry"; row: RequestRow; error: string; deferMs?: number; retryAfterMs?: number | undefined }
+  | ({ kind: "failed"; row: RequestRow; error: string } & Called)
+  | ({
+      kind: "retry";
+      row: RequestRow;
+      error: string;
+      deferMs?: number;
+      retryAfterMs?: number | undefined;
+    } & Called)
   | { kind: "skip"; row: RequestRow };
 
 /**
  * Processes rows this owner has leased. The leases are renewed all along, so a batch of slow calls
  * is not taken over (and its calls made again) by another replica, or another batch, halfway through.
  */
-export async function processDue(deps: EngineDeps, owner: string, claimed: RequestRow[]): Promise<void> {
+export async function processDue(
+  deps: EngineDeps,
+  owner: string,
+  claimed: readonly { id: string }[],
+): Promise<void> {
   const ids = claimed.map((r) => r.id);
   const { leaseMs } = deps.config.config.scheduler;
   const heartbeat = setInterval(() => {
@@ -180,7 +200,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
       currentRows.set(r.id, r);
     }
     // Requests of the same grant that waited for a revocation this batch finished may go now.
-    const revoked: RequestRow[] = [];
+    const revoked: Grant[] = [];
     let woken = false;
     const wakeWaiting = async () => {
       woken = true;
@@ -196,6 +216,12 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
         continue;
       }
       const release = { lease_owner: null, lease_until: null };
+      if (row.grant && outcome.kind !== "deescalated" && outcome.grantedWith) {
+        await recordGrant(changes.trx, row.grant, {
+          grantedWith: outcome.grantedWith,
+          ...(outcome.kind === "escalated" ? { identity: outcome.identity } : {}),
+        });
+      }
       if (outcome.kind === "escalated") {
         const flow = flowOf(deps, row.flow);
         const expiresAt = row.expires_at ?? now + Number(row.duration) * 1000;
@@ -211,7 +237,6 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
             expires_at: expiresAt,
             due_at: scheduled ? expiresAt : null,
             last_error: null,
-            grant_identity: outcome.identity,
           },
           {
             expiresAt: new Date(expiresAt).toISOString(),
@@ -238,7 +263,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
           },
         );
         await deleteCredentials(changes.trx, [row.id]);
-        if (row.target !== null) revoked.push(row);
+        if (row.grant) revoked.push(row.grant);
         done.push(outcome);
       } else if (outcome.kind === "failed") {
         // Revoked first (now), then marked failed when the revocation is done.
@@ -350,8 +375,7 @@ interface Batch {
   live: Map<string, Map<string, RequestRow>>;
 }
 
-const grantKey = (row: Pick<RequestRow, "requester" | "grant_key">) =>
-  `${row.requester}\u0000${row.grant_key}`;
+const grantKey = (grant: Pick<Grant, "requester" | "key">) => `${grant.requester}\u0000${grant.key}`;
 
 async function readBatch(deps: EngineDeps, rows: RequestRow[]): Promise<Batch> {
   const decisions = new Map<string, DecisionRow[]>(rows.map((r) => [r.id, []]));
@@ -364,11 +388,16 @@ async function readBatch(deps: EngineDeps, rows: RequestRow[]): Promise<Batch> {
     )) {
       decisions.get(d.request_id)?.push(d);
     }
-    const keys = [...new Set(chunk.map((r) => r.grant_key).filter((t): t is string => t !== null))];
-    if (keys.length === 0) continue;
-    const found = await liveGrantsOf(deps.store.db, [...new Set(chunk.map((r) => r.requester))], keys);
+    const grants = chunk.map((r) => r.grant).filter((g): g is Grant => g !== null);
+    if (grants.length === 0) continue;
+    const found = await liveGrantsOf(
+      deps.store.db,
+      [...new Set(grants.map((g) => g.requester))],
+      [...new Set(grants.map((g) => g.key))],
+    );
     for (const r of found) {
-      const key = grantKey(r);
+      if (!r.grant) continue;
+      const key = grantKey(r.grant);
       if (!live.has(key)) live.set(key, new Map());
       live.get(key)?.set(r.id, r);
     }
@@ -378,7 +407,8 @@ async function readBatch(deps: EngineDeps, rows: RequestRow[]): Promise<Batch> {
 
 /** Other requests of the same person for the same target, in these states (as read for the batch). */
 function sameGrantIn(batch: Batch, row: RequestRow, states: string[]): RequestRow[] {
-  const same = batch.live.get(grantKey(row));
+  if (!row.grant) return [];
+  const same = batch.live.get(grantKey(row.grant));
   if (!same) return [];
   return [...same.values()].filter((r) => r.id !== row.id && states.includes(r.state));
 }
@@ -427,6 +457,7 @@ async function escalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): Pro
       : { kind: "retry", row, error: vetted.error };
   }
   const scheduled = flow?.config.scheduleDeescalation ?? true;
+  const called = { grantedWith: grantedWith(target, prepared) };
   try {
     const result = await target.connector.escalate({
       evt: { ...evt, name: "escalate" },
@@ -442,10 +473,11 @@ async function escalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): Pro
       row,
       identity: result?.identity ?? prepared.identity,
       credentials: result?.credentials,
+      ...called,
     };
   } catch (err) {
-    if (err instanceof PermanentTargetError) return { kind: "failed", row, error: err.message };
-    return { kind: "retry", row, error: messageOf(err), retryAfterMs: retryAfterOf(err) };
+    if (err instanceof PermanentTargetError) return { kind: "failed", row, error: err.message, ...called };
+    return { kind: "retry", row, error: messageOf(err), retryAfterMs: retryAfterOf(err), ...called };
   }
 }
 
@@ -453,50 +485,37 @@ async function deescalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): P
   // Overlapping grants are counted: if another live request gives the same access, leave the target alone.
   // Only a grant to the same identity is the same access: one made to another identity (the mapping
   // or getIdentity changed in between) does not keep this one.
-  const others = sameGrantIn(batch, row, ["escalating", "active"]).filter(
-    (o) =>
-      row.grant_identity === null || o.grant_identity === null || o.grant_identity === row.grant_identity,
-  );
+  const identity = row.grant?.identity ?? null;
+  const others = sameGrantIn(batch, row, ["escalating", "active"]).filter((o) => {
+    const theirs = o.grant?.identity ?? null;
+    return identity === null || theirs === null || theirs === identity;
+  });
   if (others.length > 0) return { kind: "deescalated", row, sharedWith: others.map((o) => o.id) };
   const flow = flowOf(deps, row.flow);
-  const target = row.target ? deps.config.targets.get(row.target) : undefined;
-  if (!target)
-    return { kind: "retry", row, error: `target "${row.target}" is not configured; cannot revoke` };
   const evt = toEvent(deps.config, row, batch.decisions.get(row.id) ?? [], systemActor);
   // onDeescalate may observe but never stop access being taken away.
   const hook = await runOnHook(flow?.module, "onDeescalate", evt, deps.config.config.hooks.timeoutMs);
   if (!hook.ok)
     deps.logger.error({ requestId: row.id, error: hook.error }, "hook failed; deescalating anyway");
-  // The identity granted to (stored when escalate returned); resolved again only if the grant's
-  // recording was cut short by a crash.
-  const prepared = await prepareCall(
-    target,
-    evt,
-    flow?.module,
-    deps.config.config.hooks.timeoutMs,
-    row.grant_identity,
-  );
-  if (!prepared.ok) {
+  // As the grant was made: its recorded target, settings and identity (see granted-targets.ts).
+  const granted = await grantedTargetOf(deps, row, evt, flow?.module);
+  if (!granted.ok) {
     // Settings the target refuses (a bound field) were never granted: there is nothing to take away.
-    // But a grant that was made (its identity is recorded) is never let go: the config changed under
-    // it, and the revocation waits (and alerts) until it can be made.
-    if (prepared.permanent && row.grant_identity === null)
-      return { kind: "deescalated", row, sharedWith: [] };
-    return { kind: "retry", row, error: prepared.error };
+    // But a grant that was made (its identity is recorded) is never let go: the revocation waits (and
+    // alerts) until it can be made.
+    if (granted.permanent && identity === null) return { kind: "deescalated", row, sharedWith: [] };
+    return { kind: "retry", row, error: granted.error };
   }
-  // Standing members keep their access: jitflow never removes what it was told is permanent. Only on
-  // a target without bindings: standing in one repository or group says nothing about another.
-  if (target.bindings.length === 0 && target.drift.standing.includes(prepared.identity)) {
-    return { kind: "deescalated", row, sharedWith: [], standing: true };
-  }
+  // Standing members keep their access: jitflow never removes what it was told is permanent.
+  if (granted.standing) return { kind: "deescalated", row, sharedWith: [], standing: true };
   try {
-    await target.connector.deescalate({
+    await granted.connector.deescalate({
       evt: { ...evt, name: "deescalate" },
       module: flow?.module,
       signal: AbortSignal.timeout(deps.config.config.scheduler.targetTimeoutMs),
-      identity: prepared.identity,
-      identityIsEmail: prepared.identityIsEmail,
-      settings: prepared.settings,
+      identity: granted.identity,
+      identityIsEmail: granted.identityIsEmail,
+      settings: granted.settings,
       expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
     });
     return { kind: "deescalated", row, sharedWith: [] };
