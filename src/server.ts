@@ -178,6 +178,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     // The embedded database has one process: leases left by a killed one are stale, and waiting for
     // them to run out would make revocations late.
     await releaseAllLeases(store.db, "requests");
+    await releaseAllLeases(store.db, "grants");
     await releaseAllLeases(store.db, "outbox");
   }
   const drift = createDriftReconciler(deps);

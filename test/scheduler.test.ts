@@ -70,12 +70,13 @@ for (const db of await dialects()) {
     const alice = () => t.as("alice@example.com");
     const run = () => t.server.scheduler.runOnce();
     const get = async (id: string) => (await alice().get(`/api/v1/requests/${id}`)).body;
+    /** When the request's grant is next due (a retry of its target call). */
     const dueAt = async (id: string) =>
       (
         await t.server.deps.store.db
-          .selectFrom("requests")
+          .selectFrom("grants")
           .select("due_at")
-          .where("id", "=", id)
+          .where("request_id", "=", id)
           .executeTakeFirstOrThrow()
       ).due_at;
 

@@ -110,6 +110,26 @@ for (const db of await dialects()) {
         assert.equal(g.granted_with, null, "made before grants kept their record");
       }
       assert.equal(grants.find((g) => g.request_id === ids.active)?.identity, "alice@example.com");
+      // The work of grants in flight moves with them: when it is due, and its failed calls so far.
+      for (const which of ["active", "deescalating", "escalating"] as const) {
+        const before = old.get(ids[which]);
+        const g = grants.find((r) => r.request_id === ids[which]);
+        assert.equal(g?.due_at, before?.due_at, `${which}: due_at carried over`);
+        assert.equal(g?.attempts, before?.attempts, `${which}: attempts carried over`);
+        assert.equal(g?.last_error, before?.last_error, `${which}: last_error carried over`);
+      }
+      assert.match(
+        String(grants.find((g) => g.request_id === ids.escalating)?.last_error),
+        /flaky target is down/,
+      );
+      const requests = await t.server.deps.store.db.selectFrom("requests").select(["id", "due_at"]).execute();
+      const due = new Map(requests.map((r) => [r.id, r.due_at]));
+      assert.equal(due.get(ids.active), null, "the request's own due instant is its approval clock's only");
+      assert.equal(
+        due.get(ids.pending),
+        old.get(ids.pending)?.due_at,
+        "a pending request keeps its deadline",
+      );
       const views = await Promise.all(Object.values(ids).map(get));
       assert.deepEqual(
         views.map((v) => v.state),

@@ -246,8 +246,6 @@ for (const db of await dialects()) {
         ended_at: null,
         ended_reason: null,
         error: null,
-        attempts: 0,
-        last_error: null,
         due_at: null,
         lease_owner: null,
         lease_until: null,

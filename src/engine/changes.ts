@@ -5,10 +5,11 @@ import type { Transaction } from "kysely";
 import { JitflowError } from "../errors.ts";
 import { appendEvents, type NewAuditEvent } from "../store/audit-log.ts";
 import type { Dialect } from "../store/database.ts";
+import { type GrantChanges, updateGrant } from "../store/grants.ts";
 import { uuidv7 } from "../store/ids.ts";
 import { type EventPlanner, enqueue, type OutboxMessage, type RecordedEvent } from "../store/outbox.ts";
 import { type RequestChanges, type RequestRow, updateRequest } from "../store/requests.ts";
-import type { Database } from "../store/schema.ts";
+import type { Database, RequestsTable } from "../store/schema.ts";
 import { type Command, transition } from "./lifecycle.ts";
 
 /** Raised when a row changed under us between reading it and writing it; the caller retries. */
@@ -48,6 +49,11 @@ export interface Step {
   actor: string;
   changes?: RequestChanges;
   data?: Record<string, unknown>;
+}
+
+/** The request as it is after these changes. */
+function withChanges(row: RequestRow, set: Partial<RequestsTable>, grant: GrantChanges): RequestRow {
+  return { ...row, ...set, grant: row.grant && { ...row.grant, ...grant } };
 }
 
 /** One transaction's worth of changes. */
@@ -91,22 +97,32 @@ export class ChangeSet {
     return this.applyAll(row, [{ command, actor, changes, data }]);
   }
 
-  /** Several transitions in a row (approve, then start escalating): one write, one event each. */
+  /**
+   * Several transitions in a row (approve, then start escalating): one write of the request (and one of
+   * its grant, when a step changes it), one event each.
+   */
   async applyAll(row: RequestRow, steps: Step[]): Promise<RequestRow> {
     let state = row.state;
-    let set: RequestChanges = {};
+    let set: Partial<RequestsTable> = {};
+    let grantSet: GrantChanges = {};
     const recorded: { type: string; actor: string; data: Record<string, unknown>; next: RequestRow }[] = [];
     for (const step of steps) {
       const to = transition(state, step.command);
       if (!to) throw invalidTransition(state, step.command);
-      set = { ...set, ...step.changes, state: to.to, updated_at: this.now };
+      const { grant, ...columns } = step.changes ?? {};
+      set = { ...set, ...columns, state: to.to, updated_at: this.now };
+      grantSet = { ...grantSet, ...grant };
       const data = { from: state, to: to.to, ...step.data };
-      recorded.push({ type: to.event, actor: step.actor, data, next: { ...row, ...set } });
+      recorded.push({ type: to.event, actor: step.actor, data, next: withChanges(row, set, grantSet) });
       state = to.to;
     }
     if (!(await updateRequest(this.#trx, row, set))) throw new ConflictError(row.id);
+    if (Object.keys(grantSet).length > 0) {
+      if (!row.grant) throw new Error(`request ${row.id} has no grant to change`);
+      await updateGrant(this.#trx, row.grant.id, grantSet);
+    }
     for (const r of recorded) this.#record(r.next, r.type, r.actor, r.data);
-    return { ...row, ...set, version: row.version + 1 };
+    return { ...withChanges(row, set, grantSet), version: row.version + 1 };
   }
 
   /** An event of the system rather than of one request (drift found in a target). */

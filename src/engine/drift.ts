@@ -17,7 +17,13 @@ import {
   touchDriftFinding,
 } from "../store/drift.ts";
 import type { RequestRow } from "../store/requests.ts";
-import { getRequest, grantsAtTarget, liveGrantsHolding, liveStates, makeDueNow } from "../store/requests.ts";
+import {
+  getRequest,
+  grantsAtTarget,
+  liveGrantsHolding,
+  liveStates,
+  makeGrantDueNow,
+} from "../store/requests.ts";
 import type { LoadedTarget } from "../targets/load.ts";
 import { type EngineDeps, inTransaction } from "./deps.ts";
 import { countEventsOf } from "./hook-helpers.ts";
@@ -156,7 +162,7 @@ async function compare(deps: EngineDeps, name: string): Promise<{ report: DriftR
       const a = afterById.get(r.id);
       const identity = identityOf(r);
       if (!inScope(r) || r.state !== "active" || a?.state !== "active" || identity === null) continue;
-      if (a.expires_at !== null && a.due_at !== null && a.expires_at < nowAfter - 60_000) {
+      if (a.expires_at !== null && a.grant?.dueAt != null && a.expires_at < nowAfter - 60_000) {
         report.outlived.push(
           scoped({ identity, requestId: r.id, requester: r.requester, stillActive: true }),
         );
@@ -252,7 +258,7 @@ export async function reconcileTarget(deps: EngineDeps, name: string): Promise<D
         };
         if (kind === "outlived" && entry.requestId && !acted) {
           // Still active in jitflow past its end: the scheduler takes it away now.
-          await makeDueNow(changes.trx, entry.requestId, "active", changes.now);
+          await makeGrantDueNow(changes.trx, entry.requestId, "active", changes.now);
         }
         if (!isNew(kind, key) && !(acted && outcome === undefined)) {
           await touchDriftFinding(changes.trx, { target: name, identity: key, kind }, changes.now);

@@ -66,8 +66,6 @@ async function storeRequest(
     ended_at: null,
     ended_reason: null,
     error: null,
-    attempts: 0,
-    last_error: null,
     due_at: null,
     lease_owner: null,
     lease_until: null,

@@ -1,8 +1,11 @@
 // The grants a request gives (one row per target granted): who holds it, the same-access key, the
-// identity granted to and what it was granted with, read as typed Grant objects (JSON parsed once).
+// identity granted to and what it was granted with, and its work (due instant, lease, failed calls),
+// read as typed Grant objects (JSON parsed once) and changed through typed patches.
 
-import type { Executor } from "./database.ts";
-import type { GrantsTable } from "./schema.ts";
+import type { Kysely } from "kysely";
+import type { Dialect, Executor } from "./database.ts";
+import { claimLeased, dueRows, notLeased } from "./leases.ts";
+import type { Database, GrantsTable } from "./schema.ts";
 
 /**
  * What a grant was made with, recorded when escalate is first called, so that taking it away never
@@ -27,6 +30,8 @@ export interface GrantedWith {
 }
 
 export interface Grant {
+  /** The request's id, "/", the target's name. */
+  id: string;
   requestId: string;
   target: string;
   requester: string;
@@ -37,10 +42,48 @@ export interface Grant {
   /** Null for a grant made before jitflow recorded it (schema 006), or not yet attempted. */
   grantedWith: GrantedWith | null;
   createdAt: number;
+  /** When its work (escalate, expire, deescalate) is next due; null when there is none. */
+  dueAt: number | null;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  /** Failed target calls in a row, and the last one's error. */
+  attempts: number;
+  lastError: string | null;
+}
+
+/** What a command or the scheduler changes on a grant. */
+export type GrantChanges = Partial<
+  Pick<Grant, "identity" | "grantedWith" | "dueAt" | "leaseOwner" | "leaseUntil" | "attempts" | "lastError">
+>;
+
+/** A new grant of a request, nothing done yet. */
+export function newGrant(
+  requestId: string,
+  target: string,
+  requester: string,
+  key: string,
+  now: number,
+): Grant {
+  return {
+    id: `${requestId}/${target}`,
+    requestId,
+    target,
+    requester,
+    key,
+    identity: null,
+    grantedWith: null,
+    createdAt: now,
+    dueAt: null,
+    leaseOwner: null,
+    leaseUntil: null,
+    attempts: 0,
+    lastError: null,
+  };
 }
 
 export function toGrant(row: GrantsTable): Grant {
   return {
+    id: row.id,
     requestId: row.request_id,
     target: row.target,
     requester: row.requester,
@@ -48,22 +91,137 @@ export function toGrant(row: GrantsTable): Grant {
     identity: row.identity,
     grantedWith: row.granted_with === null ? null : (JSON.parse(row.granted_with) as GrantedWith),
     createdAt: Number(row.created_at),
+    dueAt: row.due_at === null ? null : Number(row.due_at),
+    leaseOwner: row.lease_owner,
+    leaseUntil: row.lease_until === null ? null : Number(row.lease_until),
+    attempts: row.attempts,
+    lastError: row.last_error,
   };
+}
+
+/** The columns of a patch. */
+function columnsOf(changes: GrantChanges): Partial<GrantsTable> {
+  const set: Partial<GrantsTable> = {};
+  if (changes.identity !== undefined) set.identity = changes.identity;
+  if (changes.grantedWith !== undefined)
+    set.granted_with = changes.grantedWith === null ? null : JSON.stringify(changes.grantedWith);
+  if (changes.dueAt !== undefined) set.due_at = changes.dueAt;
+  if (changes.leaseOwner !== undefined) set.lease_owner = changes.leaseOwner;
+  if (changes.leaseUntil !== undefined) set.lease_until = changes.leaseUntil;
+  if (changes.attempts !== undefined) set.attempts = changes.attempts;
+  if (changes.lastError !== undefined) set.last_error = changes.lastError;
+  return set;
 }
 
 export async function insertGrant(db: Executor, grant: Grant): Promise<void> {
   await db
     .insertInto("grants")
     .values({
+      id: grant.id,
       request_id: grant.requestId,
       target: grant.target,
       requester: grant.requester,
       grant_key: grant.key,
-      identity: grant.identity,
-      granted_with: grant.grantedWith === null ? null : JSON.stringify(grant.grantedWith),
       created_at: grant.createdAt,
+      identity: null,
+      granted_with: null,
+      due_at: null,
+      lease_owner: null,
+      lease_until: null,
+      attempts: 0,
+      last_error: null,
+      ...columnsOf(grant),
     })
     .execute();
+}
+
+/**
+ * Changes a grant; with `heldBy`, only while that owner still holds its lease, and with `requestVersion`,
+ * only while its request is still at that version. False when it did not apply.
+ */
+export async function updateGrant(
+  db: Executor,
+  id: string,
+  changes: GrantChanges,
+  only: { heldBy?: string; requestVersion?: number } = {},
+): Promise<boolean> {
+  const set = columnsOf(changes);
+  if (Object.keys(set).length === 0) return true;
+  let q = db.updateTable("grants").set(set).where("id", "=", id);
+  if (only.heldBy !== undefined) q = q.where("lease_owner", "=", only.heldBy);
+  if (only.requestVersion !== undefined) {
+    const version = only.requestVersion;
+    q = q.where("request_id", "in", (eb) =>
+      eb.selectFrom("requests").select("requests.id").where("requests.version", "=", version),
+    );
+  }
+  const result = await q.executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Leases up to `limit` grants whose work is due, for `owner`, until now + leaseMs; returns their ids. */
+export async function claimDueGrants(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  owner: string,
+  now: number,
+  leaseMs: number,
+  limit: number,
+): Promise<string[]> {
+  const rows = await claimLeased(
+    db,
+    dialect,
+    "grants",
+    dueRows(db, "grants", now, limit),
+    owner,
+    now,
+    leaseMs,
+  );
+  return rows.map((r) => r.id);
+}
+
+/** The earliest due instant among grants nobody holds a lease on (or whose lease ran out). */
+export async function nextDueGrant(db: Kysely<Database>, now: number): Promise<number | undefined> {
+  const row = await db
+    .selectFrom("grants")
+    .select((eb) => eb.fn.min("due_at").as("due"))
+    .where("due_at", "is not", null)
+    .where(notLeased(now))
+    .executeTakeFirst();
+  return row?.due == null ? undefined : Number(row.due);
+}
+
+/** Extends (until a time) or gives back (null) this owner's leases on these grants. */
+export async function setGrantLeases(
+  db: Executor,
+  owner: string,
+  ids: readonly string[],
+  until: number | null,
+): Promise<void> {
+  for (let i = 0; i < ids.length; i += 500) {
+    await db
+      .updateTable("grants")
+      .set(until === null ? { lease_owner: null, lease_until: null } : { lease_until: until })
+      .where("id", "in", ids.slice(i, i + 500))
+      .where("lease_owner", "=", owner)
+      .execute();
+  }
+}
+
+/** The request ids of these grants that `owner` still holds the lease on. */
+export async function requestsOfLeasedGrants(
+  db: Executor,
+  owner: string,
+  ids: readonly string[],
+): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom("grants")
+    .select("request_id")
+    .where("id", "in", ids)
+    .where("lease_owner", "=", owner)
+    .execute();
+  return rows.map((r) => r.request_id);
 }
 
 /** The grants of these requests, by request id (today at most one each), read 500 requests at a time. */
@@ -78,24 +236,6 @@ export async function grantsOf(db: Executor, requestIds: readonly string[]): Pro
     for (const row of rows) out.set(row.request_id, toGrant(row));
   }
   return out;
-}
-
-/** Records who a grant went to and what it was made with (either may be left as it is). */
-export async function recordGrant(
-  db: Executor,
-  grant: Pick<Grant, "requestId" | "target">,
-  record: { identity?: string; grantedWith?: GrantedWith },
-): Promise<void> {
-  const set: Partial<GrantsTable> = {};
-  if (record.identity !== undefined) set.identity = record.identity;
-  if (record.grantedWith !== undefined) set.granted_with = JSON.stringify(record.grantedWith);
-  if (Object.keys(set).length === 0) return;
-  await db
-    .updateTable("grants")
-    .set(set)
-    .where("request_id", "=", grant.requestId)
-    .where("target", "=", grant.target)
-    .execute();
 }
 
 /** The live grants (of escalating, active or deescalating requests), counted per target and record. */

@@ -1,15 +1,16 @@
-// Leased rows: the scheduler leases due requests and the outbox worker due messages, so that of several
+// Leased rows: the scheduler leases due requests and grants, the outbox worker due messages, so that of several
 // replicas exactly one works on a row at a time, and a row whose worker died is taken up once its lease runs out.
 
 import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from "kysely";
 import type { Dialect } from "./database.ts";
-import type { Database, OutboxRow, RequestsTable } from "./schema.ts";
+import type { Database, GrantsTable, OutboxRow, RequestsTable } from "./schema.ts";
 
 /** The tables whose rows are leased: each has id, due_at, lease_owner and lease_until. */
-export type LeasedTable = "requests" | "outbox";
+export type LeasedTable = "requests" | "grants" | "outbox";
 
 interface RowOf {
   requests: RequestsTable;
+  grants: GrantsTable;
   outbox: OutboxRow;
 }
 
@@ -59,5 +60,18 @@ export async function releaseAllLeases(db: Kysely<Database>, table: LeasedTable)
     .updateTable(table)
     .set({ lease_owner: null, lease_until: null })
     .where("lease_owner", "is not", null)
+    .execute();
+}
+
+/** Gives back every lease `owner` holds in a table (a batch that failed: its rows are taken up again now). */
+export async function releaseLeasesHeldBy(
+  db: Kysely<Database>,
+  table: LeasedTable,
+  owner: string,
+): Promise<void> {
+  await db
+    .updateTable(table)
+    .set({ lease_owner: null, lease_until: null })
+    .where("lease_owner", "=", owner)
     .execute();
 }

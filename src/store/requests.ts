@@ -4,14 +4,26 @@
 import type { Kysely } from "kysely";
 import type { RequestState } from "../model/types.ts";
 import type { Dialect, Executor } from "./database.ts";
-import { type Grant, grantsOf, insertGrant } from "./grants.ts";
+import { type Grant, type GrantChanges, grantsOf, insertGrant } from "./grants.ts";
 import { claimLeased, dueRows, notLeased } from "./leases.ts";
 import type { Database, DecisionsTable, RequestsTable } from "./schema.ts";
 
 /** A request as read: its own columns, and the grant it gives (null for a request that names no target). */
 export type RequestRow = RequestsTable & { grant: Grant | null };
-/** The columns a command may change on a request (its grant is changed through store/grants.ts). */
-export type RequestChanges = Partial<RequestsTable>;
+/**
+ * What a command changes on a request: its columns, and under `grant` its grant's (written in the same
+ * transaction, by ChangeSet).
+ */
+export type RequestChanges = RequestColumns & { grant?: GrantChanges };
+/** The request's own columns a command changes. */
+export type RequestColumns = Partial<RequestsTable>;
+
+/** When the request's next work is due: its own (approval clock, start) or its grant's. */
+export function nextDueOf(row: Pick<RequestRow, "due_at" | "grant">): number | null {
+  const grant = row.grant?.dueAt ?? null;
+  if (row.due_at === null) return grant;
+  return grant === null ? row.due_at : Math.min(row.due_at, grant);
+}
 export type DecisionRow = DecisionsTable;
 export type { Executor } from "./database.ts";
 
@@ -32,7 +44,7 @@ export const plainPolicyColumns = {
   extends_id: null,
   extensions: 0,
   extended_seconds: 0,
-} satisfies RequestChanges;
+} satisfies Partial<RequestsTable>;
 
 /** Inserts a request and its grant. */
 export async function insertRequest(trx: Executor, row: RequestRow): Promise<void> {
@@ -73,7 +85,7 @@ export async function getDecisionsOf(db: Executor, ids: string[]): Promise<Decis
 export async function updateRequest(
   trx: Executor,
   current: Pick<RequestRow, "id" | "state" | "version">,
-  changes: RequestChanges,
+  changes: RequestColumns,
 ): Promise<boolean> {
   const result = await trx
     .updateTable("requests")
@@ -178,7 +190,7 @@ export async function claimDue(
 export async function renewLeases(
   db: Kysely<Database>,
   owner: string,
-  ids: string[],
+  ids: readonly string[],
   until: number,
 ): Promise<void> {
   for (let i = 0; i < ids.length; i += 500) {
@@ -192,7 +204,7 @@ export async function renewLeases(
 }
 
 /** Drops this owner's leases on these rows. */
-export async function releaseLeases(db: Executor, owner: string, ids: string[]): Promise<void> {
+export async function releaseLeases(db: Executor, owner: string, ids: readonly string[]): Promise<void> {
   for (let i = 0; i < ids.length; i += 500) {
     await db
       .updateTable("requests")
@@ -272,13 +284,20 @@ export async function leasedRequests(
   );
 }
 
-/** Makes a row due now, if it is still in `state` (drift found an outlived grant; a waiting escalation). */
-export async function makeDueNow(db: Executor, id: string, state: RequestState, now: number): Promise<void> {
+/** Makes a request's grant due now, if the request is still in `state` (drift found an outlived grant). */
+export async function makeGrantDueNow(
+  db: Executor,
+  id: string,
+  state: RequestState,
+  now: number,
+): Promise<void> {
   await db
-    .updateTable("requests")
+    .updateTable("grants")
     .set({ due_at: now })
-    .where("id", "=", id)
-    .where("state", "=", state)
+    .where("request_id", "=", id)
+    .where("request_id", "in", (eb) =>
+      eb.selectFrom("requests").select("requests.id").where("requests.state", "=", state),
+    )
     .execute();
 }
 
@@ -291,43 +310,20 @@ export async function wakeWaitingEscalations(
   for (let i = 0; i < grants.length; i += 200) {
     const chunk = grants.slice(i, i + 200);
     await db
-      .updateTable("requests")
+      .updateTable("grants")
       .set({ due_at: now })
-      .where("state", "=", "escalating")
-      .where("id", "in", (eb) =>
-        eb
-          .selectFrom("grants")
-          .select("grants.request_id")
-          .where((g) =>
-            g.or(
-              chunk.map((r) =>
-                g.and([g("grants.requester", "=", r.requester), g("grants.grant_key", "=", r.key)]),
-              ),
-            ),
+      .where((g) =>
+        g.or(
+          chunk.map((r) =>
+            g.and([g("grants.requester", "=", r.requester), g("grants.grant_key", "=", r.key)]),
           ),
+        ),
+      )
+      .where("request_id", "in", (eb) =>
+        eb.selectFrom("requests").select("requests.id").where("requests.state", "=", "escalating"),
       )
       .execute();
   }
-}
-
-/**
- * Records a failed target call on a leased row without a state change: its lease given back, its attempt
- * counted (or not) and its next try. False when the row changed or the lease was lost meanwhile.
- */
-export async function scheduleRetry(
-  db: Executor,
-  row: Pick<RequestRow, "id" | "version">,
-  owner: string,
-  retry: Pick<RequestsTable, "attempts" | "last_error" | "due_at">,
-): Promise<boolean> {
-  const result = await db
-    .updateTable("requests")
-    .set({ lease_owner: null, lease_until: null, ...retry })
-    .where("id", "=", row.id)
-    .where("version", "=", row.version)
-    .where("lease_owner", "=", owner)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
 }
 
 /** The states in which a grant may exist at its target. */

@@ -23,8 +23,7 @@ export interface RequestsTable {
   ended_at: number | null;
   ended_reason: string | null;
   error: string | null;
-  attempts: number;
-  last_error: string | null;
+  /** When the request's own work (its approval clock, its start) is next due; its grant's is on the grant. */
   due_at: number | null;
   lease_owner: string | null;
   lease_until: number | null;
@@ -57,6 +56,8 @@ export interface RequestsTable {
 
 /** One target granted by a request (today exactly one per request that names a target). */
 export interface GrantsTable {
+  /** The request's id, "/", the target's name. */
+  id: string;
   request_id: string;
   target: string;
   /** The request's requester (it never changes): overlapping grants are found by it and the key. */
@@ -68,6 +69,13 @@ export interface GrantsTable {
   /** JSON of GrantedWith (store/grants.ts), written when escalate is first called; null for grants made before 006. */
   granted_with: string | null;
   created_at: number;
+  /** When the grant's work (escalate, expire, deescalate) is next due; leased by the scheduler. */
+  due_at: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  /** Failed target calls in a row, and the last one's error. */
+  attempts: number;
+  last_error: string | null;
 }
 
 export interface DecisionsTable {

@@ -61,8 +61,6 @@ const row = (over: Partial<RequestRow> = {}): RequestRow => ({
   ended_at: null,
   ended_reason: null,
   error: null,
-  attempts: 0,
-  last_error: null,
   due_at: null,
   lease_owner: null,
   lease_until: null,

@@ -3,7 +3,7 @@
 
 import type { FlowConfig } from "../../config/schema.ts";
 import { backupSource, storeApprovers } from "../../store/request-approvers.ts";
-import { getRequest, type RequestChanges, type RequestRow, updateRequest } from "../../store/requests.ts";
+import { getRequest, type RequestColumns, type RequestRow, updateRequest } from "../../store/requests.ts";
 import { type ChangeSet, ConflictError } from "../changes.ts";
 import { type EngineDeps, inTransaction } from "../deps.ts";
 import {
@@ -45,7 +45,7 @@ export function clockOf(row: RequestRow): PendingClock {
 }
 
 /** The row's columns for a clock, with due_at its next instant. */
-export function clockColumns(step: PolicyStep, clock: PendingClock): RequestChanges {
+export function clockColumns(step: PolicyStep, clock: PendingClock): RequestColumns {
   return {
     step_started_at: clock.stepStartedAt,
     destination: clock.destination,
@@ -68,7 +68,7 @@ export async function tickPending(
   deps: EngineDeps,
   changes: ChangeSet,
   row: RequestRow,
-  release: RequestChanges,
+  release: RequestColumns,
 ): Promise<RequestRow> {
   const step = currentStep(deps, row);
   const clock = clockOf(row);
@@ -82,7 +82,7 @@ export async function applyPendingAction(
   step: PolicyStep,
   clock: PendingClock,
   action: PendingAction,
-  release: RequestChanges = {},
+  release: RequestColumns = {},
 ): Promise<RequestRow> {
   const now = changes.now;
   switch (action.kind) {

@@ -69,7 +69,8 @@ export async function revoke(deps: EngineDeps, input: ActionInput): Promise<Requ
       current,
       "revoke",
       input.actor.email,
-      { ended_reason: "revoked", due_at: now, attempts: 0, last_error: null },
+      // Revoked before it started (approved to start later): its start is called off too.
+      { ended_reason: "revoked", due_at: null, grant: { dueAt: now, attempts: 0, lastError: null } },
       { reason: input.reason ?? null },
     );
   });

@@ -2,7 +2,7 @@
 
 import { JitflowError } from "../../errors.ts";
 import type { Person } from "../../model/types.ts";
-import { getDecisions, type RequestRow } from "../../store/requests.ts";
+import { getDecisions, nextDueOf, type RequestRow } from "../../store/requests.ts";
 import { assertGuestMayAct, assertMayDecide } from "../access/policy.ts";
 import { invalidTransition } from "../changes.ts";
 import { type EngineDeps, inTransaction } from "../deps.ts";
@@ -68,7 +68,8 @@ export async function approve(deps: EngineDeps, input: DecideInput): Promise<Req
       ? denyInTransaction(changes, current, "hook:onApprove", denyReason)
       : approveInTransaction(deps, changes, current, input.actor.email, reason, false, prepared, decided);
   });
-  if (saved.due_at !== null) deps.wake(saved.due_at);
+  const due = nextDueOf(saved);
+  if (due !== null) deps.wake(due);
   return finish(deps, saved, input.actor, saved.state === "denied" ? "afterDeny" : "afterApprove");
 }
 

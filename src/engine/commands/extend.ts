@@ -4,6 +4,7 @@
 import { JitflowError } from "../../errors.ts";
 import { durationProblem, parseDuration } from "../../lib/duration.ts";
 import type { Person } from "../../model/types.ts";
+import { nextDueOf } from "../../store/requests.ts";
 import { invalidTransition } from "../changes.ts";
 import { type EngineDeps, inTransaction } from "../deps.ts";
 import { flowOf, loadVisibleRequest, mustGetRequest } from "../engine.ts";
@@ -58,6 +59,7 @@ export async function extend(deps: EngineDeps, input: ExtendInput): Promise<Requ
     }
     return applyExtension(deps, changes, current, seconds, input.actor.email);
   });
-  if (saved.due_at !== null) deps.wake(saved.due_at);
+  const due = nextDueOf(saved);
+  if (due !== null) deps.wake(due);
   return readView(deps.store.db, saved);
 }

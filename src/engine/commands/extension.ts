@@ -58,7 +58,7 @@ export async function applyExtension(
     actor,
     {
       expires_at: expiresAt,
-      due_at: scheduled ? expiresAt : null,
+      grant: { dueAt: scheduled ? expiresAt : null },
       extensions: current.extensions + 1,
       extended_seconds: current.extended_seconds + seconds,
     },

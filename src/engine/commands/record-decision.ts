@@ -137,7 +137,7 @@ async function approveFinally(
     steps.push({
       command: "start_escalation",
       actor: "jitflow",
-      changes: { expires_at: expiresAt, due_at: now, attempts: 0, last_error: null },
+      changes: { expires_at: expiresAt, grant: { dueAt: now, attempts: 0, lastError: null } },
       data: { expiresAt: new Date(expiresAt).toISOString() },
     });
   }

@@ -3,12 +3,14 @@
 import { JitflowError } from "../../errors.ts";
 import { durationProblem, parseDuration } from "../../lib/duration.ts";
 import type { Person, Source } from "../../model/types.ts";
+import { newGrant } from "../../store/grants.ts";
 import { uuidv7 } from "../../store/ids.ts";
 import { storeApprovers } from "../../store/request-approvers.ts";
 import {
   getDecisions,
   getRequest,
   insertRequest,
+  nextDueOf,
   pendingExtensionOf,
   plainPolicyColumns,
   type RequestChanges,
@@ -236,8 +238,6 @@ function freshPending(now: number, deadlineAt: number) {
     ended_at: null,
     ended_reason: null,
     error: null,
-    attempts: 0,
-    last_error: null,
     due_at: deadlineAt,
     lease_owner: null,
     lease_until: null,
@@ -326,7 +326,8 @@ export async function requestExtension(
       return approveInTransaction(deps, changes, row, "policy", "no approval step applies", true);
     return row;
   });
-  if (saved.due_at !== null) deps.wake(saved.due_at);
+  const due = nextDueOf(saved);
+  if (due !== null) deps.wake(due);
   return toView(saved, await getDecisions(deps.store.db, saved.id));
 }
 
@@ -363,15 +364,7 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
     grant:
       target === null
         ? null
-        : {
-            requestId: id,
-            target,
-            requester: requester.email,
-            key: grantKeyOf(deps, id, target, fields),
-            identity: null,
-            grantedWith: null,
-            createdAt: now,
-          },
+        : newGrant(id, target, requester.email, grantKeyOf(deps, id, target, fields), now),
   };
 
   const ms = deps.config.config.hooks.timeoutMs;
@@ -450,7 +443,8 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
     const decisions = await getDecisions(changes.trx, row.id);
     return { row: current, decisions };
   });
-  if (saved.row.due_at !== null) deps.wake(saved.row.due_at);
+  const due = nextDueOf(saved.row);
+  if (due !== null) deps.wake(due);
 
   const after = toEvent(deps.config, saved.row, saved.decisions, input.actor);
   await reportAfterHook(deps, saved.row, await runAfterHook(module, "afterRequest", after, ms));

@@ -80,8 +80,8 @@ export function toView(row: RequestRow, decisions: DecisionRow[]): RequestView {
     endedAt: iso(row.ended_at),
     endedReason: row.ended_reason as RequestView["endedReason"],
     error: row.error,
-    attempts: row.attempts,
-    lastError: row.last_error,
+    attempts: row.grant?.attempts ?? 0,
+    lastError: row.grant?.lastError ?? null,
     decisions: decisions.map((d) => ({
       actor: d.actor,
       decision: d.decision as "approve" | "deny",

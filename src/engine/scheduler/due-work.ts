@@ -5,7 +5,13 @@ import { backoffMs } from "../../lib/backoff.ts";
 import { metrics } from "../../lib/metrics.ts";
 import type { GrantCredentials } from "../../model/types.ts";
 import { deleteCredentials, parseKey, seal, storeCredentials } from "../../store/credentials.ts";
-import { type Grant, type GrantedWith, recordGrant } from "../../store/grants.ts";
+import {
+  type Grant,
+  type GrantedWith,
+  requestsOfLeasedGrants,
+  setGrantLeases,
+  updateGrant,
+} from "../../store/grants.ts";
 import {
   type DecisionRow,
   getDecisions,
@@ -18,7 +24,6 @@ import {
   releaseLeases,
   renewLeases,
   sameGrant,
-  scheduleRetry,
   updateRequest,
   wakeWaitingEscalations,
 } from "../../store/requests.ts";
@@ -61,95 +66,118 @@ type Outcome =
     } & Called)
   | { kind: "skip"; row: RequestRow };
 
+/** What a batch leased: requests whose own work is due (approval clock, start), and grants whose work is. */
+export interface Claimed {
+  requests: readonly string[];
+  grants: readonly string[];
+}
+
 /**
- * Processes rows this owner has leased. The leases are renewed all along, so a batch of slow calls
- * is not taken over (and its calls made again) by another replica, or another batch, halfway through.
+ * Processes the requests and grants this owner has leased. The leases are renewed all along, so a
+ * batch of slow calls is not taken over (and its calls made again) by another replica, or another
+ * batch, halfway through.
  */
-export async function processDue(
-  deps: EngineDeps,
-  owner: string,
-  claimed: readonly { id: string }[],
-): Promise<void> {
-  const ids = claimed.map((r) => r.id);
+export async function processDue(deps: EngineDeps, owner: string, claimed: Claimed): Promise<void> {
   const { leaseMs } = deps.config.config.scheduler;
+  // Grants this batch starts leases too (an approved request starting), renewed with the others.
+  const grants = new Set(claimed.grants);
   const heartbeat = setInterval(() => {
-    void renewLeases(deps.store.db, owner, ids, deps.clock.now() + leaseMs).catch((err: unknown) => {
+    const until = deps.clock.now() + leaseMs;
+    void Promise.all([
+      renewLeases(deps.store.db, owner, claimed.requests, until),
+      setGrantLeases(deps.store.db, owner, [...grants], until),
+    ]).catch((err: unknown) => {
       deps.logger.warn({ err }, "could not renew leases");
     });
   }, leaseMs / 3);
   let applied: Outcome[];
   try {
-    applied = await runPhases(deps, owner, ids);
+    applied = await runPhases(deps, owner, claimed, grants);
   } finally {
     clearInterval(heartbeat);
   }
   for (const outcome of applied) await afterHooks(deps, outcome);
 }
 
-async function runPhases(deps: EngineDeps, owner: string, ids: string[]): Promise<Outcome[]> {
+async function runPhases(
+  deps: EngineDeps,
+  owner: string,
+  claimed: Claimed,
+  grants: Set<string>,
+): Promise<Outcome[]> {
+  const { leaseMs } = deps.config.config.scheduler;
   // Phase 1, one transaction: decisions that need no outside call, and the intent written before any call.
   // Rows are read again here: a command (revoke, extend) may have changed one since it was leased.
   const started = await inTransaction(deps, async (changes) => {
     const out: RequestRow[] = [];
-    const rows = await leasedRequests(changes.trx, owner, ids);
+    const { now, trx } = changes;
     const release = { lease_owner: null, lease_until: null };
-    for (const row of rows) {
-      const due = row.due_at !== null && row.due_at <= changes.now;
+    // The requests' own work: their approval clock, and starting their grant.
+    for (const row of await leasedRequests(trx, owner, claimed.requests)) {
+      const due = row.due_at !== null && row.due_at <= now;
       if (!due) {
-        if (!(await updateRequest(changes.trx, row, release))) throw new ConflictError(row.id);
+        if (!(await updateRequest(trx, row, release))) throw new ConflictError(row.id);
       } else if (row.state === "pending") {
         await tickPending(deps, changes, row, release);
       } else if (row.state === "approved" && row.extends_id !== null) {
         // An approved extension grants nothing of its own: its grant was extended when it was approved.
-        if (!(await updateRequest(changes.trx, row, { ...release, due_at: null })))
-          throw new ConflictError(row.id);
-      } else if (
-        row.state === "approved" &&
-        row.target !== null &&
-        activationMissed(deps, row, changes.now)
-      ) {
+        if (!(await updateRequest(trx, row, { ...release, due_at: null }))) throw new ConflictError(row.id);
+      } else if (row.state === "approved" && row.grant && activationMissed(deps, row, now)) {
         await changes.apply(
           row,
           "timeout",
           "jitflow",
           { ...release, due_at: null },
-          {
-            reason: "the grant did not start within the flow's activationWindow",
-          },
+          { reason: "the grant did not start within the flow's activationWindow" },
         );
+      } else if (row.state === "approved" && row.grant) {
+        // From here on the work is the grant's, and this batch holds its lease.
+        const expiresAt = now + Number(row.duration) * 1000;
+        out.push(
+          await changes.apply(row, "start_escalation", "jitflow", {
+            ...release,
+            due_at: null,
+            expires_at: expiresAt,
+            grant: { dueAt: now, leaseOwner: owner, leaseUntil: now + leaseMs, attempts: 0, lastError: null },
+          }),
+        );
+        grants.add(row.grant.id);
+      } else if (!(await updateRequest(trx, row, { ...release, due_at: null }))) {
+        throw new ConflictError(row.id);
+      }
+    }
+    // The grants' work: escalate, expire, deescalate.
+    const grantRows = await getRequests(trx, await requestsOfLeasedGrants(trx, owner, claimed.grants));
+    for (const row of grantRows) {
+      const grant = row.grant;
+      if (!grant) continue;
+      const due = grant.dueAt !== null && grant.dueAt <= now;
+      const letGo = { leaseOwner: null, leaseUntil: null };
+      if (!due) {
+        await updateGrant(trx, grant.id, letGo, { heldBy: owner });
       } else if (row.state === "active") {
         out.push(
           await changes.apply(row, "expire", "jitflow", {
             ended_reason: "scheduled",
-            due_at: changes.now,
-            attempts: 0,
-            last_error: null,
-          }),
-        );
-      } else if (row.state === "approved" && row.target !== null) {
-        const expiresAt = changes.now + Number(row.duration) * 1000;
-        out.push(
-          await changes.apply(row, "start_escalation", "jitflow", {
-            expires_at: expiresAt,
-            due_at: changes.now,
+            grant: { dueAt: now, attempts: 0, lastError: null },
           }),
         );
       } else if (row.state === "escalating") {
         // The expiry the target is told, and the one enforced, is written before each attempt
         // (unless it was written moments ago, by the approval itself).
-        const expiresAt = changes.now + Number(row.duration) * 1000;
+        const expiresAt = now + Number(row.duration) * 1000;
         const writtenAt = (row.expires_at ?? 0) - Number(row.duration) * 1000;
-        if (row.attempts === 0 && changes.now - writtenAt <= 1000) {
+        if (grant.attempts === 0 && now - writtenAt <= 1000) {
           out.push(row);
-        } else if (await updateRequest(changes.trx, row, { expires_at: expiresAt })) {
+        } else if (await updateRequest(trx, row, { expires_at: expiresAt })) {
           out.push({ ...row, expires_at: expiresAt, version: row.version + 1 });
         } else {
           throw new ConflictError(row.id);
         }
       } else if (row.state === "deescalating") {
         out.push(row);
-      } else if (!(await updateRequest(changes.trx, row, { ...release, due_at: null }))) {
-        throw new ConflictError(row.id);
+      } else {
+        await updateGrant(trx, grant.id, { ...letGo, dueAt: null }, { heldBy: owner });
       }
     }
     return out;
@@ -208,20 +236,19 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
     };
     for (const outcome of ordered) {
       const { row } = outcome;
+      const grant = row.grant;
       if (!woken && isDeferral(outcome)) await wakeWaiting();
+      if (!grant) continue;
       const current = currentRows.get(row.id);
-      const unchanged = current && current.version === row.version && current.lease_owner === owner;
+      const unchanged = current && current.version === row.version && current.grant?.leaseOwner === owner;
       if (!unchanged || outcome.kind === "skip") {
-        await releaseLeases(changes.trx, owner, [row.id]);
+        await setGrantLeases(changes.trx, owner, [grant.id], null);
         continue;
       }
-      const release = { lease_owner: null, lease_until: null };
-      if (row.grant && outcome.kind !== "deescalated" && outcome.grantedWith) {
-        await recordGrant(changes.trx, row.grant, {
-          grantedWith: outcome.grantedWith,
-          ...(outcome.kind === "escalated" ? { identity: outcome.identity } : {}),
-        });
-      }
+      const release = { leaseOwner: null, leaseUntil: null };
+      // What escalate was called with, kept whatever it answered (a half-done grant is revoked with it).
+      const record =
+        outcome.kind !== "deescalated" && outcome.grantedWith ? { grantedWith: outcome.grantedWith } : {};
       if (outcome.kind === "escalated") {
         const flow = flowOf(deps, row.flow);
         const expiresAt = row.expires_at ?? now + Number(row.duration) * 1000;
@@ -232,15 +259,19 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
           "escalated",
           "jitflow",
           {
-            ...release,
             activated_at: now,
             expires_at: expiresAt,
-            due_at: scheduled ? expiresAt : null,
-            last_error: null,
+            grant: {
+              ...release,
+              ...record,
+              dueAt: scheduled ? expiresAt : null,
+              lastError: null,
+              identity: outcome.identity,
+            },
           },
           {
             expiresAt: new Date(expiresAt).toISOString(),
-            attempts: row.attempts + 1,
+            attempts: grant.attempts + 1,
             // A temporary login's name (never its password): the requester is told where to read it.
             ...(outcome.credentials ? { login: outcome.credentials.username } : {}),
           },
@@ -254,7 +285,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
           row,
           row.ended_reason === "failed" ? "fail" : "deescalated",
           "jitflow",
-          { ...release, ended_at: now, due_at: null, last_error: null },
+          { ended_at: now, grant: { ...release, dueAt: null, lastError: null } },
           {
             endedReason: row.ended_reason,
             ...(outcome.sharedWith.length ? { stillGrantedBy: outcome.sharedWith } : {}),
@@ -263,7 +294,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
           },
         );
         await deleteCredentials(changes.trx, [row.id]);
-        if (row.grant) revoked.push(row.grant);
+        revoked.push(grant);
         done.push(outcome);
       } else if (outcome.kind === "failed") {
         // Revoked first (now), then marked failed when the revocation is done.
@@ -272,12 +303,9 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
           "fail",
           "jitflow",
           {
-            ...release,
-            due_at: now,
             ended_reason: "failed",
             error: outcome.error,
-            last_error: outcome.error,
-            attempts: 0,
+            grant: { ...release, ...record, dueAt: now, lastError: outcome.error, attempts: 0 },
           },
           { error: outcome.error },
         );
@@ -288,13 +316,20 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
           ? stillRevoking
             ? outcome.deferMs
             : 0
-          : Math.max(outcome.retryAfterMs ?? 0, backoffMs(row.attempts, retryBaseMs, retryMaxMs));
-        const counted = await scheduleRetry(changes.trx, row, owner, {
-          attempts: row.attempts + (outcome.deferMs ? 0 : 1),
-          last_error: outcome.error.slice(0, 2000),
-          due_at: now + delay,
-        });
-        if (counted && !outcome.deferMs && row.attempts + 1 === failingAfter) {
+          : Math.max(outcome.retryAfterMs ?? 0, backoffMs(grant.attempts, retryBaseMs, retryMaxMs));
+        const counted = await updateGrant(
+          changes.trx,
+          grant.id,
+          {
+            ...release,
+            ...record,
+            attempts: grant.attempts + (outcome.deferMs ? 0 : 1),
+            lastError: outcome.error.slice(0, 2000),
+            dueAt: now + delay,
+          },
+          { heldBy: owner, requestVersion: row.version },
+        );
+        if (counted && !outcome.deferMs && grant.attempts + 1 === failingAfter) {
           // Said once, not on every retry: the error channel and the audit log hear that a target keeps refusing.
           changes.note(row, "grant.retrying", "jitflow", {
             action: row.state === "escalating" ? "escalate" : "deescalate",
@@ -311,7 +346,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
             {
               requestId: row.id,
               target: row.target,
-              attempts: row.attempts + 1,
+              attempts: grant.attempts + 1,
               retryInMs: delay,
               error: outcome.error,
             },

@@ -1,10 +1,13 @@
-// The level-triggered scheduler: a timer to the next due row plus a periodic sweep; leases rows and runs their work.
+// The level-triggered scheduler: a timer to the next due row plus a periodic sweep; leases due requests (their
+// approval clock, their start) and due grants (escalate, expire, deescalate) and runs their work.
 
 import { randomUUID } from "node:crypto";
 import { createWorkLoop } from "../../lib/work-loop.ts";
-import { claimDue, nextDue, releaseLeases } from "../../store/requests.ts";
+import { claimDueGrants, nextDueGrant } from "../../store/grants.ts";
+import { releaseLeasesHeldBy } from "../../store/leases.ts";
+import { claimDue, nextDue } from "../../store/requests.ts";
 import type { EngineDeps } from "../deps.ts";
-import { processDue } from "./due-work.ts";
+import { type Claimed, processDue } from "./due-work.ts";
 
 export interface Scheduler {
   /** Something is due at this instant: make sure the timer fires by then. */
@@ -26,13 +29,16 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
   const inFlight = new Set<Promise<void>>();
   let batchSeq = 0;
 
-  function startBatch(batchOwner: string, claimed: Awaited<ReturnType<typeof claimDue>>): void {
+  function startBatch(batchOwner: string, claimed: Claimed): void {
     const batch: Promise<void> = processDue(engineDeps, batchOwner, claimed)
       .catch(async (err: unknown) => {
-        deps.logger.error({ err, rows: claimed.length }, "scheduler batch failed; its rows will be retried");
+        deps.logger.error(
+          { err, requests: claimed.requests.length, grants: claimed.grants.length },
+          "scheduler batch failed; its rows will be retried",
+        );
         // Give the rows back now (their work is idempotent and will be redone), not at lease expiry.
-        const ids = claimed.map((r) => r.id);
-        await releaseLeases(deps.store.db, batchOwner, ids).catch(() => {});
+        await releaseLeasesHeldBy(deps.store.db, "requests", batchOwner).catch(() => {});
+        await releaseLeasesHeldBy(deps.store.db, "grants", batchOwner).catch(() => {});
       })
       .finally(() => {
         inFlight.delete(batch);
@@ -53,9 +59,11 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
       // Each batch leases under its own name, so one batch's clean-up never drops another's leases.
       batchSeq += 1;
       const batchOwner = `${owner}/${batchSeq}`;
-      const claimed = await claimDue(deps.store.db, deps.store.dialect, batchOwner, now, leaseMs, batchSize);
-      if (claimed.length === 0) break;
-      startBatch(batchOwner, claimed);
+      const { db, dialect } = deps.store;
+      const requests = (await claimDue(db, dialect, batchOwner, now, leaseMs, batchSize)).map((r) => r.id);
+      const grants = await claimDueGrants(db, dialect, batchOwner, now, leaseMs, batchSize);
+      if (requests.length === 0 && grants.length === 0) break;
+      startBatch(batchOwner, { requests, grants });
     }
   }
 
@@ -65,7 +73,14 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
     logger: deps.logger,
     sweepIntervalMs,
     pass,
-    nextDue: () => nextDue(deps.store.db, deps.clock.now()),
+    nextDue: async () => {
+      const now = deps.clock.now();
+      const [request, grant] = await Promise.all([
+        nextDue(deps.store.db, now),
+        nextDueGrant(deps.store.db, now),
+      ]);
+      return request === undefined ? grant : grant === undefined ? request : Math.min(request, grant);
+    },
   });
 
   return {
