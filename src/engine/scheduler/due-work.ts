@@ -21,7 +21,6 @@ import {
   leasedRequests,
   liveGrantsOf,
   type RequestRow,
-  releaseLeases,
   renewLeases,
   sameGrant,
   updateRequest,
