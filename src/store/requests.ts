@@ -203,18 +203,6 @@ export async function renewLeases(
   }
 }
 
-/** Drops this owner's leases on these rows. */
-export async function releaseLeases(db: Executor, owner: string, ids: readonly string[]): Promise<void> {
-  for (let i = 0; i < ids.length; i += 500) {
-    await db
-      .updateTable("requests")
-      .set({ lease_owner: null, lease_until: null })
-      .where("id", "in", ids.slice(i, i + 500))
-      .where("lease_owner", "=", owner)
-      .execute();
-  }
-}
-
 /** The earliest due instant among rows nobody holds a lease on (or whose lease ran out). */
 export async function nextDue(db: Kysely<Database>, now: number): Promise<number | undefined> {
   const row = await db
