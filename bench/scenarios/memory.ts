@@ -39,16 +39,24 @@ try {
       await db.transaction().execute(async (trx) => {
         await sql`
           with recursive seq(i) as (select ${from} union all select i + 1 from seq where i < ${to})
-          insert into requests
+          insert into requests (id, flow, target, requester, requester_name, requester_role, state, duration,
+                                fields, context, source, created_at, updated_at, decided_at, activated_at,
+                                expires_at, version, step, destination, reminders, extensions, extended_seconds)
           select lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2)
                    || '-a' || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
                  t.flow, t.target, 'user' || i || '@example.com', 'user' || i, t.requester_role, 'active',
                  t.duration, t.fields, t.context, t.source, ${now}, ${now}, ${now}, ${now},
-                 ${now + day} + (i * 2654435761) % ${6 * day}, null, null, null, 1, null,
-                 ${now + day} + (i * 2654435761) % ${6 * day}, null, null, 2,
-                 t.grant_key, 'user' || i || '@example.com',
-                 null, 0, null, 0, null, 0, null, null, null, null, null, null, null, 0, 0
+                 ${now + day} + (i * 2654435761) % ${6 * day}, 2, 0, 0, 0, 0, 0
           from seq, requests t where t.id = ${template.id}`.execute(trx);
+        // Each its grant, made as the template's was, due at its expiry.
+        await sql`
+          insert into grants (id, request_id, target, requester, grant_key, identity, granted_with, created_at,
+                              due_at, attempts)
+          select r.id || '/' || r.target, r.id, r.target, r.requester, g.grant_key, r.requester, g.granted_with,
+                 r.created_at, r.expires_at, 1
+          from requests r, grants g
+          where g.request_id = ${template.id} and r.state = 'active'
+            and not exists (select 1 from grants x where x.request_id = r.id)`.execute(trx);
         await sql`
           insert into decisions (request_id, actor, decision, reason, at)
           select id, 'hook:onRequest', 'approve', 'benchmark', created_at from requests r
