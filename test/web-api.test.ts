@@ -11,7 +11,7 @@ import type { ApiEnv } from "../src/channels/api/auth.ts";
 import { createEventStream, eventStreamOf } from "../src/channels/api/stream.ts";
 import { states } from "../src/engine/lifecycle.ts";
 import { appendEvents } from "../src/store/audit-log.ts";
-import { plainPolicyColumns } from "../src/store/requests.ts";
+import { type AccessRequest, plainPolicyColumns, requestColumns } from "../src/store/requests.ts";
 import { createToken, type TokenRole } from "../src/store/tokens.ts";
 import { parseCsv } from "./support/csv.ts";
 import { dialects, type TestDatabase } from "./support/databases.ts";
@@ -226,36 +226,37 @@ for (const db of await dialects()) {
       // Newer than all of them: more pending requests than one call looks at, none of them dave's to decide.
       const { db } = t.server.deps.store;
       const now = Date.now() + 60_000;
-      const bulk = Array.from({ length: 520 }, (_, i) => ({
+      const bulk: AccessRequest[] = Array.from({ length: 520 }, (_, i) => ({
         id: `bulk-${String(i).padStart(4, "0")}`,
         flow: "deploy",
         target: "box",
         requester: "bulk@example.com",
-        requester_name: "bulk",
-        requester_role: "member",
+        requesterName: "bulk",
+        requesterRole: "member",
         state: "pending" as const,
         duration: 3600,
-        fields: "{}",
-        context: "{}",
+        fields: {},
+        context: {},
         source: "api",
-        created_at: now + i,
-        updated_at: now + i,
-        decided_at: null,
-        activated_at: null,
-        expires_at: null,
-        ended_at: null,
-        ended_reason: null,
+        createdAt: now + i,
+        updatedAt: now + i,
+        decidedAt: null,
+        activatedAt: null,
+        expiresAt: null,
+        endedAt: null,
+        endedReason: null,
         error: null,
-        due_at: null,
-        lease_owner: null,
-        lease_until: null,
+        dueAt: null,
+        leaseOwner: null,
+        leaseUntil: null,
         version: 0,
         ...plainPolicyColumns,
+        grant: null,
       }));
       for (let i = 0; i < bulk.length; i += 100)
         await db
           .insertInto("requests")
-          .values(bulk.slice(i, i + 100))
+          .values(bulk.slice(i, i + 100).map((r) => requestColumns(r)))
           .execute();
       try {
         const pages: string[][] = [];

@@ -8,8 +8,13 @@ import type { Dialect } from "../store/database.ts";
 import { type GrantChanges, updateGrant } from "../store/grants.ts";
 import { uuidv7 } from "../store/ids.ts";
 import { type EventPlanner, enqueue, type OutboxMessage, type RecordedEvent } from "../store/outbox.ts";
-import { type RequestChanges, type RequestRow, updateRequest } from "../store/requests.ts";
-import type { Database, RequestsTable } from "../store/schema.ts";
+import {
+  type AccessRequest,
+  type RequestChanges,
+  type RequestUpdate,
+  updateRequest,
+} from "../store/requests.ts";
+import type { Database } from "../store/schema.ts";
 import { type Command, transition } from "./lifecycle.ts";
 
 /** Raised when a row changed under us between reading it and writing it; the caller retries. */
@@ -52,7 +57,7 @@ export interface Step {
 }
 
 /** The request as it is after these changes. */
-function withChanges(row: RequestRow, set: Partial<RequestsTable>, grant: GrantChanges): RequestRow {
+function withChanges(row: AccessRequest, set: RequestUpdate, grant: GrantChanges): AccessRequest {
   return { ...row, ...set, grant: row.grant && { ...row.grant, ...grant } };
 }
 
@@ -79,7 +84,7 @@ export class ChangeSet {
   }
 
   /** Records an event that is not a state change, e.g. a hook error. */
-  note(row: RequestRow, type: string, actor: string, data: Record<string, unknown>): void {
+  note(row: AccessRequest, type: string, actor: string, data: Record<string, unknown>): void {
     this.#record(row, type, actor, data);
   }
 
@@ -88,12 +93,12 @@ export class ChangeSet {
    * ConflictError if the row changed since it was read.
    */
   async apply(
-    row: RequestRow,
+    row: AccessRequest,
     command: Command,
     actor: string,
     changes: RequestChanges = {},
     data: Record<string, unknown> = {},
-  ): Promise<RequestRow> {
+  ): Promise<AccessRequest> {
     return this.applyAll(row, [{ command, actor, changes, data }]);
   }
 
@@ -101,16 +106,17 @@ export class ChangeSet {
    * Several transitions in a row (approve, then start escalating): one write of the request (and one of
    * its grant, when a step changes it), one event each.
    */
-  async applyAll(row: RequestRow, steps: Step[]): Promise<RequestRow> {
+  async applyAll(row: AccessRequest, steps: Step[]): Promise<AccessRequest> {
     let state = row.state;
-    let set: Partial<RequestsTable> = {};
+    let set: RequestUpdate = {};
     let grantSet: GrantChanges = {};
-    const recorded: { type: string; actor: string; data: Record<string, unknown>; next: RequestRow }[] = [];
+    const recorded: { type: string; actor: string; data: Record<string, unknown>; next: AccessRequest }[] =
+      [];
     for (const step of steps) {
       const to = transition(state, step.command);
       if (!to) throw invalidTransition(state, step.command);
       const { grant, ...columns } = step.changes ?? {};
-      set = { ...set, ...columns, state: to.to, updated_at: this.now };
+      set = { ...set, ...columns, state: to.to, updatedAt: this.now };
       grantSet = { ...grantSet, ...grant };
       const data = { from: state, to: to.to, ...step.data };
       recorded.push({ type: to.event, actor: step.actor, data, next: withChanges(row, set, grantSet) });
@@ -130,7 +136,7 @@ export class ChangeSet {
     this.#record(null, type, actor, data);
   }
 
-  #record(request: RequestRow | null, type: string, actor: string, data: Record<string, unknown>): void {
+  #record(request: AccessRequest | null, type: string, actor: string, data: Record<string, unknown>): void {
     const id = uuidv7(this.now);
     this.events.push({ id, requestId: request?.id ?? null, type, actor, at: this.now, data });
     this.#recorded.push({ id, type, actor, at: this.now, data, request });

@@ -16,7 +16,7 @@ import {
   renewDriftRun,
   touchDriftFinding,
 } from "../store/drift.ts";
-import type { RequestRow } from "../store/requests.ts";
+import type { AccessRequest } from "../store/requests.ts";
 import {
   getRequest,
   grantsAtTarget,
@@ -30,7 +30,7 @@ import { countEventsOf } from "./hook-helpers.ts";
 import { systemActor } from "./read/views.ts";
 
 /** Who a request's grant went to, in the target's canonical form; null while not known. */
-const identityOf = (r: RequestRow): string | null => r.grant?.identity ?? null;
+const identityOf = (r: AccessRequest): string | null => r.grant?.identity ?? null;
 
 export interface DriftEntry {
   identity: string;
@@ -84,7 +84,7 @@ function scopeOf(target: LoadedTarget, fields: Record<string, unknown>): Record<
 const sameScope = (a: Record<string, unknown>, b: Record<string, unknown>) =>
   JSON.stringify(a) === JSON.stringify(b);
 
-async function requestsOf(deps: EngineDeps, name: string, since: number): Promise<RequestRow[]> {
+async function requestsOf(deps: EngineDeps, name: string, since: number): Promise<AccessRequest[]> {
   return grantsAtTarget(deps.store.db, name, since);
 }
 
@@ -124,7 +124,7 @@ async function compare(deps: EngineDeps, name: string): Promise<{ report: DriftR
     if (s.ok) scopes.push({ values: {}, settings: s.settings });
   } else {
     for (const r of before) {
-      const values = scopeOf(target, JSON.parse(r.fields) as Record<string, unknown>);
+      const values = scopeOf(target, r.fields);
       if (scopes.some((s) => sameScope(s.values, values))) continue;
       const s = target.settingsFor(values);
       if (s.ok) scopes.push({ values, settings: s.settings });
@@ -148,8 +148,7 @@ async function compare(deps: EngineDeps, name: string): Promise<{ report: DriftR
   const nowAfter = deps.clock.now();
 
   for (const { scope, holders } of listed) {
-    const inScope = (r: RequestRow) =>
-      sameScope(scopeOf(target, JSON.parse(r.fields) as Record<string, unknown>), scope.values);
+    const inScope = (r: AccessRequest) => sameScope(scopeOf(target, r.fields), scope.values);
     const scoped = (e: DriftEntry): DriftEntry =>
       target.bindings.length > 0 ? { ...e, scope: scope.values } : e;
     const liveRows = [...before, ...after].filter((r) => live.includes(r.state) && inScope(r));
@@ -162,7 +161,7 @@ async function compare(deps: EngineDeps, name: string): Promise<{ report: DriftR
       const a = afterById.get(r.id);
       const identity = identityOf(r);
       if (!inScope(r) || r.state !== "active" || a?.state !== "active" || identity === null) continue;
-      if (a.expires_at !== null && a.grant?.dueAt != null && a.expires_at < nowAfter - 60_000) {
+      if (a.expiresAt !== null && a.grant?.dueAt != null && a.expiresAt < nowAfter - 60_000) {
         report.outlived.push(
           scoped({ identity, requestId: r.id, requester: r.requester, stillActive: true }),
         );
@@ -178,7 +177,7 @@ async function compare(deps: EngineDeps, name: string): Promise<{ report: DriftR
       }
       const ended = after
         .filter((r) => inScope(r) && identityOf(r) === identity && !live.includes(r.state))
-        .sort((x, y) => (y.ended_at ?? 0) - (x.ended_at ?? 0))[0];
+        .sort((x, y) => (y.endedAt ?? 0) - (x.endedAt ?? 0))[0];
       if (ended) {
         // The same person asking again may be granting it right now: not outlived while they have a live request.
         if (!liveRequesters.has(ended.requester)) {
@@ -297,9 +296,7 @@ export async function reconcileTarget(deps: EngineDeps, name: string): Promise<D
 /** True when a live grant of this scope now has this identity, or has none recorded yet (it may be this one). */
 async function claimedNow(deps: EngineDeps, target: LoadedTarget, entry: DriftEntry): Promise<boolean> {
   const rows = await liveGrantsHolding(deps.store.db, target.info.name, entry.identity);
-  return rows.some((r) =>
-    sameScope(scopeOf(target, JSON.parse(r.fields) as Record<string, unknown>), entry.scope ?? {}),
-  );
+  return rows.some((r) => sameScope(scopeOf(target, r.fields), entry.scope ?? {}));
 }
 
 /** Removes access jitflow does not hold a grant for; returns the error, or undefined when done. */

@@ -4,10 +4,10 @@ import { JitflowError } from "../errors.ts";
 import type { Permissions, Person, Source } from "../model/types.ts";
 import { approversOf, everyApproverOf } from "../store/request-approvers.ts";
 import {
+  type AccessRequest,
   type DecisionRow,
   getDecisions,
   getRequest,
-  type RequestRow,
   setRequestError,
 } from "../store/requests.ts";
 import { type DeciderRules, deciderRules, isDecider, requestableFlows } from "./access/policy.ts";
@@ -25,7 +25,7 @@ export async function mustGetRequest(
   deps: EngineDeps,
   id: string,
   db: Parameters<typeof getRequest>[0] = deps.store.db,
-): Promise<RequestRow> {
+): Promise<AccessRequest> {
   const row = await getRequest(db, id);
   if (!row) throw requestNotFound(id);
   return row;
@@ -33,7 +33,7 @@ export async function mustGetRequest(
 
 /** A request as someone may see it; who may decide it is worked out when first asked, then kept. */
 export interface VisibleRequest {
-  row: RequestRow;
+  row: AccessRequest;
   decisions: DecisionRow[];
   deciders(): Promise<{ rules: DeciderRules; error?: string }>;
 }
@@ -117,7 +117,7 @@ export function mustGetFlow(
  */
 export async function decidersOf(
   deps: EngineDeps,
-  row: RequestRow,
+  row: AccessRequest,
   decisions: DecisionRow[],
   actor: Person,
 ): Promise<{ rules: DeciderRules; error?: string }> {
@@ -182,7 +182,7 @@ function permissionsProblem(value: unknown): string | undefined {
 /** An after-hook's failure is recorded on the request and in the audit log; it changes nothing else. */
 export async function reportAfterHook(
   deps: EngineDeps,
-  row: RequestRow,
+  row: AccessRequest,
   error: string | undefined,
 ): Promise<void> {
   if (!error) return;

@@ -6,7 +6,7 @@ import { redactSecrets } from "../config/secrets.ts";
 import type { FlowEvent, FlowModule } from "../model/types.ts";
 import { canonicalJson } from "../store/canonical-json.ts";
 import { type GrantedWith, liveGrantsByRecord } from "../store/grants.ts";
-import type { Executor, RequestRow } from "../store/requests.ts";
+import type { AccessRequest, Executor } from "../store/requests.ts";
 import type { LoadedTarget } from "../targets/load.ts";
 import { connectorTypes } from "../targets/registry.ts";
 import type { TargetConnector } from "../targets/target.ts";
@@ -52,7 +52,7 @@ function isStanding(target: LoadedTarget, identity: string): boolean {
 /** The target, settings and identity a grant's access is taken away with. */
 export async function grantedTargetOf(
   deps: EngineDeps,
-  row: RequestRow,
+  row: AccessRequest,
   evt: FlowEvent,
   module: FlowModule | undefined,
 ): Promise<GrantedTarget> {

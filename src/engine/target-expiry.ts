@@ -15,7 +15,7 @@ export function targetExpirySender(deps: EngineDeps): Sender {
     async deliver(payload) {
       const row = await getRequest(deps.store.db, String(payload.requestId));
       // Ended (or ending) since: the login is being dropped, and its end no longer matters.
-      if (row?.state !== "active" || row.expires_at === null || row.target === null) return;
+      if (row?.state !== "active" || row.expiresAt === null || row.target === null) return;
       const flow = flowOf(deps, row.flow);
       const evt = toEvent(deps.config, row, await getDecisions(deps.store.db, row.id), systemActor);
       // Where and as the grant was made (its record), like its revocation.
@@ -32,7 +32,7 @@ export function targetExpirySender(deps: EngineDeps): Sender {
           signal: AbortSignal.timeout(deps.config.config.scheduler.targetTimeoutMs),
           identity: prepared.identity,
           settings: prepared.settings,
-          expiresAt: new Date(row.expires_at),
+          expiresAt: new Date(row.expiresAt),
         });
       } catch (err) {
         if (err instanceof PermanentTargetError)

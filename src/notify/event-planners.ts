@@ -19,7 +19,7 @@ export function eventPayload(event: RecordedEvent): Record<string, unknown> {
     state: row.state,
     actor,
     at,
-    expiresAt: row.expires_at === null ? null : new Date(row.expires_at).toISOString(),
+    expiresAt: row.expiresAt === null ? null : new Date(row.expiresAt).toISOString(),
     data,
   };
 }

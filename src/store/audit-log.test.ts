@@ -13,7 +13,7 @@ import { createSqliteDatabase, dialects, type TestDatabase } from "../../test/su
 import { appendEvents, genesisHash, hashEvent, listEvents, type NewAuditEvent } from "./audit-log.ts";
 import { type VerifyResult, verifyAudit } from "./audit-verify.ts";
 import { migrate, openStore, type Store } from "./database.ts";
-import { insertRequest, plainPolicyColumns, type RequestRow } from "./requests.ts";
+import { type AccessRequest, insertRequest, plainPolicyColumns, requestColumns } from "./requests.ts";
 import { submittedDigests } from "./submitted-data.ts";
 
 const run = promisify(execFile);
@@ -42,39 +42,42 @@ async function appendFive(store: Store): Promise<void> {
 async function storeRequest(
   store: Store,
   id: string,
-  options: { digests?: boolean; row?: Partial<RequestRow> } = {},
-): Promise<RequestRow> {
+  options: { digests?: boolean; row?: Partial<AccessRequest> } = {},
+): Promise<AccessRequest> {
   const at = 1_700_000_100_000;
-  const row: RequestRow = {
+  const row: AccessRequest = {
     ...plainPolicyColumns,
     id,
     flow: "deploy",
     target: "box",
     requester: "alice@example.com",
-    requester_name: "Alice",
-    requester_role: "member",
+    requesterName: "Alice",
+    requesterRole: "member",
     state: "pending",
     duration: 3600,
-    fields: JSON.stringify({ reason: "rotate the signing key", ticket: "OPS-1" }),
-    context: JSON.stringify({ justification: "incident 42" }),
+    fields: { reason: "rotate the signing key", ticket: "OPS-1" },
+    context: { justification: "incident 42" },
     source: "api",
-    created_at: at,
-    updated_at: at,
-    decided_at: null,
-    activated_at: null,
-    expires_at: null,
-    ended_at: null,
-    ended_reason: null,
+    createdAt: at,
+    updatedAt: at,
+    decidedAt: null,
+    activatedAt: null,
+    expiresAt: null,
+    endedAt: null,
+    endedReason: null,
     error: null,
-    due_at: null,
-    lease_owner: null,
-    lease_until: null,
+    dueAt: null,
+    leaseOwner: null,
+    leaseUntil: null,
     version: 0,
     grant: null,
-    steps: "[0]",
+    steps: [0],
     ...options.row,
   };
-  const data = { flow: row.flow, ...(options.digests === false ? {} : { submitted: submittedDigests(row) }) };
+  const data = {
+    flow: row.flow,
+    ...(options.digests === false ? {} : { submitted: submittedDigests(requestColumns(row)) }),
+  };
   await store.db.transaction().execute(async (trx) => {
     await insertRequest(trx, row);
     await appendEvents(trx, store.dialect, [
@@ -344,7 +347,7 @@ for (const d of await dialects()) {
       );
 
       // Everything else submitted is covered too: who asked, for how long, the approval steps, the start.
-      await sql`update requests set fields = ${row.fields}, context = ${row.context} where id = ${"req-a"}`.execute(
+      await sql`update requests set fields = ${JSON.stringify(row.fields)}, context = ${JSON.stringify(row.context)} where id = ${"req-a"}`.execute(
         store.db,
       );
       await sql`update requests set requester = ${"mallory@example.com"}, duration = ${86400}, steps = ${"[]"},

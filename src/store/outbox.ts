@@ -4,7 +4,7 @@ import type { ExpressionBuilder, Kysely, Transaction } from "kysely";
 import type { Dialect } from "./database.ts";
 import { uuidv7 } from "./ids.ts";
 import { claimLeased, notLeased } from "./leases.ts";
-import type { RequestRow } from "./requests.ts";
+import type { AccessRequest } from "./requests.ts";
 import type { Database, OutboxRow } from "./schema.ts";
 
 export interface OutboxMessage {
@@ -33,7 +33,7 @@ export interface EventInfo {
  * after it (null for an event of the system rather than of one request, such as drift found in a target).
  */
 export interface RecordedEvent extends EventInfo {
-  request: RequestRow | null;
+  request: AccessRequest | null;
 }
 
 /**

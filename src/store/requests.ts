@@ -1,5 +1,6 @@
 // Reading and writing requests: insert, get, conditional update, list with cursors, and leasing due work. A
-// request is read with its grant (store/grants.ts) attached.
+// request is read as a typed AccessRequest (camelCase, JSON columns parsed) with its grant (store/grants.ts)
+// attached, and written back through the same mapping.
 
 import type { Kysely } from "kysely";
 import type { RequestState } from "../model/types.ts";
@@ -8,21 +9,74 @@ import { type Grant, type GrantChanges, grantsOf, insertGrant } from "./grants.t
 import { claimLeased, dueRows, notLeased } from "./leases.ts";
 import type { Database, DecisionsTable, RequestsTable } from "./schema.ts";
 
-/** A request as read: its own columns, and the grant it gives (null for a request that names no target). */
-export type RequestRow = RequestsTable & { grant: Grant | null };
+/** A request as the engine sees it: its own properties (one per column), and the grant it gives. */
+export interface AccessRequest {
+  id: string;
+  flow: string;
+  target: string | null;
+  requester: string;
+  requesterName: string;
+  requesterRole: string;
+  state: RequestState;
+  duration: number;
+  /** What the requester filled in, by field name. */
+  fields: Record<string, unknown>;
+  /** Where it came from (a Slack channel, an API client's context). */
+  context: Record<string, unknown>;
+  source: string;
+  createdAt: number;
+  updatedAt: number;
+  decidedAt: number | null;
+  activatedAt: number | null;
+  expiresAt: number | null;
+  endedAt: number | null;
+  endedReason: string | null;
+  error: string | null;
+  /** When the request's own work (its approval clock, its start) is next due; its grant's is on the grant. */
+  dueAt: number | null;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  version: number;
+  /** The flow\'s steps that apply to this request (indices; their conditions held at submission). */
+  steps: number[] | null;
+  /** The policy step being decided (an index into the flow's steps), and when it began. */
+  step: number;
+  stepStartedAt: number | null;
+  /** The backup destination the approval message is at, and when it was forwarded there. */
+  destination: number;
+  destinationAt: number | null;
+  /** Reminders sent for the current step, and when the next one is due. */
+  reminders: number;
+  remindAt: number | null;
+  /** When a pending request expires if no one decides. */
+  deadlineAt: number | null;
+  /** Approve now, start later: when the grant should start. */
+  startAt: number | null;
+  /** Break-glass: the emergency's reason; null for normal requests. */
+  breakGlass: string | null;
+  reviewedBy: string | null;
+  reviewedAt: number | null;
+  /** An extension that needs approval: the request whose grant it extends. */
+  extendsId: string | null;
+  /** Extensions applied to this grant: how many, and the seconds they added. */
+  extensions: number;
+  extendedSeconds: number;
+  /** The grant it gives; null for a request that names no target (approval only) or asks for an extension. */
+  grant: Grant | null;
+}
 /**
- * What a command changes on a request: its columns, and under `grant` its grant's (written in the same
- * transaction, by ChangeSet).
+ * What a command changes on a request: its own properties, and under `grant` its grant's (written in the
+ * same transaction, by ChangeSet).
  */
-export type RequestChanges = RequestColumns & { grant?: GrantChanges };
-/** The request's own columns a command changes. */
-export type RequestColumns = Partial<RequestsTable>;
+export type RequestChanges = RequestUpdate & { grant?: GrantChanges };
+/** Changes to a request's own properties (its grant's are GrantChanges). */
+export type RequestUpdate = Partial<Omit<AccessRequest, "grant">>;
 
 /** When the request's next work is due: its own (approval clock, start) or its grant's. */
-export function nextDueOf(row: Pick<RequestRow, "due_at" | "grant">): number | null {
+export function nextDueOf(row: Pick<AccessRequest, "dueAt" | "grant">): number | null {
   const grant = row.grant?.dueAt ?? null;
-  if (row.due_at === null) return grant;
-  return grant === null ? row.due_at : Math.min(row.due_at, grant);
+  if (row.dueAt === null) return grant;
+  return grant === null ? row.dueAt : Math.min(row.dueAt, grant);
 }
 export type DecisionRow = DecisionsTable;
 export type { Executor } from "./database.ts";
@@ -31,39 +85,108 @@ export type { Executor } from "./database.ts";
 export const plainPolicyColumns = {
   steps: null,
   step: 0,
-  step_started_at: null,
+  stepStartedAt: null,
   destination: 0,
-  destination_at: null,
+  destinationAt: null,
   reminders: 0,
-  remind_at: null,
-  deadline_at: null,
-  start_at: null,
-  break_glass: null,
-  reviewed_by: null,
-  reviewed_at: null,
-  extends_id: null,
+  remindAt: null,
+  deadlineAt: null,
+  startAt: null,
+  breakGlass: null,
+  reviewedBy: null,
+  reviewedAt: null,
+  extendsId: null,
   extensions: 0,
-  extended_seconds: 0,
-} satisfies Partial<RequestsTable>;
+  extendedSeconds: 0,
+} satisfies RequestUpdate;
+
+/** The request's property for each column of the requests table. */
+const propertyOf = {
+  id: "id",
+  flow: "flow",
+  target: "target",
+  requester: "requester",
+  requester_name: "requesterName",
+  requester_role: "requesterRole",
+  state: "state",
+  duration: "duration",
+  fields: "fields",
+  context: "context",
+  source: "source",
+  created_at: "createdAt",
+  updated_at: "updatedAt",
+  decided_at: "decidedAt",
+  activated_at: "activatedAt",
+  expires_at: "expiresAt",
+  ended_at: "endedAt",
+  ended_reason: "endedReason",
+  error: "error",
+  due_at: "dueAt",
+  lease_owner: "leaseOwner",
+  lease_until: "leaseUntil",
+  version: "version",
+  steps: "steps",
+  step: "step",
+  step_started_at: "stepStartedAt",
+  destination: "destination",
+  destination_at: "destinationAt",
+  reminders: "reminders",
+  remind_at: "remindAt",
+  deadline_at: "deadlineAt",
+  start_at: "startAt",
+  break_glass: "breakGlass",
+  reviewed_by: "reviewedBy",
+  reviewed_at: "reviewedAt",
+  extends_id: "extendsId",
+  extensions: "extensions",
+  extended_seconds: "extendedSeconds",
+} as const satisfies { [C in keyof RequestsTable]: keyof AccessRequest };
+
+const columns = Object.entries(propertyOf) as [keyof RequestsTable, keyof RequestUpdate][];
+
+/** The columns stored as JSON text, parsed when a request is read and written out when it is stored. */
+const jsonColumns = new Set<keyof RequestsTable>(["fields", "context", "steps"]);
+
+/** A request as read: its row, its JSON columns parsed (once, here), and its grant. */
+export function toRequest(row: RequestsTable, grant: Grant | null): AccessRequest {
+  const out: Record<string, unknown> = { grant };
+  for (const [column, property] of columns) {
+    const value = row[column];
+    out[property] = jsonColumns.has(column) && typeof value === "string" ? JSON.parse(value) : value;
+  }
+  return out as unknown as AccessRequest;
+}
+
+/** The columns of a request, or of the changes made to one. */
+export function requestColumns(request: AccessRequest): RequestsTable;
+export function requestColumns(changes: RequestUpdate): Partial<RequestsTable>;
+export function requestColumns(changes: RequestUpdate): Partial<RequestsTable> {
+  const out: Record<string, unknown> = {};
+  for (const [column, property] of columns) {
+    const value = changes[property];
+    if (value === undefined) continue;
+    out[column] = jsonColumns.has(column) && value !== null ? JSON.stringify(value) : value;
+  }
+  return out as Partial<RequestsTable>;
+}
 
 /** Inserts a request and its grant. */
-export async function insertRequest(trx: Executor, row: RequestRow): Promise<void> {
-  const { grant, ...columns } = row;
-  await trx.insertInto("requests").values(columns).execute();
-  if (grant) await insertGrant(trx, grant);
+export async function insertRequest(trx: Executor, row: AccessRequest): Promise<void> {
+  await trx.insertInto("requests").values(requestColumns(row)).execute();
+  if (row.grant) await insertGrant(trx, row.grant);
 }
 
 /** Attaches each request's grant (one more query for the lot). */
-async function withGrants(db: Executor, rows: RequestsTable[]): Promise<RequestRow[]> {
+async function withGrants(db: Executor, rows: RequestsTable[]): Promise<AccessRequest[]> {
   if (rows.length === 0) return [];
   const grants = await grantsOf(
     db,
     rows.map((r) => r.id),
   );
-  return rows.map((r) => ({ ...r, grant: grants.get(r.id) ?? null }));
+  return rows.map((r) => toRequest(r, grants.get(r.id) ?? null));
 }
 
-export async function getRequest(db: Executor, id: string): Promise<RequestRow | undefined> {
+export async function getRequest(db: Executor, id: string): Promise<AccessRequest | undefined> {
   const row = await db.selectFrom("requests").selectAll().where("id", "=", id).executeTakeFirst();
   return row ? (await withGrants(db, [row]))[0] : undefined;
 }
@@ -84,12 +207,12 @@ export async function getDecisionsOf(db: Executor, ids: string[]): Promise<Decis
  */
 export async function updateRequest(
   trx: Executor,
-  current: Pick<RequestRow, "id" | "state" | "version">,
-  changes: RequestColumns,
+  current: Pick<AccessRequest, "id" | "state" | "version">,
+  changes: RequestUpdate,
 ): Promise<boolean> {
   const result = await trx
     .updateTable("requests")
-    .set({ ...changes, version: current.version + 1 })
+    .set({ ...requestColumns(changes), version: current.version + 1 })
     .where("id", "=", current.id)
     .where("state", "=", current.state)
     .where("version", "=", current.version)
@@ -111,7 +234,7 @@ export interface ListFilter {
   limit: number;
 }
 
-export async function listRequests(db: Executor, filter: ListFilter): Promise<RequestRow[]> {
+export async function listRequests(db: Executor, filter: ListFilter): Promise<AccessRequest[]> {
   let q = db.selectFrom("requests").selectAll();
   if (filter.state?.length) q = q.where("state", "in", filter.state);
   if (filter.flow) q = q.where("flow", "=", filter.flow);
@@ -217,9 +340,9 @@ export async function nextDue(db: Kysely<Database>, now: number): Promise<number
 /** Other requests of the same person for the same grant (target and bound fields) in the given states. */
 export async function sameGrant(
   db: Executor,
-  row: Pick<RequestRow, "id" | "grant">,
+  row: Pick<AccessRequest, "id" | "grant">,
   states: RequestState[],
-): Promise<RequestRow[]> {
+): Promise<AccessRequest[]> {
   if (row.grant === null) return [];
   const { requester, key } = row.grant;
   const rows = await db
@@ -239,7 +362,7 @@ export async function sameGrant(
 }
 
 /** The requests with these ids, read 500 at a time. */
-export async function getRequests(db: Executor, ids: readonly string[]): Promise<RequestRow[]> {
+export async function getRequests(db: Executor, ids: readonly string[]): Promise<AccessRequest[]> {
   const rows: RequestsTable[] = [];
   for (let i = 0; i < ids.length; i += 500) {
     rows.push(
@@ -258,7 +381,7 @@ export async function leasedRequests(
   db: Executor,
   owner: string,
   ids: readonly string[],
-): Promise<RequestRow[]> {
+): Promise<AccessRequest[]> {
   if (ids.length === 0) return [];
   return withGrants(
     db,
@@ -322,7 +445,7 @@ export async function liveGrantsOf(
   db: Executor,
   requesters: readonly string[],
   grantKeys: readonly string[],
-): Promise<RequestRow[]> {
+): Promise<AccessRequest[]> {
   if (requesters.length === 0 || grantKeys.length === 0) return [];
   const rows = await db
     .selectFrom("requests")
@@ -340,7 +463,7 @@ export async function liveGrantsOf(
 }
 
 /** A target's live grants, and those that ended since `since` having been granted (drift compares them with the target). */
-export async function grantsAtTarget(db: Executor, target: string, since: number): Promise<RequestRow[]> {
+export async function grantsAtTarget(db: Executor, target: string, since: number): Promise<AccessRequest[]> {
   const rows = await db
     .selectFrom("requests")
     .selectAll()
@@ -371,7 +494,7 @@ export async function liveGrantsHolding(
   db: Executor,
   target: string,
   identity: string,
-): Promise<RequestRow[]> {
+): Promise<AccessRequest[]> {
   const rows = await db
     .selectFrom("requests")
     .selectAll()
@@ -408,7 +531,7 @@ export async function breakGlassRows(
   db: Executor,
   reviewed: boolean | undefined,
   limit: number,
-): Promise<RequestRow[]> {
+): Promise<AccessRequest[]> {
   let query = db.selectFrom("requests").selectAll().where("break_glass", "is not", null);
   if (reviewed === false) query = query.where("reviewed_at", "is", null);
   if (reviewed === true) query = query.where("reviewed_at", "is not", null);

@@ -9,7 +9,7 @@ import type { EventInfo, Sender } from "../../store/outbox.ts";
 import { type EventPlanner, enqueue, type OutboxMessage } from "../../store/outbox.ts";
 import { type Channels, defaultPreference, getPreferences } from "../../store/preferences.ts";
 import { askedAtStep, everyoneAsked } from "../../store/request-approvers.ts";
-import { getDecisions, getRequest, type RequestRow } from "../../store/requests.ts";
+import { type AccessRequest, getDecisions, getRequest } from "../../store/requests.ts";
 
 /** Events the requester is emailed about. */
 const toRequester = new Set([
@@ -52,7 +52,7 @@ export const emailedEvents: ReadonlySet<string> = new Set([
 ]);
 
 /** The outbox message that fans an event out to email, once per event. */
-export function fanOutMessage(row: Pick<RequestRow, "id" | "step">, event: EventInfo): OutboxMessage {
+export function fanOutMessage(row: Pick<AccessRequest, "id" | "step">, event: EventInfo): OutboxMessage {
   return {
     kind: "notify",
     // The step the request was at when the event happened: its people are the ones asked.
@@ -72,12 +72,12 @@ interface Recipient {
 
 async function recipientsOf(
   deps: EngineDeps,
-  row: RequestRow,
+  row: AccessRequest,
   event: EventInfo,
   atStep: number,
 ): Promise<Recipient[]> {
   const out: Recipient[] = [];
-  if (toRequester.has(event.type) && !(event.type === "request.created" && row.break_glass !== null)) {
+  if (toRequester.has(event.type) && !(event.type === "request.created" && row.breakGlass !== null)) {
     out.push({ email: row.requester, audience: "requester" });
   }
   const decided = (await getDecisions(deps.store.db, row.id)).map((d) => d.actor);
@@ -89,7 +89,7 @@ async function recipientsOf(
   };
   switch (event.type) {
     case "request.created":
-      if (row.break_glass === null) approvers(await askedAtStep(deps.store.db, row.id, atStep));
+      if (row.breakGlass === null) approvers(await askedAtStep(deps.store.db, row.id, atStep));
       break;
     case "request.step_started": {
       // Someone who approved an earlier step cannot decide this one: they are not asked.
@@ -131,14 +131,14 @@ async function recipientsOf(
 
 function noticeOf(
   deps: EngineDeps,
-  row: RequestRow,
+  row: AccessRequest,
   event: EventInfo,
   audience: Recipient["audience"],
 ): EmailNotice {
   const flow = deps.config.flows.get(row.flow);
   const target = row.target ? deps.config.targets.get(row.target) : undefined;
   const base = deps.config.config.email?.webUrl ?? deps.config.config.web?.publicUrl;
-  const applicable = row.steps === null ? [row.step] : (JSON.parse(row.steps) as number[]);
+  const applicable = row.steps === null ? [row.step] : row.steps;
   const step = flow ? currentStep(deps, row) : undefined;
   // The count of approvals belongs to the step they were given in: only an approval that did not finish it.
   const approvals =
@@ -157,10 +157,10 @@ function noticeOf(
       requester: row.requester,
       duration: Number(row.duration),
       state: row.state,
-      expiresAt: row.expires_at === null ? null : new Date(row.expires_at).toISOString(),
-      startAt: row.start_at === null ? null : new Date(row.start_at).toISOString(),
-      breakGlass: row.break_glass,
-      fields: JSON.parse(row.fields) as Record<string, unknown>,
+      expiresAt: row.expiresAt === null ? null : new Date(row.expiresAt).toISOString(),
+      startAt: row.startAt === null ? null : new Date(row.startAt).toISOString(),
+      breakGlass: row.breakGlass,
+      fields: row.fields,
     },
     actor: event.actor,
     reason: typeof event.data.reason === "string" ? event.data.reason : null,

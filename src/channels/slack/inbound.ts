@@ -81,7 +81,7 @@ async function alreadyDoneByThem(deps: EngineDeps, action: Inbound, actor: Perso
     const decisions = await getDecisions(deps.store.db, row.id);
     return decisions.some((d) => d.actor === actor.email && d.decision === action.op);
   }
-  if (action.op === "revoke") return row.ended_reason === "revoked";
+  if (action.op === "revoke") return row.endedReason === "revoked";
   if (action.op === "cancel") return row.state === "cancelled";
   return false;
 }

@@ -50,7 +50,7 @@ export function createSlackSender(
       case "expiring": {
         const loaded = await load(op.requestId);
         // Extended, revoked or ended since the warning was scheduled: the warning would be wrong.
-        if (loaded?.row.state !== "active" || loaded.row.expires_at !== op.expiresAt) return;
+        if (loaded?.row.state !== "active" || loaded.row.expiresAt !== op.expiresAt) return;
         await dm(op.to, expiringNotice(loaded.view, loaded.labels, deps.clock.now(), settings.command));
         return;
       }

@@ -6,7 +6,7 @@ import type { SlackSettings } from "../../config/loader.ts";
 import { configSchema } from "../../config/schema.ts";
 import { compileFlow, type LoadedConfig } from "../../engine/load-config.ts";
 import type { EventInfo, OutboxMessage } from "../../store/outbox.ts";
-import { plainPolicyColumns, type RequestRow } from "../../store/requests.ts";
+import { type AccessRequest, plainPolicyColumns } from "../../store/requests.ts";
 import { type SlackOp, slackMessagesFor } from "./planner.ts";
 
 const settings: SlackSettings = {
@@ -39,31 +39,31 @@ function configWith(slack: SlackSettings | undefined): LoadedConfig {
 
 const now = Date.UTC(2024, 0, 2, 3, 4, 5);
 
-const row = (over: Partial<RequestRow> = {}): RequestRow => ({
+const row = (over: Partial<AccessRequest> = {}): AccessRequest => ({
   ...plainPolicyColumns,
   id: "req-1",
   flow: "chan",
   target: null,
   requester: "alice@example.com",
   grant: null,
-  requester_name: "Alice",
-  requester_role: "member",
+  requesterName: "Alice",
+  requesterRole: "member",
   state: "active",
   duration: 3600,
-  fields: "{}",
-  context: "{}",
+  fields: {},
+  context: {},
   source: "slack",
-  created_at: now,
-  updated_at: now,
-  decided_at: null,
-  activated_at: now,
-  expires_at: now + 3600_000,
-  ended_at: null,
-  ended_reason: null,
+  createdAt: now,
+  updatedAt: now,
+  decidedAt: null,
+  activatedAt: now,
+  expiresAt: now + 3600_000,
+  endedAt: null,
+  endedReason: null,
   error: null,
-  due_at: null,
-  lease_owner: null,
-  lease_until: null,
+  dueAt: null,
+  leaseOwner: null,
+  leaseUntil: null,
   version: 1,
   ...over,
 });
@@ -210,7 +210,7 @@ describe("slackMessagesFor: the expiry warning", () => {
       test(`${type}, ${name}: ${dueAt === undefined ? "none" : `due ${(dueAt - now) / minute} min later`}`, () => {
         const messages = slackMessagesFor(
           configWith({ ...settings, expiryWarning: warning }),
-          row({ expires_at: expiresAt }),
+          row({ expiresAt: expiresAt }),
           event(type),
         );
         const warnings = messages.filter((m) => (m.payload as SlackOp).op === "expiring");

@@ -3,7 +3,7 @@
 
 import type { LoadedConfig } from "../../engine/load-config.ts";
 import type { EventInfo, EventPlanner, OutboxMessage } from "../../store/outbox.ts";
-import type { RequestRow } from "../../store/requests.ts";
+import type { AccessRequest } from "../../store/requests.ts";
 import { escapeMrkdwn } from "./blocks/text.ts";
 
 /** What the Slack sender is asked to do; rendered from the request as it is when the message goes out. */
@@ -79,7 +79,7 @@ export const toldToErrorChannel = new Set([
 ]);
 
 /** The order key of a request's approval messages: its channel's when it has one, so a channel's posts stay in order. */
-export function approvalOrderKey(config: LoadedConfig, row: Pick<RequestRow, "id" | "flow">): string {
+export function approvalOrderKey(config: LoadedConfig, row: Pick<AccessRequest, "id" | "flow">): string {
   const flow = config.flows.get(row.flow);
   // A flow whose messages go to several channels (steps, backup destinations) orders them per request.
   const channels = new Set(flow?.policy.flatMap((s) => s.chain.map((d) => d.channel)));
@@ -87,7 +87,11 @@ export function approvalOrderKey(config: LoadedConfig, row: Pick<RequestRow, "id
   return channels.size === 1 && channel ? `slack:channel:${channel}` : `slack:request:${row.id}`;
 }
 
-export function slackMessagesFor(config: LoadedConfig, row: RequestRow, event: EventInfo): OutboxMessage[] {
+export function slackMessagesFor(
+  config: LoadedConfig,
+  row: AccessRequest,
+  event: EventInfo,
+): OutboxMessage[] {
   const settings = config.slack;
   if (!settings) return [];
   const out: OutboxMessage[] = [];
@@ -113,14 +117,14 @@ export function slackMessagesFor(config: LoadedConfig, row: RequestRow, event: E
   if (
     (event.type === "grant.active" || event.type === "grant.extended") &&
     settings.expiryWarning > 0 &&
-    row.expires_at !== null
+    row.expiresAt !== null
   ) {
-    const at = row.expires_at - settings.expiryWarning * 1000;
+    const at = row.expiresAt - settings.expiryWarning * 1000;
     // A grant shorter than the warning is not warned about: the "active" message already says when it ends.
     if (at > event.at) {
       out.push(
         message(
-          { op: "expiring", requestId: row.id, to: row.requester, expiresAt: row.expires_at },
+          { op: "expiring", requestId: row.id, to: row.requester, expiresAt: row.expiresAt },
           undefined,
           at,
         ),

@@ -2,7 +2,7 @@
 // group, a PagerDuty schedule, getApprovers) resolved to people, whom store/request-approvers.ts keeps.
 
 import { backupSource } from "../../store/request-approvers.ts";
-import type { RequestRow } from "../../store/requests.ts";
+import type { AccessRequest } from "../../store/requests.ts";
 import type { EngineDeps } from "../deps.ts";
 import { withTimeLimit } from "../hooks.ts";
 import type { LoadedFlow } from "../load-config.ts";
@@ -24,7 +24,7 @@ export interface Resolution {
 export async function applicableSteps(
   deps: EngineDeps,
   flow: LoadedFlow,
-  row: RequestRow,
+  row: AccessRequest,
 ): Promise<{ steps: number[]; errors: string[] }> {
   const steps: number[] = [];
   const errors: string[] = [];
@@ -32,8 +32,8 @@ export async function applicableSteps(
     flow: row.flow,
     target: row.target,
     duration: Number(row.duration),
-    fields: JSON.parse(row.fields) as Record<string, unknown>,
-    requester: { email: row.requester, role: row.requester_role },
+    fields: structuredClone(row.fields),
+    requester: { email: row.requester, role: row.requesterRole },
   };
   for (const step of flow.policy) {
     if (!step.when) {
@@ -57,7 +57,7 @@ export async function applicableSteps(
 export async function resolveStep(
   deps: EngineDeps,
   flow: LoadedFlow,
-  row: RequestRow,
+  row: AccessRequest,
   step: PolicyStep,
 ): Promise<Resolution> {
   const people: ResolvedApprover[] = [];

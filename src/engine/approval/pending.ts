@@ -3,7 +3,7 @@
 
 import type { FlowConfig } from "../../config/schema.ts";
 import { backupSource, storeApprovers } from "../../store/request-approvers.ts";
-import { getRequest, type RequestColumns, type RequestRow, updateRequest } from "../../store/requests.ts";
+import { type AccessRequest, getRequest, type RequestUpdate, updateRequest } from "../../store/requests.ts";
 import { type ChangeSet, ConflictError } from "../changes.ts";
 import { type EngineDeps, inTransaction } from "../deps.ts";
 import {
@@ -17,43 +17,43 @@ import {
 } from "./policy.ts";
 
 /** The steps of a request's flow (a flow removed from the config: one admin step). */
-export function policyFor(deps: EngineDeps, row: Pick<RequestRow, "flow">): PolicyStep[] {
+export function policyFor(deps: EngineDeps, row: Pick<AccessRequest, "flow">): PolicyStep[] {
   return deps.config.flows.get(row.flow)?.policy ?? policyOf({} as FlowConfig, false);
 }
 
 /** The step a pending request is at. */
-export function currentStep(deps: EngineDeps, row: Pick<RequestRow, "flow" | "step">): PolicyStep {
+export function currentStep(deps: EngineDeps, row: Pick<AccessRequest, "flow" | "step">): PolicyStep {
   const policy = policyFor(deps, row);
   return policy[row.step] ?? (policy[0] as PolicyStep);
 }
 
 /** The steps that apply to the request, in order (rows from before steps existed: the first). */
-export function applicableOf(row: Pick<RequestRow, "steps" | "step">): number[] {
+export function applicableOf(row: Pick<AccessRequest, "steps" | "step">): number[] {
   if (row.steps === null) return [row.step];
-  return JSON.parse(row.steps) as number[];
+  return row.steps;
 }
 
-export function clockOf(row: RequestRow): PendingClock {
+export function clockOf(row: AccessRequest): PendingClock {
   return {
-    stepStartedAt: row.step_started_at ?? row.created_at,
+    stepStartedAt: row.stepStartedAt ?? row.createdAt,
     destination: row.destination,
-    destinationAt: row.destination_at ?? row.step_started_at ?? row.created_at,
+    destinationAt: row.destinationAt ?? row.stepStartedAt ?? row.createdAt,
     reminders: row.reminders,
-    remindAt: row.remind_at,
-    deadlineAt: row.deadline_at ?? row.due_at ?? row.created_at,
+    remindAt: row.remindAt,
+    deadlineAt: row.deadlineAt ?? row.dueAt ?? row.createdAt,
   };
 }
 
 /** The row's columns for a clock, with due_at its next instant. */
-export function clockColumns(step: PolicyStep, clock: PendingClock): RequestColumns {
+export function clockColumns(step: PolicyStep, clock: PendingClock): RequestUpdate {
   return {
-    step_started_at: clock.stepStartedAt,
+    stepStartedAt: clock.stepStartedAt,
     destination: clock.destination,
-    destination_at: clock.destinationAt,
+    destinationAt: clock.destinationAt,
     reminders: clock.reminders,
-    remind_at: clock.remindAt,
-    deadline_at: clock.deadlineAt,
-    due_at: pendingDueAt(step, clock),
+    remindAt: clock.remindAt,
+    deadlineAt: clock.deadlineAt,
+    dueAt: pendingDueAt(step, clock),
   };
 }
 
@@ -67,9 +67,9 @@ const expiryReasons: Record<string, string> = {
 export async function tickPending(
   deps: EngineDeps,
   changes: ChangeSet,
-  row: RequestRow,
-  release: RequestColumns,
-): Promise<RequestRow> {
+  row: AccessRequest,
+  release: RequestUpdate,
+): Promise<AccessRequest> {
   const step = currentStep(deps, row);
   const clock = clockOf(row);
   const action = pendingAction(step, clock, changes.now);
@@ -78,12 +78,12 @@ export async function tickPending(
 
 export async function applyPendingAction(
   changes: ChangeSet,
-  row: RequestRow,
+  row: AccessRequest,
   step: PolicyStep,
   clock: PendingClock,
   action: PendingAction,
-  release: RequestColumns = {},
-): Promise<RequestRow> {
+  release: RequestUpdate = {},
+): Promise<AccessRequest> {
   const now = changes.now;
   switch (action.kind) {
     case "expire":
@@ -91,7 +91,7 @@ export async function applyPendingAction(
         row,
         "timeout",
         "jitflow",
-        { ...release, due_at: null, remind_at: null },
+        { ...release, dueAt: null, remindAt: null },
         { reason: expiryReasons[action.reason], step: step.name },
       );
     case "forward": {
@@ -155,5 +155,5 @@ export async function forwardUndeliverable(deps: EngineDeps, requestId: string, 
       reason: "undeliverable",
     });
   });
-  if (saved?.due_at != null) deps.wake(saved.due_at);
+  if (saved?.dueAt != null) deps.wake(saved.dueAt);
 }

@@ -37,13 +37,13 @@ export async function review(deps: EngineDeps, input: ActionInput): Promise<Requ
     throw new JitflowError("FORBIDDEN", "only admins may review break-glass requests");
   const saved = await inTransaction(deps, async (changes) => {
     const current = await mustGetRequest(deps, input.id, changes.trx);
-    if (current.break_glass === null) {
+    if (current.breakGlass === null) {
       throw new JitflowError("INVALID_TRANSITION", `request ${current.id} is not a break-glass request`, {
         details: { state: current.state },
       });
     }
-    if (current.reviewed_at !== null) return current;
-    const set = { reviewed_by: input.actor.email, reviewed_at: changes.now };
+    if (current.reviewedAt !== null) return current;
+    const set = { reviewedBy: input.actor.email, reviewedAt: changes.now };
     if (!(await updateRequest(changes.trx, current, set))) throw new ConflictError(current.id);
     const next = { ...current, ...set, version: current.version + 1 };
     changes.note(next, "request.reviewed", input.actor.email, { note: input.reason ?? null });

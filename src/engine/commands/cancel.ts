@@ -27,7 +27,7 @@ export async function cancel(deps: EngineDeps, input: ActionInput): Promise<Requ
       current,
       "cancel",
       input.actor.email,
-      { due_at: null },
+      { dueAt: null },
       { reason: input.reason ?? null },
     );
   });
@@ -54,11 +54,11 @@ export async function revoke(deps: EngineDeps, input: ActionInput): Promise<Requ
   const now = deps.clock.now();
   const saved = await inTransaction(deps, async (changes) => {
     const current = await mustGetRequest(deps, input.id, changes.trx);
-    if (current.target === null || current.extends_id !== null) {
+    if (current.target === null || current.extendsId !== null) {
       throw new JitflowError(
         "INVALID_TRANSITION",
-        current.extends_id !== null
-          ? `request ${current.id} asks to extend ${current.extends_id}: revoke that grant instead`
+        current.extendsId !== null
+          ? `request ${current.id} asks to extend ${current.extendsId}: revoke that grant instead`
           : `request ${current.id} is approval-only: there is no access to revoke`,
         {
           details: { state: current.state },
@@ -70,7 +70,7 @@ export async function revoke(deps: EngineDeps, input: ActionInput): Promise<Requ
       "revoke",
       input.actor.email,
       // Revoked before it started (approved to start later): its start is called off too.
-      { ended_reason: "revoked", due_at: null, grant: { dueAt: now, attempts: 0, lastError: null } },
+      { endedReason: "revoked", dueAt: null, grant: { dueAt: now, attempts: 0, lastError: null } },
       { reason: input.reason ?? null },
     );
   });

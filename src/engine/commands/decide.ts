@@ -2,7 +2,7 @@
 
 import { JitflowError } from "../../errors.ts";
 import type { Person } from "../../model/types.ts";
-import { getDecisions, nextDueOf, type RequestRow } from "../../store/requests.ts";
+import { type AccessRequest, getDecisions, nextDueOf } from "../../store/requests.ts";
 import { assertGuestMayAct, assertMayDecide } from "../access/policy.ts";
 import { invalidTransition } from "../changes.ts";
 import { type EngineDeps, inTransaction } from "../deps.ts";
@@ -99,7 +99,7 @@ export async function deny(deps: EngineDeps, input: DecideInput): Promise<Reques
 
 async function finish(
   deps: EngineDeps,
-  row: RequestRow,
+  row: AccessRequest,
   actor: Person,
   hook: "afterApprove" | "afterDeny",
 ): Promise<RequestView> {

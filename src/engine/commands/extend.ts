@@ -34,26 +34,26 @@ export async function extend(deps: EngineDeps, input: ExtendInput): Promise<Requ
   if (row.requester !== input.actor.email && input.actor.role !== "admin" && input.actor.role !== "bot") {
     throw new JitflowError("EXTEND_NOT_ALLOWED", "only the requester, an admin or a bot can extend a grant");
   }
-  if (row.state !== "active" || row.expires_at === null) throw invalidTransition(row.state, "extend");
+  if (row.state !== "active" || row.expiresAt === null) throw invalidTransition(row.state, "extend");
   const flow = flowOf(deps, row.flow);
   const limits = flow?.config.extensions;
   checkExtensionLimits(row, seconds, limits);
   // Above the flow's threshold an extension is a request of its own, decided by the flow's policy.
   const threshold = limits?.approvalAbove;
-  if (threshold !== undefined && row.extended_seconds + seconds > threshold && input.actor.role !== "admin") {
+  if (threshold !== undefined && row.extendedSeconds + seconds > threshold && input.actor.role !== "admin") {
     return requestExtension(deps, row, seconds, input.actor);
   }
   const saved = await inTransaction(deps, async (changes) => {
     const current = await mustGetRequest(deps, input.id, changes.trx);
-    if (current.state !== "active" || current.expires_at === null)
+    if (current.state !== "active" || current.expiresAt === null)
       throw invalidTransition(current.state, "extend");
-    if (input.ifExpiresAt !== undefined && current.expires_at !== input.ifExpiresAt) {
-      if (current.expires_at === input.ifExpiresAt + seconds * 1000) return current;
+    if (input.ifExpiresAt !== undefined && current.expiresAt !== input.ifExpiresAt) {
+      if (current.expiresAt === input.ifExpiresAt + seconds * 1000) return current;
       throw new JitflowError(
         "INVALID_TRANSITION",
         "the grant's end changed since you chose to extend it; look again",
         {
-          details: { state: current.state, expiresAt: new Date(current.expires_at).toISOString() },
+          details: { state: current.state, expiresAt: new Date(current.expiresAt).toISOString() },
         },
       );
     }

@@ -2,7 +2,7 @@
 // enforces the end itself told through the outbox. Used by extend and by an approved extension request.
 
 import { JitflowError } from "../../errors.ts";
-import type { RequestRow } from "../../store/requests.ts";
+import type { AccessRequest } from "../../store/requests.ts";
 import { type ChangeSet, invalidTransition } from "../changes.ts";
 import type { EngineDeps } from "../deps.ts";
 import { flowOf } from "../engine.ts";
@@ -10,7 +10,7 @@ import { flowOf } from "../engine.ts";
 export type ExtensionLimits = NonNullable<ReturnType<typeof flowOf>>["config"]["extensions"] | undefined;
 
 /** The flow's maximum count and total of extensions. */
-export function checkExtensionLimits(row: RequestRow, seconds: number, limits: ExtensionLimits): void {
+export function checkExtensionLimits(row: AccessRequest, seconds: number, limits: ExtensionLimits): void {
   if (limits?.max !== undefined && row.extensions >= limits.max) {
     throw new JitflowError(
       "EXTEND_LIMIT",
@@ -20,11 +20,11 @@ export function checkExtensionLimits(row: RequestRow, seconds: number, limits: E
       },
     );
   }
-  if (limits?.maxTotal !== undefined && row.extended_seconds + seconds > limits.maxTotal) {
+  if (limits?.maxTotal !== undefined && row.extendedSeconds + seconds > limits.maxTotal) {
     throw new JitflowError(
       "EXTEND_LIMIT",
-      `extensions would add ${row.extended_seconds + seconds} seconds in all; the flow allows ${limits.maxTotal}`,
-      { details: { maxTotal: limits.maxTotal, extendedSeconds: row.extended_seconds } },
+      `extensions would add ${row.extendedSeconds + seconds} seconds in all; the flow allows ${limits.maxTotal}`,
+      { details: { maxTotal: limits.maxTotal, extendedSeconds: row.extendedSeconds } },
     );
   }
 }
@@ -33,16 +33,16 @@ export function checkExtensionLimits(row: RequestRow, seconds: number, limits: E
 export async function applyExtension(
   deps: EngineDeps,
   changes: ChangeSet,
-  current: RequestRow,
+  current: AccessRequest,
   seconds: number,
   actor: string,
   data: Record<string, unknown> = {},
-): Promise<RequestRow> {
-  if (current.state !== "active" || current.expires_at === null)
+): Promise<AccessRequest> {
+  if (current.state !== "active" || current.expiresAt === null)
     throw invalidTransition(current.state, "extend");
   const flow = flowOf(deps, current.flow);
   checkExtensionLimits(current, seconds, flow?.config.extensions);
-  const expiresAt = current.expires_at + seconds * 1000;
+  const expiresAt = current.expiresAt + seconds * 1000;
   const maxMs = (flow?.maxDuration ?? 0) * 1000;
   if (expiresAt - changes.now > maxMs) {
     throw new JitflowError(
@@ -57,10 +57,10 @@ export async function applyExtension(
     "extend",
     actor,
     {
-      expires_at: expiresAt,
+      expiresAt: expiresAt,
       grant: { dueAt: scheduled ? expiresAt : null },
       extensions: current.extensions + 1,
-      extended_seconds: current.extended_seconds + seconds,
+      extendedSeconds: current.extendedSeconds + seconds,
     },
     { by: seconds, expiresAt: new Date(expiresAt).toISOString(), ...data },
   );

@@ -5,12 +5,12 @@
 import { JitflowError } from "../../errors.ts";
 import { approversOf, storeApprovers } from "../../store/request-approvers.ts";
 import {
+  type AccessRequest,
   type DecisionRow,
   type Executor,
   getDecisions,
   getRequest,
   insertDecision,
-  type RequestRow,
 } from "../../store/requests.ts";
 import { type ResolvedApprover, resolveStep } from "../approval/approvers.ts";
 import { applicableOf, clockColumns, clockOf, currentStep, policyFor } from "../approval/pending.ts";
@@ -37,13 +37,13 @@ export interface PreparedStep {
 export async function approveInTransaction(
   deps: EngineDeps,
   changes: ChangeSet,
-  row: RequestRow,
+  row: AccessRequest,
   actor: string,
   reason: string | null,
   final: boolean,
   prepared?: PreparedStep,
   decided?: readonly DecisionRow[],
-): Promise<RequestRow> {
+): Promise<AccessRequest> {
   const now = changes.now;
   // The decisions before this one, read once (or given by the caller, who read them in this transaction).
   const before = final ? [] : (decided ?? (await getDecisions(changes.trx, row.id)));
@@ -92,7 +92,7 @@ export async function approveInTransaction(
 async function neededFor(
   deps: EngineDeps,
   db: Executor,
-  row: RequestRow,
+  row: AccessRequest,
   step: PolicyStep,
   decisions: readonly DecisionRow[],
 ): Promise<number> {
@@ -110,25 +110,25 @@ async function neededFor(
 async function approveFinally(
   deps: EngineDeps,
   changes: ChangeSet,
-  row: RequestRow,
+  row: AccessRequest,
   actor: string,
   reason: string | null,
   approvals: number,
   stepInfo: Record<string, unknown> = {},
-): Promise<RequestRow> {
+): Promise<AccessRequest> {
   const now = changes.now;
   // Approve now, start later: the scheduler starts it at start_at, or expires it when its
   // activationWindow has passed already (approved too late).
   const window = flowOf(deps, row.flow)?.config.activationWindow;
-  const start = row.target === null ? null : row.start_at;
+  const start = row.target === null ? null : row.startAt;
   const missed = start !== null && window !== undefined && now > start + window * 1000;
   const later = start !== null && (start > now || missed);
   const steps: Step[] = [
     {
       command: "approve",
       actor,
-      changes: { decided_at: now, due_at: later ? Math.max(start, now) : null, remind_at: null },
-      data: { reason, approvals, ...stepInfo, ...(later ? { startAt: iso(row.start_at) } : {}) },
+      changes: { decidedAt: now, dueAt: later ? Math.max(start, now) : null, remindAt: null },
+      data: { reason, approvals, ...stepInfo, ...(later ? { startAt: iso(row.startAt) } : {}) },
     },
   ];
   if (row.target !== null && !later) {
@@ -137,22 +137,22 @@ async function approveFinally(
     steps.push({
       command: "start_escalation",
       actor: "jitflow",
-      changes: { expires_at: expiresAt, grant: { dueAt: now, attempts: 0, lastError: null } },
+      changes: { expiresAt: expiresAt, grant: { dueAt: now, attempts: 0, lastError: null } },
       data: { expiresAt: new Date(expiresAt).toISOString() },
     });
   }
-  if (row.extends_id !== null) {
+  if (row.extendsId !== null) {
     // An extension that needed approval: approved, it extends its grant (if the grant still allows it).
     const approved = await changes.applyAll(row, [
-      { ...steps[0], changes: { decided_at: now, due_at: null, remind_at: null } } as Step,
+      { ...steps[0], changes: { decidedAt: now, dueAt: null, remindAt: null } } as Step,
     ]);
-    const parent = await getRequest(changes.trx, row.extends_id);
+    const parent = await getRequest(changes.trx, row.extendsId);
     try {
-      if (!parent) throw new JitflowError("REQUEST_NOT_FOUND", `there is no request ${row.extends_id}`);
+      if (!parent) throw new JitflowError("REQUEST_NOT_FOUND", `there is no request ${row.extendsId}`);
       await applyExtension(deps, changes, parent, Number(row.duration), actor, { extension: row.id });
     } catch (err) {
       if (!(err instanceof JitflowError)) throw err;
-      changes.note(approved, "extension.refused", "jitflow", { error: err.message, extends: row.extends_id });
+      changes.note(approved, "extension.refused", "jitflow", { error: err.message, extends: row.extendsId });
     }
     return approved;
   }
@@ -165,7 +165,7 @@ async function approveFinally(
  */
 export async function prepareNextStep(
   deps: EngineDeps,
-  row: RequestRow,
+  row: AccessRequest,
   decisions: DecisionRow[],
 ): Promise<PreparedStep | undefined> {
   const next = nextStep(applicableOf(row), row.step);
@@ -188,10 +188,10 @@ function assertDecidedOnce(inserted: boolean, actor: string): void {
 
 export async function denyInTransaction(
   changes: ChangeSet,
-  row: RequestRow,
+  row: AccessRequest,
   actor: string,
   reason: string | null,
-): Promise<RequestRow> {
+): Promise<AccessRequest> {
   assertDecidedOnce(
     await insertDecision(changes.trx, {
       request_id: row.id,
@@ -207,7 +207,7 @@ export async function denyInTransaction(
     row,
     "deny",
     actor,
-    { decided_at: changes.now, due_at: null, remind_at: null },
+    { decidedAt: changes.now, dueAt: null, remindAt: null },
     { reason },
   );
 }

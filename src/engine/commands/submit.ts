@@ -7,6 +7,7 @@ import { newGrant } from "../../store/grants.ts";
 import { uuidv7 } from "../../store/ids.ts";
 import { storeApprovers } from "../../store/request-approvers.ts";
 import {
+  type AccessRequest,
   getDecisions,
   getRequest,
   insertRequest,
@@ -14,7 +15,7 @@ import {
   pendingExtensionOf,
   plainPolicyColumns,
   type RequestChanges,
-  type RequestRow,
+  requestColumns,
   sameGrant,
   setRequestError,
 } from "../../store/requests.ts";
@@ -230,21 +231,21 @@ function freshPending(now: number, deadlineAt: number) {
   return {
     ...plainPolicyColumns,
     state: "pending",
-    created_at: now,
-    updated_at: now,
-    decided_at: null,
-    activated_at: null,
-    expires_at: null,
-    ended_at: null,
-    ended_reason: null,
+    createdAt: now,
+    updatedAt: now,
+    decidedAt: null,
+    activatedAt: null,
+    expiresAt: null,
+    endedAt: null,
+    endedReason: null,
     error: null,
-    due_at: deadlineAt,
-    lease_owner: null,
-    lease_until: null,
+    dueAt: deadlineAt,
+    leaseOwner: null,
+    leaseUntil: null,
     version: 0,
-    deadline_at: deadlineAt,
-    step_started_at: now,
-    destination_at: now,
+    deadlineAt: deadlineAt,
+    stepStartedAt: now,
+    destinationAt: now,
   } satisfies RequestChanges;
 }
 
@@ -255,7 +256,7 @@ function freshPending(now: number, deadlineAt: number) {
 async function routeFirstStep(
   deps: EngineDeps,
   flow: LoadedFlow,
-  row: RequestRow,
+  row: AccessRequest,
   now: number,
   deadlineAt: number,
 ) {
@@ -263,7 +264,7 @@ async function routeFirstStep(
   const first = applicable.steps[0];
   const firstStep = first === undefined ? undefined : flow.policy[first];
   const resolved = firstStep ? await resolveStep(deps, flow, row, firstStep) : { people: [], errors: [] };
-  row.steps = JSON.stringify(applicable.steps);
+  row.steps = applicable.steps;
   if (firstStep) {
     row.step = firstStep.index;
     Object.assign(row, clockColumns(firstStep, stepBegins(firstStep, now, deadlineAt)));
@@ -277,7 +278,7 @@ async function routeFirstStep(
  */
 export async function requestExtension(
   deps: EngineDeps,
-  parent: RequestRow,
+  parent: AccessRequest,
   seconds: number,
   actor: Person,
 ): Promise<RequestView> {
@@ -285,14 +286,14 @@ export async function requestExtension(
   const now = deps.clock.now();
   const deadlineAt = Math.min(
     now + flow.config.requestTimeout * 1000,
-    parent.expires_at ?? Number.POSITIVE_INFINITY,
+    parent.expiresAt ?? Number.POSITIVE_INFINITY,
   );
-  const row: RequestRow = {
+  const row: AccessRequest = {
     ...parent,
     ...freshPending(now, deadlineAt),
     id: uuidv7(now),
     duration: seconds,
-    extends_id: parent.id,
+    extendsId: parent.id,
     // It grants nothing of its own: when approved, its parent's grant is extended.
     grant: null,
   };
@@ -317,7 +318,7 @@ export async function requestExtension(
       source: row.source,
       extends: parent.id,
       ...(firstStep ? { step: firstStep.name, approvers: resolved.people.map((p) => p.email) } : {}),
-      submitted: submittedDigests(row),
+      submitted: submittedDigests(requestColumns(row)),
     });
     for (const error of [...applicable.errors, ...resolved.errors]) {
       changes.note(row, "approvers.unresolved", "jitflow", { step: firstStep?.name ?? null, error });
@@ -347,20 +348,20 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
   const now = deps.clock.now();
   const deadlineAt = now + flow.config.requestTimeout * 1000;
   const id = input.id ?? uuidv7(now);
-  const row: RequestRow = {
+  const row: AccessRequest = {
     ...freshPending(now, deadlineAt),
     id,
     flow: flow.config.name,
     target,
     requester: requester.email,
-    requester_name: requester.name,
-    requester_role: requester.role,
+    requesterName: requester.name,
+    requesterRole: requester.role,
     duration,
-    fields: JSON.stringify(fields),
-    context: JSON.stringify(input.context ?? {}),
+    fields,
+    context: input.context ?? {},
     source: input.source,
-    start_at: startAt,
-    break_glass: breakGlass,
+    startAt: startAt,
+    breakGlass: breakGlass,
     grant:
       target === null
         ? null
@@ -398,7 +399,7 @@ export async function submit(deps: EngineDeps, input: SubmitInput): Promise<Subm
       ...(startAt === null ? {} : { startAt: new Date(startAt).toISOString() }),
       ...(firstStep ? { step: firstStep.name, approvers: resolved.people.map((p) => p.email) } : {}),
       // The row as stored, inside the hash chain: `jitflow audit verify` finds any later edit of it.
-      submitted: submittedDigests(row),
+      submitted: submittedDigests(requestColumns(row)),
     });
     let current = row;
     for (const error of [...applicable.errors, ...resolved.errors]) {

@@ -39,6 +39,6 @@ export async function credentialsFor(
   });
   return {
     ...credentials,
-    expiresAt: row.expires_at === null ? null : new Date(row.expires_at).toISOString(),
+    expiresAt: row.expiresAt === null ? null : new Date(row.expiresAt).toISOString(),
   };
 }

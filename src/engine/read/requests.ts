@@ -2,11 +2,11 @@ import { JitflowError } from "../../errors.ts";
 import type { Person, RequestState, Role } from "../../model/types.ts";
 import { type AuditEvent, eventsOfRequest } from "../../store/audit-log.ts";
 import {
+  type AccessRequest,
   type DecisionRow,
   getDecisions,
   getDecisionsOf,
   listRequests,
-  type RequestRow,
 } from "../../store/requests.ts";
 import { approverFlowsOf, assertGuestMayAct, isDecider, privileged } from "../access/policy.ts";
 import type { EngineDeps } from "../deps.ts";
@@ -46,8 +46,8 @@ export interface ListInput {
   limit: number;
 }
 
-export function encodeCursor(row: Pick<RequestRow, "created_at" | "id">): string {
-  return Buffer.from(JSON.stringify([row.created_at, row.id])).toString("base64url");
+export function encodeCursor(row: Pick<AccessRequest, "createdAt" | "id">): string {
+  return Buffer.from(JSON.stringify([row.createdAt, row.id])).toString("base64url");
 }
 
 function decodeCursor(cursor: string): { createdAt: number; id: string } {
@@ -107,10 +107,10 @@ async function awaitingFor(
   }
   // Bots never decide (policy.isDecider): nothing can await them.
   if (actor.role === "bot") return { items: [], nextCursor: null };
-  const found: { row: RequestRow; view: RequestView }[] = [];
+  const found: { row: AccessRequest; view: RequestView }[] = [];
   let before = input.cursor ? decodeCursor(input.cursor) : undefined;
   let scanned = 0;
-  let lastScanned: RequestRow | undefined;
+  let lastScanned: AccessRequest | undefined;
   let reachedEnd = false;
   while (found.length <= input.limit && scanned < awaitingScanLimit) {
     const take = Math.min(awaitingScanPage, awaitingScanLimit - scanned);
@@ -147,7 +147,7 @@ async function awaitingFor(
       reachedEnd = true;
       break;
     }
-    before = { createdAt: tail.created_at, id: tail.id };
+    before = { createdAt: tail.createdAt, id: tail.id };
   }
   const page = found.slice(0, input.limit);
   const last = page.at(-1);
@@ -171,7 +171,7 @@ function groupDecisions(rows: DecisionRow[]): Map<string, DecisionRow[]> {
 async function mayDecide(
   deps: EngineDeps,
   actor: Person,
-  row: RequestRow,
+  row: AccessRequest,
   decisions: DecisionRow[],
 ): Promise<boolean> {
   if (!isDecider(actor, (await decidersOf(deps, row, decisions, actor)).rules)) return false;

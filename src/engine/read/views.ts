@@ -1,7 +1,7 @@
 // Turns rows into what the outside sees: the API's request view and the event hooks receive.
 
 import type { FlowEvent, Person, RequestState, Role, Source } from "../../model/types.ts";
-import { type DecisionRow, type Executor, getDecisions, type RequestRow } from "../../store/requests.ts";
+import { type AccessRequest, type DecisionRow, type Executor, getDecisions } from "../../store/requests.ts";
 import { countEventsOf } from "../hook-helpers.ts";
 import type { LoadedConfig } from "../load-config.ts";
 
@@ -61,24 +61,24 @@ export const plainPolicyView = {
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-export function toView(row: RequestRow, decisions: DecisionRow[]): RequestView {
+export function toView(row: AccessRequest, decisions: DecisionRow[]): RequestView {
   return {
     id: row.id,
     flow: row.flow,
     target: row.target,
-    requester: { email: row.requester, name: row.requester_name },
+    requester: { email: row.requester, name: row.requesterName },
     state: row.state,
     duration: Number(row.duration),
-    fields: JSON.parse(row.fields) as Record<string, unknown>,
-    context: JSON.parse(row.context) as Record<string, unknown>,
+    fields: structuredClone(row.fields),
+    context: structuredClone(row.context),
     source: row.source as Source,
-    createdAt: new Date(row.created_at).toISOString(),
-    updatedAt: new Date(row.updated_at).toISOString(),
-    decidedAt: iso(row.decided_at),
-    activatedAt: iso(row.activated_at),
-    expiresAt: iso(row.expires_at),
-    endedAt: iso(row.ended_at),
-    endedReason: row.ended_reason as RequestView["endedReason"],
+    createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
+    decidedAt: iso(row.decidedAt),
+    activatedAt: iso(row.activatedAt),
+    expiresAt: iso(row.expiresAt),
+    endedAt: iso(row.endedAt),
+    endedReason: row.endedReason as RequestView["endedReason"],
     error: row.error,
     attempts: row.grant?.attempts ?? 0,
     lastError: row.grant?.lastError ?? null,
@@ -90,12 +90,12 @@ export function toView(row: RequestRow, decisions: DecisionRow[]): RequestView {
       step: d.step,
     })),
     step: row.step,
-    steps: row.steps === null ? [row.step] : (JSON.parse(row.steps) as number[]),
-    startAt: iso(row.start_at),
-    breakGlass: row.break_glass,
-    reviewedBy: row.reviewed_by,
-    reviewedAt: iso(row.reviewed_at),
-    extends: row.extends_id,
+    steps: row.steps === null ? [row.step] : row.steps,
+    startAt: iso(row.startAt),
+    breakGlass: row.breakGlass,
+    reviewedBy: row.reviewedBy,
+    reviewedAt: iso(row.reviewedAt),
+    extends: row.extendsId,
     extensions: row.extensions,
   };
 }
@@ -105,7 +105,7 @@ export const systemActor: Person = { email: "jitflow", name: "jitflow", role: "b
 /** The event a hook, reducer or custom target receives for a request. */
 export function toEvent(
   config: LoadedConfig,
-  row: RequestRow,
+  row: AccessRequest,
   decisions: DecisionRow[],
   actor: Person,
   reason: string | null = null,
@@ -116,29 +116,30 @@ export function toEvent(
     name: "",
     requester: {
       email: row.requester,
-      name: row.requester_name,
-      role: row.requester_role as Role,
+      name: row.requesterName,
+      role: row.requesterRole as Role,
       countEvents: countEventsOf(row.requester),
     },
     actor,
-    fields: JSON.parse(row.fields) as Record<string, unknown>,
+    // Copies: a hook that changes what it is handed changes nothing of the request.
+    fields: structuredClone(row.fields),
     target: target ? structuredClone(target.info) : null,
     duration: Number(row.duration),
     flow: { name: row.flow, label: flow?.label ?? row.flow, vars: structuredClone(flow?.config.vars ?? {}) },
     request: {
       id: row.id,
       state: row.state,
-      createdAt: new Date(row.created_at).toISOString(),
-      expiresAt: iso(row.expires_at),
+      createdAt: new Date(row.createdAt).toISOString(),
+      expiresAt: iso(row.expiresAt),
     },
     source: row.source as Source,
-    context: JSON.parse(row.context) as Record<string, unknown>,
+    context: structuredClone(row.context),
     decisions: toView(row, decisions).decisions.map(({ step: _, ...d }) => d),
     reason,
   };
 }
 
 /** A row's view, its decisions read from the database. */
-export async function readView(db: Executor, row: RequestRow): Promise<RequestView> {
+export async function readView(db: Executor, row: AccessRequest): Promise<RequestView> {
   return toView(row, await getDecisions(db, row.id));
 }

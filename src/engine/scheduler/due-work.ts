@@ -13,6 +13,7 @@ import {
   updateGrant,
 } from "../../store/grants.ts";
 import {
+  type AccessRequest,
   type DecisionRow,
   getDecisions,
   getDecisionsOf,
@@ -20,7 +21,6 @@ import {
   getRequests,
   leasedRequests,
   liveGrantsOf,
-  type RequestRow,
   renewLeases,
   sameGrant,
   updateRequest,
@@ -43,27 +43,27 @@ type Called = { grantedWith?: GrantedWith };
 type Outcome =
   | ({
       kind: "escalated";
-      row: RequestRow;
+      row: AccessRequest;
       identity: string;
       credentials?: GrantCredentials | undefined;
     } & Called)
   | {
       kind: "deescalated";
-      row: RequestRow;
+      row: AccessRequest;
       sharedWith: string[];
       standing?: boolean;
       /** The target was left alone: the identity is jitflow's own (why, in words). */
       refused?: string;
     }
-  | ({ kind: "failed"; row: RequestRow; error: string } & Called)
+  | ({ kind: "failed"; row: AccessRequest; error: string } & Called)
   | ({
       kind: "retry";
-      row: RequestRow;
+      row: AccessRequest;
       error: string;
       deferMs?: number;
       retryAfterMs?: number | undefined;
     } & Called)
-  | { kind: "skip"; row: RequestRow };
+  | { kind: "skip"; row: AccessRequest };
 
 /** What a batch leased: requests whose own work is due (approval clock, start), and grants whose work is. */
 export interface Claimed {
@@ -108,25 +108,25 @@ async function runPhases(
   // Phase 1, one transaction: decisions that need no outside call, and the intent written before any call.
   // Rows are read again here: a command (revoke, extend) may have changed one since it was leased.
   const started = await inTransaction(deps, async (changes) => {
-    const out: RequestRow[] = [];
+    const out: AccessRequest[] = [];
     const { now, trx } = changes;
-    const release = { lease_owner: null, lease_until: null };
+    const release = { leaseOwner: null, leaseUntil: null };
     // The requests' own work: their approval clock, and starting their grant.
     for (const row of await leasedRequests(trx, owner, claimed.requests)) {
-      const due = row.due_at !== null && row.due_at <= now;
+      const due = row.dueAt !== null && row.dueAt <= now;
       if (!due) {
         if (!(await updateRequest(trx, row, release))) throw new ConflictError(row.id);
       } else if (row.state === "pending") {
         await tickPending(deps, changes, row, release);
-      } else if (row.state === "approved" && row.extends_id !== null) {
+      } else if (row.state === "approved" && row.extendsId !== null) {
         // An approved extension grants nothing of its own: its grant was extended when it was approved.
-        if (!(await updateRequest(trx, row, { ...release, due_at: null }))) throw new ConflictError(row.id);
+        if (!(await updateRequest(trx, row, { ...release, dueAt: null }))) throw new ConflictError(row.id);
       } else if (row.state === "approved" && row.grant && activationMissed(deps, row, now)) {
         await changes.apply(
           row,
           "timeout",
           "jitflow",
-          { ...release, due_at: null },
+          { ...release, dueAt: null },
           { reason: "the grant did not start within the flow's activationWindow" },
         );
       } else if (row.state === "approved" && row.grant) {
@@ -135,13 +135,13 @@ async function runPhases(
         out.push(
           await changes.apply(row, "start_escalation", "jitflow", {
             ...release,
-            due_at: null,
-            expires_at: expiresAt,
+            dueAt: null,
+            expiresAt: expiresAt,
             grant: { dueAt: now, leaseOwner: owner, leaseUntil: now + leaseMs, attempts: 0, lastError: null },
           }),
         );
         grants.add(row.grant.id);
-      } else if (!(await updateRequest(trx, row, { ...release, due_at: null }))) {
+      } else if (!(await updateRequest(trx, row, { ...release, dueAt: null }))) {
         throw new ConflictError(row.id);
       }
     }
@@ -157,7 +157,7 @@ async function runPhases(
       } else if (row.state === "active") {
         out.push(
           await changes.apply(row, "expire", "jitflow", {
-            ended_reason: "scheduled",
+            endedReason: "scheduled",
             grant: { dueAt: now, attempts: 0, lastError: null },
           }),
         );
@@ -165,11 +165,11 @@ async function runPhases(
         // The expiry the target is told, and the one enforced, is written before each attempt
         // (unless it was written moments ago, by the approval itself).
         const expiresAt = now + Number(row.duration) * 1000;
-        const writtenAt = (row.expires_at ?? 0) - Number(row.duration) * 1000;
+        const writtenAt = (row.expiresAt ?? 0) - Number(row.duration) * 1000;
         if (grant.attempts === 0 && now - writtenAt <= 1000) {
           out.push(row);
-        } else if (await updateRequest(trx, row, { expires_at: expiresAt })) {
-          out.push({ ...row, expires_at: expiresAt, version: row.version + 1 });
+        } else if (await updateRequest(trx, row, { expiresAt: expiresAt })) {
+          out.push({ ...row, expiresAt: expiresAt, version: row.version + 1 });
         } else {
           throw new ConflictError(row.id);
         }
@@ -205,10 +205,10 @@ async function runPhases(
 }
 
 /** An approved request that should have started more than the flow's activationWindow ago. */
-function activationMissed(deps: EngineDeps, row: RequestRow, now: number): boolean {
+function activationMissed(deps: EngineDeps, row: AccessRequest, now: number): boolean {
   const window = flowOf(deps, row.flow)?.config.activationWindow;
   if (window === undefined) return false;
-  const due = row.start_at ?? row.decided_at ?? row.updated_at;
+  const due = row.startAt ?? row.decidedAt ?? row.updatedAt;
   return now > due + window * 1000;
 }
 
@@ -219,7 +219,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
     const now = changes.now;
     // Deferred escalations go last, so they see revocations this same batch has just finished.
     const ordered = [...outcomes].sort((a, b) => Number(isDeferral(a)) - Number(isDeferral(b)));
-    const currentRows = new Map<string, RequestRow>();
+    const currentRows = new Map<string, AccessRequest>();
     for (const r of await getRequests(
       changes.trx,
       ordered.map((o) => o.row.id),
@@ -250,7 +250,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
         outcome.kind !== "deescalated" && outcome.grantedWith ? { grantedWith: outcome.grantedWith } : {};
       if (outcome.kind === "escalated") {
         const flow = flowOf(deps, row.flow);
-        const expiresAt = row.expires_at ?? now + Number(row.duration) * 1000;
+        const expiresAt = row.expiresAt ?? now + Number(row.duration) * 1000;
         const scheduled = flow?.config.scheduleDeescalation ?? true;
         if (outcome.credentials) await keepCredentials(deps, changes.trx, row, outcome.credentials, now);
         await changes.apply(
@@ -258,8 +258,8 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
           "escalated",
           "jitflow",
           {
-            activated_at: now,
-            expires_at: expiresAt,
+            activatedAt: now,
+            expiresAt: expiresAt,
             grant: {
               ...release,
               ...record,
@@ -277,16 +277,16 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
         );
         done.push(outcome);
       } else if (outcome.kind === "deescalated") {
-        if (row.ended_reason === "scheduled" && row.expires_at !== null) {
-          metrics.revocationLateness.observe(Math.max(0, now - row.expires_at) / 1000);
+        if (row.endedReason === "scheduled" && row.expiresAt !== null) {
+          metrics.revocationLateness.observe(Math.max(0, now - row.expiresAt) / 1000);
         }
         await changes.apply(
           row,
-          row.ended_reason === "failed" ? "fail" : "deescalated",
+          row.endedReason === "failed" ? "fail" : "deescalated",
           "jitflow",
-          { ended_at: now, grant: { ...release, dueAt: null, lastError: null } },
+          { endedAt: now, grant: { ...release, dueAt: null, lastError: null } },
           {
-            endedReason: row.ended_reason,
+            endedReason: row.endedReason,
             ...(outcome.sharedWith.length ? { stillGrantedBy: outcome.sharedWith } : {}),
             ...(outcome.standing ? { standing: true } : {}),
             ...(outcome.refused ? { targetLeftAlone: outcome.refused } : {}),
@@ -302,7 +302,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
           "fail",
           "jitflow",
           {
-            ended_reason: "failed",
+            endedReason: "failed",
             error: outcome.error,
             grant: { ...release, ...record, dueAt: now, lastError: outcome.error, attempts: 0 },
           },
@@ -372,7 +372,7 @@ function credentialsKey(deps: EngineDeps): Buffer | undefined {
 async function keepCredentials(
   deps: EngineDeps,
   trx: Parameters<typeof storeCredentials>[0],
-  row: RequestRow,
+  row: AccessRequest,
   credentials: GrantCredentials,
   now: number,
 ): Promise<void> {
@@ -406,14 +406,14 @@ async function afterHooks(deps: EngineDeps, outcome: Outcome): Promise<void> {
 interface Batch {
   decisions: Map<string, DecisionRow[]>;
   /** Escalating, active or deescalating requests of the batch's people and targets, by grant. */
-  live: Map<string, Map<string, RequestRow>>;
+  live: Map<string, Map<string, AccessRequest>>;
 }
 
 const grantKey = (grant: Pick<Grant, "requester" | "key">) => `${grant.requester}\u0000${grant.key}`;
 
-async function readBatch(deps: EngineDeps, rows: RequestRow[]): Promise<Batch> {
+async function readBatch(deps: EngineDeps, rows: AccessRequest[]): Promise<Batch> {
   const decisions = new Map<string, DecisionRow[]>(rows.map((r) => [r.id, []]));
-  const live = new Map<string, Map<string, RequestRow>>();
+  const live = new Map<string, Map<string, AccessRequest>>();
   for (let i = 0; i < rows.length; i += 500) {
     const chunk = rows.slice(i, i + 500);
     for (const d of await getDecisionsOf(
@@ -440,14 +440,14 @@ async function readBatch(deps: EngineDeps, rows: RequestRow[]): Promise<Batch> {
 }
 
 /** Other requests of the same person for the same target, in these states (as read for the batch). */
-function sameGrantIn(batch: Batch, row: RequestRow, states: string[]): RequestRow[] {
+function sameGrantIn(batch: Batch, row: AccessRequest, states: string[]): AccessRequest[] {
   if (!row.grant) return [];
   const same = batch.live.get(grantKey(row.grant));
   if (!same) return [];
   return [...same.values()].filter((r) => r.id !== row.id && states.includes(r.state));
 }
 
-async function escalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): Promise<Outcome> {
+async function escalateOne(deps: EngineDeps, batch: Batch, row: AccessRequest): Promise<Outcome> {
   // A revocation of the same grant still in progress would undo this one: wait for it to end.
   const revoking = sameGrantIn(batch, row, ["deescalating"]);
   if (revoking.length > 0)
@@ -500,7 +500,7 @@ async function escalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): Pro
       identity: prepared.identity,
       identityIsEmail: prepared.identityIsEmail,
       settings: prepared.settings,
-      expiresAt: scheduled && row.expires_at !== null ? new Date(row.expires_at) : null,
+      expiresAt: scheduled && row.expiresAt !== null ? new Date(row.expiresAt) : null,
     });
     return {
       kind: "escalated",
@@ -515,7 +515,7 @@ async function escalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): Pro
   }
 }
 
-async function deescalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): Promise<Outcome> {
+async function deescalateOne(deps: EngineDeps, batch: Batch, row: AccessRequest): Promise<Outcome> {
   // Overlapping grants are counted: if another live request gives the same access, leave the target alone.
   // Only a grant to the same identity is the same access: one made to another identity (the mapping
   // or getIdentity changed in between) does not keep this one.
@@ -550,7 +550,7 @@ async function deescalateOne(deps: EngineDeps, batch: Batch, row: RequestRow): P
       identity: granted.identity,
       identityIsEmail: granted.identityIsEmail,
       settings: granted.settings,
-      expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
+      expiresAt: row.expiresAt === null ? null : new Date(row.expiresAt),
     });
     return { kind: "deescalated", row, sharedWith: [] };
   } catch (err) {

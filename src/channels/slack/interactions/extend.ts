@@ -41,7 +41,7 @@ export function registerExtend(app: App, ctx: SlackInteractions): void {
         title: "Extend access",
         callbackId: decisionIds.extend,
         submit: "Extend",
-        privateMetadata: JSON.stringify({ requestId: row.id, ifExpiresAt: row.expires_at }),
+        privateMetadata: JSON.stringify({ requestId: row.id, ifExpiresAt: row.expiresAt }),
         blocks: [
           section(`Extend *${escapeMrkdwn(flow.label)}* by:`),
           input(decisionIds.duration, "Extra time", {

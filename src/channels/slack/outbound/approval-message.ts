@@ -27,10 +27,10 @@ interface Destination {
 /** The names of a request's steps, in the order they apply (for "step 2 of 2: manager"). */
 export function stepNames(
   deps: Pick<EngineDeps, "config">,
-  row: { flow: string; steps: string | null; step: number },
+  row: { flow: string; steps: number[] | null; step: number },
 ): StepNames {
   const policy = deps.config.flows.get(row.flow)?.policy ?? [];
-  const applicable = row.steps === null ? [row.step] : (JSON.parse(row.steps) as number[]);
+  const applicable = row.steps === null ? [row.step] : row.steps;
   return { names: applicable.map((i) => policy[i]?.name ?? `step ${i + 1}`), indices: applicable };
 }
 
