@@ -123,7 +123,10 @@ export class ChangeSet {
       state = to.to;
     }
     if (!(await updateRequest(this.#trx, row, set))) throw new ConflictError(row.id);
-    if (Object.keys(grantSet).length > 0) {
+    const grantChanged = Object.entries(grantSet).some(
+      ([key, value]) => row.grant?.[key as keyof GrantChanges] !== value,
+    );
+    if (grantChanged) {
       if (!row.grant) throw new Error(`request ${row.id} has no grant to change`);
       await updateGrant(this.#trx, row.grant.id, grantSet);
     }

@@ -100,72 +100,105 @@ export const plainPolicyColumns = {
   extendedSeconds: 0,
 } satisfies RequestUpdate;
 
-/** The request's property for each column of the requests table. */
-const propertyOf = {
+/** The column of each property of a request (the requests table's names). */
+const columnOf = {
   id: "id",
   flow: "flow",
   target: "target",
   requester: "requester",
-  requester_name: "requesterName",
-  requester_role: "requesterRole",
+  requesterName: "requester_name",
+  requesterRole: "requester_role",
   state: "state",
   duration: "duration",
   fields: "fields",
   context: "context",
   source: "source",
-  created_at: "createdAt",
-  updated_at: "updatedAt",
-  decided_at: "decidedAt",
-  activated_at: "activatedAt",
-  expires_at: "expiresAt",
-  ended_at: "endedAt",
-  ended_reason: "endedReason",
+  createdAt: "created_at",
+  updatedAt: "updated_at",
+  decidedAt: "decided_at",
+  activatedAt: "activated_at",
+  expiresAt: "expires_at",
+  endedAt: "ended_at",
+  endedReason: "ended_reason",
   error: "error",
-  due_at: "dueAt",
-  lease_owner: "leaseOwner",
-  lease_until: "leaseUntil",
+  dueAt: "due_at",
+  leaseOwner: "lease_owner",
+  leaseUntil: "lease_until",
   version: "version",
   steps: "steps",
   step: "step",
-  step_started_at: "stepStartedAt",
+  stepStartedAt: "step_started_at",
   destination: "destination",
-  destination_at: "destinationAt",
+  destinationAt: "destination_at",
   reminders: "reminders",
-  remind_at: "remindAt",
-  deadline_at: "deadlineAt",
-  start_at: "startAt",
-  break_glass: "breakGlass",
-  reviewed_by: "reviewedBy",
-  reviewed_at: "reviewedAt",
-  extends_id: "extendsId",
+  remindAt: "remind_at",
+  deadlineAt: "deadline_at",
+  startAt: "start_at",
+  breakGlass: "break_glass",
+  reviewedBy: "reviewed_by",
+  reviewedAt: "reviewed_at",
+  extendsId: "extends_id",
   extensions: "extensions",
-  extended_seconds: "extendedSeconds",
-} as const satisfies { [C in keyof RequestsTable]: keyof AccessRequest };
+  extendedSeconds: "extended_seconds",
+} as const satisfies { [P in keyof RequestUpdate]-?: keyof RequestsTable };
 
-const columns = Object.entries(propertyOf) as [keyof RequestsTable, keyof RequestUpdate][];
+/** The properties stored as JSON text: parsed when a request is read, written out when it is stored. */
+const jsonProperties = new Set<string>(["fields", "context", "steps"]);
 
-/** The columns stored as JSON text, parsed when a request is read and written out when it is stored. */
-const jsonColumns = new Set<keyof RequestsTable>(["fields", "context", "steps"]);
-
-/** A request as read: its row, its JSON columns parsed (once, here), and its grant. */
+/** A request as read: its row, its JSON columns parsed (once, here), and its grant. One literal: one shape. */
 export function toRequest(row: RequestsTable, grant: Grant | null): AccessRequest {
-  const out: Record<string, unknown> = { grant };
-  for (const [column, property] of columns) {
-    const value = row[column];
-    out[property] = jsonColumns.has(column) && typeof value === "string" ? JSON.parse(value) : value;
-  }
-  return out as unknown as AccessRequest;
+  return {
+    id: row.id,
+    flow: row.flow,
+    target: row.target,
+    requester: row.requester,
+    requesterName: row.requester_name,
+    requesterRole: row.requester_role,
+    state: row.state,
+    duration: row.duration,
+    fields: JSON.parse(row.fields) as Record<string, unknown>,
+    context: JSON.parse(row.context) as Record<string, unknown>,
+    source: row.source,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    decidedAt: row.decided_at,
+    activatedAt: row.activated_at,
+    expiresAt: row.expires_at,
+    endedAt: row.ended_at,
+    endedReason: row.ended_reason,
+    error: row.error,
+    dueAt: row.due_at,
+    leaseOwner: row.lease_owner,
+    leaseUntil: row.lease_until,
+    version: row.version,
+    steps: row.steps === null ? null : (JSON.parse(row.steps) as number[]),
+    step: row.step,
+    stepStartedAt: row.step_started_at,
+    destination: row.destination,
+    destinationAt: row.destination_at,
+    reminders: row.reminders,
+    remindAt: row.remind_at,
+    deadlineAt: row.deadline_at,
+    startAt: row.start_at,
+    breakGlass: row.break_glass,
+    reviewedBy: row.reviewed_by,
+    reviewedAt: row.reviewed_at,
+    extendsId: row.extends_id,
+    extensions: row.extensions,
+    extendedSeconds: row.extended_seconds,
+    grant,
+  };
 }
 
-/** The columns of a request, or of the changes made to one. */
+/** The columns of a request, or of the changes made to one (only the properties it sets). */
 export function requestColumns(request: AccessRequest): RequestsTable;
 export function requestColumns(changes: RequestUpdate): Partial<RequestsTable>;
 export function requestColumns(changes: RequestUpdate): Partial<RequestsTable> {
   const out: Record<string, unknown> = {};
-  for (const [column, property] of columns) {
-    const value = changes[property];
-    if (value === undefined) continue;
-    out[column] = jsonColumns.has(column) && value !== null ? JSON.stringify(value) : value;
+  for (const [property, value] of Object.entries(changes)) {
+    if (value === undefined || property === "grant") continue;
+    const column = columnOf[property as keyof RequestUpdate];
+    out[column] = jsonProperties.has(property) && value !== null ? JSON.stringify(value) : value;
   }
   return out as Partial<RequestsTable>;
 }
@@ -345,18 +378,15 @@ export async function sameGrant(
 ): Promise<AccessRequest[]> {
   if (row.grant === null) return [];
   const { requester, key } = row.grant;
+  // A person's live requests are few (index requests_requester_state); their grants are joined.
   const rows = await db
     .selectFrom("requests")
-    .selectAll()
-    .where("id", "in", (eb) =>
-      eb
-        .selectFrom("grants")
-        .select("grants.request_id")
-        .where("grants.requester", "=", requester)
-        .where("grants.grant_key", "=", key),
-    )
-    .where("state", "in", states)
-    .where("id", "!=", row.id)
+    .innerJoin("grants", "grants.request_id", "requests.id")
+    .selectAll("requests")
+    .where("requests.requester", "=", requester)
+    .where("requests.state", "in", states)
+    .where("grants.grant_key", "=", key)
+    .where("requests.id", "!=", row.id)
     .execute();
   return withGrants(db, rows);
 }
@@ -449,15 +479,11 @@ export async function liveGrantsOf(
   if (requesters.length === 0 || grantKeys.length === 0) return [];
   const rows = await db
     .selectFrom("requests")
-    .selectAll()
-    .where("state", "in", liveStates)
-    .where("id", "in", (eb) =>
-      eb
-        .selectFrom("grants")
-        .select("grants.request_id")
-        .where("grants.requester", "in", requesters)
-        .where("grants.grant_key", "in", grantKeys),
-    )
+    .innerJoin("grants", "grants.request_id", "requests.id")
+    .selectAll("requests")
+    .where("requests.requester", "in", requesters)
+    .where("requests.state", "in", liveStates)
+    .where("grants.grant_key", "in", grantKeys)
     .execute();
   return withGrants(db, rows);
 }

@@ -155,10 +155,11 @@ async function runPhases(
       if (!due) {
         await updateGrant(trx, grant.id, letGo, { heldBy: owner });
       } else if (row.state === "active") {
+        // The grant stays due (its due instant has come) until the revocation is recorded.
         out.push(
           await changes.apply(row, "expire", "jitflow", {
             endedReason: "scheduled",
-            grant: { dueAt: now, attempts: 0, lastError: null },
+            grant: { attempts: 0, lastError: null },
           }),
         );
       } else if (row.state === "escalating") {

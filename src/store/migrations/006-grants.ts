@@ -56,6 +56,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     where state in (${sql.join(grantStates)})`.execute(db);
 
   await db.schema.dropIndex("requests_grant_key").execute();
+  // A person's live requests, whose grants overlapping ones are compared with.
+  await db.schema
+    .createIndex("requests_requester_state")
+    .on("requests")
+    .columns(["requester", "state"])
+    .execute();
   for (const column of ["grant_key", "grant_identity", "attempts", "last_error"]) {
     await db.schema.alterTable("requests").dropColumn(column).execute();
   }
