@@ -43,8 +43,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex("grants_holder").on("grants").columns(["requester", "grant_key"]).execute();
   await db.schema.createIndex("grants_target").on("grants").columns(["target", "identity"]).execute();
 
-  // An extension waiting for approval grants nothing of its own (it extends its parent's grant).
-  // The work of grants being made, live or being revoked moves with them (leases of a stopped server are dropped).
+  // One grant per request that names a target; an extension waiting for approval has none (it extends
+  // its parent's). The work of grants being made, live or being revoked moves with them, and the leases
+  // of the server that stopped for the upgrade are dropped.
   await sql`
     insert into grants (id, request_id, target, requester, grant_key, identity, granted_with, created_at,
                         due_at, attempts, last_error)
