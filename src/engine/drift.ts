@@ -16,7 +16,7 @@ import {
   renewDriftRun,
   touchDriftFinding,
 } from "../store/drift.ts";
-import type { AccessRequest } from "../store/requests.ts";
+import type { GrantAtTarget } from "../store/requests.ts";
 import {
   getRequest,
   grantsAtTarget,
@@ -30,7 +30,7 @@ import { countEventsOf } from "./hook-helpers.ts";
 import { systemActor } from "./read/views.ts";
 
 /** Who a request's grant went to, in the target's canonical form; null while not known. */
-const identityOf = (r: AccessRequest): string | null => r.grant?.identity ?? null;
+const identityOf = (r: GrantAtTarget): string | null => r.identity;
 
 export interface DriftEntry {
   identity: string;
@@ -84,7 +84,7 @@ function scopeOf(target: LoadedTarget, fields: Record<string, unknown>): Record<
 const sameScope = (a: Record<string, unknown>, b: Record<string, unknown>) =>
   JSON.stringify(a) === JSON.stringify(b);
 
-async function requestsOf(deps: EngineDeps, name: string, since: number): Promise<AccessRequest[]> {
+async function requestsOf(deps: EngineDeps, name: string, since: number): Promise<GrantAtTarget[]> {
   return grantsAtTarget(deps.store.db, name, since);
 }
 
@@ -148,7 +148,7 @@ async function compare(deps: EngineDeps, name: string): Promise<{ report: DriftR
   const nowAfter = deps.clock.now();
 
   for (const { scope, holders } of listed) {
-    const inScope = (r: AccessRequest) => sameScope(scopeOf(target, r.fields), scope.values);
+    const inScope = (r: GrantAtTarget) => sameScope(scopeOf(target, r.fields), scope.values);
     const scoped = (e: DriftEntry): DriftEntry =>
       target.bindings.length > 0 ? { ...e, scope: scope.values } : e;
     const liveRows = [...before, ...after].filter((r) => live.includes(r.state) && inScope(r));
@@ -161,7 +161,7 @@ async function compare(deps: EngineDeps, name: string): Promise<{ report: DriftR
       const a = afterById.get(r.id);
       const identity = identityOf(r);
       if (!inScope(r) || r.state !== "active" || a?.state !== "active" || identity === null) continue;
-      if (a.expiresAt !== null && a.grant?.dueAt != null && a.expiresAt < nowAfter - 60_000) {
+      if (a.expiresAt !== null && a.dueAt !== null && a.expiresAt < nowAfter - 60_000) {
         report.outlived.push(
           scoped({ identity, requestId: r.id, requester: r.requester, stillActive: true }),
         );

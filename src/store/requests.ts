@@ -488,31 +488,53 @@ export async function liveGrantsOf(
   return withGrants(db, rows);
 }
 
+/** What drift detection compares with a target, per grant: one joined read, nothing else parsed. */
+export interface GrantAtTarget {
+  /** The request's id. */
+  id: string;
+  requester: string;
+  state: RequestState;
+  fields: Record<string, unknown>;
+  expiresAt: number | null;
+  endedAt: number | null;
+  /** The grant's: who it went to (null until known), and when its work is next due. */
+  identity: string | null;
+  dueAt: number | null;
+}
+
 /** A target's live grants, and those that ended since `since` having been granted (drift compares them with the target). */
-export async function grantsAtTarget(db: Executor, target: string, since: number): Promise<AccessRequest[]> {
+export async function grantsAtTarget(db: Executor, target: string, since: number): Promise<GrantAtTarget[]> {
   const rows = await db
-    .selectFrom("requests")
-    .selectAll()
-    .where("target", "=", target)
+    .selectFrom("grants")
+    .innerJoin("requests", "requests.id", "grants.request_id")
+    .select([
+      "requests.id",
+      "requests.requester",
+      "requests.state",
+      "requests.fields",
+      "requests.expires_at",
+      "requests.ended_at",
+      "grants.identity",
+      "grants.due_at",
+    ])
+    .where("grants.target", "=", target)
     .where((eb) =>
       eb.or([
-        eb("state", "in", liveStates),
-        eb.and([
-          eb("ended_at", ">=", since),
-          eb(
-            "id",
-            "in",
-            eb
-              .selectFrom("grants")
-              .select("grants.request_id")
-              .where("grants.target", "=", target)
-              .where("grants.identity", "is not", null),
-          ),
-        ]),
+        eb("requests.state", "in", liveStates),
+        eb.and([eb("requests.ended_at", ">=", since), eb("grants.identity", "is not", null)]),
       ]),
     )
     .execute();
-  return withGrants(db, rows);
+  return rows.map((r) => ({
+    id: r.id,
+    requester: r.requester,
+    state: r.state,
+    fields: JSON.parse(r.fields) as Record<string, unknown>,
+    expiresAt: r.expires_at,
+    endedAt: r.ended_at,
+    identity: r.identity,
+    dueAt: r.due_at,
+  }));
 }
 
 /** A target's live grants that hold this identity, or hold none recorded yet. */
