@@ -4,7 +4,7 @@
 
 import type { Kysely } from "kysely";
 import type { Dialect, Executor } from "./database.ts";
-import { claimLeased, dueRows, notLeased } from "./leases.ts";
+import { claimLeased, dueRows } from "./leases.ts";
 import type { Database, GrantsTable } from "./schema.ts";
 
 /**
@@ -178,34 +178,6 @@ export async function claimDueGrants(
     leaseMs,
   );
   return rows.map((r) => r.id);
-}
-
-/** The earliest due instant among grants nobody holds a lease on (or whose lease ran out). */
-export async function nextDueGrant(db: Kysely<Database>, now: number): Promise<number | undefined> {
-  const row = await db
-    .selectFrom("grants")
-    .select((eb) => eb.fn.min("due_at").as("due"))
-    .where("due_at", "is not", null)
-    .where(notLeased(now))
-    .executeTakeFirst();
-  return row?.due == null ? undefined : Number(row.due);
-}
-
-/** Extends (until a time) or gives back (null) this owner's leases on these grants. */
-export async function setGrantLeases(
-  db: Executor,
-  owner: string,
-  ids: readonly string[],
-  until: number | null,
-): Promise<void> {
-  for (let i = 0; i < ids.length; i += 500) {
-    await db
-      .updateTable("grants")
-      .set(until === null ? { lease_owner: null, lease_until: null } : { lease_until: until })
-      .where("id", "in", ids.slice(i, i + 500))
-      .where("lease_owner", "=", owner)
-      .execute();
-  }
 }
 
 /** The request ids of these grants that `owner` still holds the lease on. */

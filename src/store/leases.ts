@@ -1,7 +1,7 @@
 // Leased rows: the scheduler leases due requests and grants, the outbox worker due messages, so that of several
 // replicas exactly one works on a row at a time, and a row whose worker died is taken up once its lease runs out.
 
-import type { ExpressionBuilder, Kysely, SelectQueryBuilder } from "kysely";
+import type { ExpressionBuilder, Kysely, SelectQueryBuilder, Transaction } from "kysely";
 import type { Dialect } from "./database.ts";
 import type { Database, GrantsTable, OutboxRow, RequestsTable } from "./schema.ts";
 
@@ -74,4 +74,40 @@ export async function releaseLeasesHeldBy(
     .set({ lease_owner: null, lease_until: null })
     .where("lease_owner", "=", owner)
     .execute();
+}
+
+/** The tables whose due instants the scheduler follows. */
+export type ScheduledTable = "requests" | "grants";
+
+/** The earliest due instant in a table among rows nobody holds a lease on (or whose lease ran out). */
+export async function nextUnleasedDue(
+  db: Kysely<Database>,
+  table: ScheduledTable,
+  now: number,
+): Promise<number | undefined> {
+  const row = await db
+    .selectFrom(table as LeasedTable)
+    .select((eb) => eb.fn.min("due_at").as("due"))
+    .where("due_at", "is not", null)
+    .where(notLeased(now))
+    .executeTakeFirst();
+  return row?.due == null ? undefined : Number(row.due);
+}
+
+/** Extends (until a time) or gives back (null) this owner's leases on these rows, 500 at a time. */
+export async function setLeases(
+  db: Kysely<Database> | Transaction<Database>,
+  table: ScheduledTable,
+  owner: string,
+  ids: readonly string[],
+  until: number | null,
+): Promise<void> {
+  for (let i = 0; i < ids.length; i += 500) {
+    await db
+      .updateTable(table as LeasedTable)
+      .set(until === null ? { lease_owner: null, lease_until: null } : { lease_until: until })
+      .where("id", "in", ids.slice(i, i + 500))
+      .where("lease_owner", "=", owner)
+      .execute();
+  }
 }

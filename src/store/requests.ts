@@ -6,7 +6,7 @@ import type { Kysely } from "kysely";
 import type { RequestState } from "../model/types.ts";
 import type { Dialect, Executor } from "./database.ts";
 import { type Grant, type GrantChanges, grantsOf, insertGrant } from "./grants.ts";
-import { claimLeased, dueRows, notLeased } from "./leases.ts";
+import { claimLeased, dueRows } from "./leases.ts";
 import type { Database, DecisionsTable, RequestsTable } from "./schema.ts";
 
 /** A request as the engine sees it: its own properties (one per column), and the grant it gives. */
@@ -340,34 +340,6 @@ export async function claimDue(
   limit: number,
 ): Promise<RequestsTable[]> {
   return claimLeased(db, dialect, "requests", dueRows(db, "requests", now, limit), owner, now, leaseMs);
-}
-
-/** Extends this owner's leases on these rows. */
-export async function renewLeases(
-  db: Kysely<Database>,
-  owner: string,
-  ids: readonly string[],
-  until: number,
-): Promise<void> {
-  for (let i = 0; i < ids.length; i += 500) {
-    await db
-      .updateTable("requests")
-      .set({ lease_until: until })
-      .where("id", "in", ids.slice(i, i + 500))
-      .where("lease_owner", "=", owner)
-      .execute();
-  }
-}
-
-/** The earliest due instant among rows nobody holds a lease on (or whose lease ran out). */
-export async function nextDue(db: Kysely<Database>, now: number): Promise<number | undefined> {
-  const row = await db
-    .selectFrom("requests")
-    .select((eb) => eb.fn.min("due_at").as("due"))
-    .where("due_at", "is not", null)
-    .where(notLeased(now))
-    .executeTakeFirst();
-  return row?.due == null ? undefined : Number(row.due);
 }
 
 /** Other requests of the same person for the same grant (target and bound fields) in the given states. */

@@ -5,13 +5,8 @@ import { backoffMs } from "../../lib/backoff.ts";
 import { metrics } from "../../lib/metrics.ts";
 import type { GrantCredentials } from "../../model/types.ts";
 import { deleteCredentials, parseKey, seal, storeCredentials } from "../../store/credentials.ts";
-import {
-  type Grant,
-  type GrantedWith,
-  requestsOfLeasedGrants,
-  setGrantLeases,
-  updateGrant,
-} from "../../store/grants.ts";
+import { type Grant, type GrantedWith, requestsOfLeasedGrants, updateGrant } from "../../store/grants.ts";
+import { setLeases } from "../../store/leases.ts";
 import {
   type AccessRequest,
   type DecisionRow,
@@ -21,7 +16,6 @@ import {
   getRequests,
   leasedRequests,
   liveGrantsOf,
-  renewLeases,
   sameGrant,
   updateRequest,
   wakeWaitingEscalations,
@@ -83,8 +77,8 @@ export async function processDue(deps: EngineDeps, owner: string, claimed: Claim
   const heartbeat = setInterval(() => {
     const until = deps.clock.now() + leaseMs;
     void Promise.all([
-      renewLeases(deps.store.db, owner, claimed.requests, until),
-      setGrantLeases(deps.store.db, owner, [...grants], until),
+      setLeases(deps.store.db, "requests", owner, claimed.requests, until),
+      setLeases(deps.store.db, "grants", owner, [...grants], until),
     ]).catch((err: unknown) => {
       deps.logger.warn({ err }, "could not renew leases");
     });
@@ -242,7 +236,7 @@ async function recordOutcomes(deps: EngineDeps, owner: string, outcomes: Outcome
       const current = currentRows.get(row.id);
       const unchanged = current && current.version === row.version && current.grant?.leaseOwner === owner;
       if (!unchanged || outcome.kind === "skip") {
-        await setGrantLeases(changes.trx, owner, [grant.id], null);
+        await setLeases(changes.trx, "grants", owner, [grant.id], null);
         continue;
       }
       const release = { leaseOwner: null, leaseUntil: null };

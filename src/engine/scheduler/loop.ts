@@ -3,9 +3,9 @@
 
 import { randomUUID } from "node:crypto";
 import { createWorkLoop } from "../../lib/work-loop.ts";
-import { claimDueGrants, nextDueGrant } from "../../store/grants.ts";
-import { releaseLeasesHeldBy } from "../../store/leases.ts";
-import { claimDue, nextDue } from "../../store/requests.ts";
+import { claimDueGrants } from "../../store/grants.ts";
+import { nextUnleasedDue, releaseLeasesHeldBy } from "../../store/leases.ts";
+import { claimDue } from "../../store/requests.ts";
 import type { EngineDeps } from "../deps.ts";
 import { type Claimed, processDue } from "./due-work.ts";
 
@@ -76,8 +76,8 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
     nextDue: async () => {
       const now = deps.clock.now();
       const [request, grant] = await Promise.all([
-        nextDue(deps.store.db, now),
-        nextDueGrant(deps.store.db, now),
+        nextUnleasedDue(deps.store.db, "requests", now),
+        nextUnleasedDue(deps.store.db, "grants", now),
       ]);
       return request === undefined ? grant : grant === undefined ? request : Math.min(request, grant);
     },
