@@ -44,7 +44,7 @@ export function clockOf(row: AccessRequest): PendingClock {
   };
 }
 
-/** The row's columns for a clock, with due_at its next instant. */
+/** The request's properties for a clock, with dueAt its next instant. */
 export function clockColumns(step: PolicyStep, clock: PendingClock): RequestUpdate {
   return {
     stepStartedAt: clock.stepStartedAt,
@@ -131,7 +131,7 @@ export async function applyPendingAction(
       );
     }
     case "wait": {
-      // Woken early (the row's due_at was older than its clock): set it to the clock's next instant.
+      // Woken early (the request's dueAt was older than its clock): set it to the clock's next instant.
       const set = { ...release, due_at: pendingDueAt(step, clock) };
       if (!(await updateRequest(changes.trx, row, set))) throw new ConflictError(row.id);
       return { ...row, ...set, version: row.version + 1 };
