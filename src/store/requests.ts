@@ -432,8 +432,13 @@ export async function wakeWaitingEscalations(
           ),
         ),
       )
+      // Found from these people's escalating requests (index requests_requester_state).
       .where("request_id", "in", (eb) =>
-        eb.selectFrom("requests").select("requests.id").where("requests.state", "=", "escalating"),
+        eb
+          .selectFrom("requests")
+          .select("requests.id")
+          .where("requests.requester", "in", [...new Set(chunk.map((r) => r.requester))])
+          .where("requests.state", "=", "escalating"),
       )
       .execute();
   }

@@ -40,7 +40,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .unique()
     .execute();
   await db.schema.createIndex("grants_due").on("grants").column("due_at").execute();
-  await db.schema.createIndex("grants_holder").on("grants").columns(["requester", "grant_key"]).execute();
   await db.schema.createIndex("grants_target").on("grants").columns(["target", "identity"]).execute();
 
   // One grant per request that names a target; an extension waiting for approval has none (it extends
