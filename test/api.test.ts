@@ -1,7 +1,9 @@
 // The HTTP API end to end against a running server: the lifecycle, policies, and every kind of bad input.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
+import { schemaVersion } from "../src/store/schema-version.ts";
 import { dialects, type TestDatabase } from "./support/databases.ts";
 import { importJitflow, startTestServer, type TestServer, waitForState } from "./support/harness.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.ts";
@@ -56,6 +58,20 @@ for (const db of await dialects()) {
 
     const submit = (email: string, body: Record<string, unknown>) =>
       t.as(email).post("/api/v1/requests", body);
+
+    test("GET /api/v1/version: the package's version, and the schema expected and applied; a token is needed", async () => {
+      const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+        version: string;
+      };
+      const res = await t.as("bob@example.com").get("/api/v1/version");
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.deepEqual(res.body, {
+        version: pkg.version,
+        schema: { expected: schemaVersion, applied: schemaVersion },
+      });
+      const anonymous = await fetch(`${t.url}/api/v1/version`);
+      assert.equal(anonymous.status, 401);
+    });
 
     test("request → two approvals → active → revoke → ended, with the webhook called signed", async () => {
       const created = await submit("alice@example.com", {

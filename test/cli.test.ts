@@ -7,6 +7,7 @@ import { DatabaseSync } from "node:sqlite";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { schemaVersion } from "../src/store/schema-version.ts";
 import { hashToken } from "../src/store/tokens.ts";
 import { createSqliteDatabase, type TestDatabase } from "./support/databases.ts";
 import { client, eventually, importJitflow, startTestServer, type TestServer } from "./support/harness.ts";
@@ -109,6 +110,15 @@ describe("jitflow CLI", () => {
   after(async () => {
     await t?.close();
     await database?.drop();
+  });
+
+  test("--version prints the package's version and the database schema this build expects", async () => {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
+    const out = await jitflow(["--version"]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, `jitflow ${pkg.version} (database schema ${schemaVersion})\n`);
   });
 
   describe("tokens", () => {

@@ -1,6 +1,8 @@
 // The jitflow command line: server commands, local administration, and a client of the HTTP API.
 
 import { Command } from "commander";
+import { jitflowVersion } from "../lib/version.ts";
+import { schemaVersion } from "../store/schema-version.ts";
 import { registerAudit } from "./audit.ts";
 import { registerCheck } from "./check.ts";
 import { registerClientCommands } from "./client-commands.ts";
@@ -13,6 +15,11 @@ import { registerTokens } from "./tokens.ts";
 const program = new Command()
   .name("jitflow")
   .description("just-in-time access: request, approve, grant, and take away again")
+  .version(
+    `jitflow ${jitflowVersion} (database schema ${schemaVersion})`,
+    "-V, --version",
+    "print the version",
+  )
   .showHelpAfterError();
 
 registerServe(program);

@@ -14,6 +14,7 @@ import * as m005 from "./migrations/005-policies.ts";
 import * as m006 from "./migrations/006-grants.ts";
 import { nodeSqliteDatabase } from "./node-sqlite-database.ts";
 import type { Database } from "./schema.ts";
+import { schemaVersion } from "./schema-version.ts";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -36,6 +37,19 @@ const migrations: Record<string, Migration> = {
   "005-policies": m005,
   "006-grants": m006,
 };
+
+if (Object.keys(migrations).at(-1) !== schemaVersion) {
+  throw new Error(
+    `store/schema-version.ts says ${schemaVersion}; the last migration is ${Object.keys(migrations).at(-1)}`,
+  );
+}
+
+/** The last migration applied to this database, or null when none is. */
+export async function appliedSchemaVersion(store: Store): Promise<string | null> {
+  const migrator = new Migrator({ db: store.db, provider: { getMigrations: async () => migrations } });
+  const applied = (await migrator.getMigrations()).filter((m) => m.executedAt !== undefined);
+  return applied.at(-1)?.name ?? null;
+}
 
 export const defaultDatabaseUrl = "sqlite:./.jitflow/jitflow.db";
 

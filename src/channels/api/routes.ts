@@ -10,6 +10,7 @@ import { states } from "../../engine/lifecycle.ts";
 import { credentialsFor } from "../../engine/read/credentials.ts";
 import { flowsFor, prefetchOptions } from "../../engine/read/flows.ts";
 import { getRequestFor, listRequestsFor, meFor } from "../../engine/read/requests.ts";
+import { versionOf } from "../../engine/read/version.ts";
 import { JitflowError } from "../../errors.ts";
 import type { RequestState } from "../../model/types.ts";
 import { registerAdminRoutes } from "./admin-routes.ts";
@@ -30,10 +31,21 @@ import {
   OptionList,
   Request,
   RequestList,
+  Version,
 } from "./schemas.ts";
 import { eventStreamOf } from "./stream.ts";
 
 export function registerRoutes(app: OpenAPIHono<ApiEnv>, deps: EngineDeps): void {
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/v1/version",
+      summary: "This jitflow's version, and the database schema it expects and finds",
+      responses: { 200: { description: "Versions", ...json(Version) }, ...errors },
+    }),
+    async (c) => c.json(await versionOf(deps), 200),
+  );
+
   app.openapi(
     createRoute({
       method: "get",

@@ -276,6 +276,21 @@ export const AuditVerification = z
   })
   .openapi("AuditVerification");
 
+export const Version = z
+  .object({
+    version: z.string().openapi({ description: "This jitflow's version (semver)" }),
+    schema: z.object({
+      expected: z
+        .string()
+        .openapi({ description: "The database schema this version expects: its last migration" }),
+      applied: z
+        .string()
+        .nullable()
+        .openapi({ description: "The last migration applied to the database it runs on" }),
+    }),
+  })
+  .openapi("Version");
+
 export const Me = z
   .object({
     email: z.string(),
