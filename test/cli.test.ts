@@ -2,7 +2,9 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -119,6 +121,41 @@ describe("jitflow CLI", () => {
     const out = await jitflow(["--version"]);
     assert.equal(out.code, 0, out.stderr);
     assert.equal(out.stdout, `jitflow ${pkg.version} (database schema ${schemaVersion})\n`);
+  });
+
+  test("tokens against a database that does not exist: refused, saying which one and why, and nothing is created", async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), "jitflow-elsewhere-"));
+    try {
+      const missing = join(elsewhere, "nope", "jitflow.db");
+      const named = await jitflow([
+        "tokens",
+        "create",
+        "--user",
+        "ci@example.com",
+        "--database",
+        `sqlite:${missing}`,
+      ]);
+      assert.equal(named.code, 1);
+      assert.equal(named.stdout, "");
+      assert.match(
+        named.stderr,
+        /^error: DATABASE_NOT_FOUND: there is no database at .*nope\/jitflow\.db \(--database\); nothing was created\./,
+      );
+      // Run from another directory with the server's config: its default database is relative to here.
+      const config = join(t.dir, "jitflow.config.ts");
+      const moved = await execFileAsync(process.execPath, [mainTs, "tokens", "list"], {
+        cwd: elsewhere,
+        env: { ...process.env, JITFLOW_CONFIG: config, JITFLOW_DATABASE_URL: "" },
+      }).then(
+        () => ({ code: 0, stderr: "" }),
+        (err: { code: number; stderr: string }) => ({ code: err.code, stderr: err.stderr }),
+      );
+      assert.equal(moved.code, 1);
+      assert.match(moved.stderr, /DATABASE_NOT_FOUND: there is no database at .*\(the default, under /);
+      assert.deepEqual(readdirSync(elsewhere), [], "nothing was created");
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   describe("tokens", () => {

@@ -1,10 +1,9 @@
 // `jitflow audit verify`: checks the hash chain, its head, each request against its request.created event, and an expected head.
 
-import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { JitflowError, messageOf } from "../errors.ts";
 import type { VerifyResult } from "../store/audit-verify.ts";
-import { databaseUrlFor } from "./database-url.ts";
+import { existingDatabaseUrl } from "./database-url.ts";
 import { printJson } from "./output.ts";
 import { oneLine } from "./terminal-text.ts";
 
@@ -45,12 +44,8 @@ async function verify(options: VerifyOptions): Promise<void> {
       `--expect-head must be a hash published by jitflow (64 hex digits), not "${options.expectHead}"`,
     );
   }
-  const url = await databaseUrlFor(options);
   // Never create the database it was asked to check: an empty new one would look like an empty log.
-  const path = url.startsWith("sqlite:") ? url.slice("sqlite:".length) : undefined;
-  if (path !== undefined && path !== ":memory:" && !existsSync(path)) {
-    throw new JitflowError("DATABASE_NOT_FOUND", `there is no database at ${path}`);
-  }
+  const url = await existingDatabaseUrl(options);
   const [{ hasAuditChain, verifyAudit }, { openStore }] = await Promise.all([
     import("../store/audit-verify.ts"),
     import("../store/database.ts"),

@@ -39,8 +39,13 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   });
 }
 
-/** Creates an API token with the CLI (the way an operator would) and returns it. */
+/**
+ * Creates an API token with the CLI (the way an operator would: the database made first with `jitflow
+ * migrate`, since `tokens` never creates one) and returns it.
+ */
 export async function createTokenWithCli(databaseUrl: string, user: string, role: string): Promise<string> {
+  const migrated = await runCli(["migrate", "--database", databaseUrl]);
+  if (migrated.code !== 0) throw new Error(`migrate failed (${migrated.code}): ${migrated.stderr}`);
   const result = await runCli([
     "tokens",
     "create",
