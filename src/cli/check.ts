@@ -1,9 +1,9 @@
 // `jitflow check`: validates the config and its flow modules; non-zero exit with every problem and its
 // path. With a database at hand, it also warns about live grants whose target changed under them.
 
-import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { messageOf } from "../errors.ts";
+import { missingSqliteFile, resolveDatabase } from "./database-url.ts";
 import { oneLine } from "./terminal-text.ts";
 
 export function registerCheck(program: Command): void {
@@ -38,15 +38,13 @@ async function warnAboutLiveGrants(
   loaded: Awaited<ReturnType<typeof import("../engine/load-config.ts").loadConfig>>,
   explicit: string | undefined,
 ): Promise<void> {
-  const [{ defaultDatabaseUrl, openStore }, { changedTargetWarnings }] = await Promise.all([
+  const [{ openStore }, { changedTargetWarnings }] = await Promise.all([
     import("../store/database.ts"),
     import("../engine/granted-targets.ts"),
   ]);
-  const url =
-    explicit ?? process.env.JITFLOW_DATABASE_URL ?? loaded.config.database.url ?? defaultDatabaseUrl;
+  const { url } = await resolveDatabase({ database: explicit }, loaded);
   // A database that does not exist yet holds no grants: never create one to look.
-  const path = url.startsWith("sqlite:") ? url.slice("sqlite:".length) : undefined;
-  if (path !== undefined && (path === ":memory:" || !existsSync(path))) return;
+  if (url === "sqlite::memory:" || missingSqliteFile(url) !== undefined) return;
   const store = openStore(url, { poolSize: 1 });
   try {
     for (const warning of await changedTargetWarnings(store.db, loaded)) {

@@ -9,11 +9,11 @@ export async function databaseUrlFor(options: { database?: string; config?: stri
   return (await resolveDatabase(options)).url;
 }
 
-/** The database's URL, and where that URL came from (for messages). */
-async function resolveDatabase(options: {
-  database?: string;
-  config?: string;
-}): Promise<{ url: string; from: string }> {
+/** The database's URL, and where that URL came from (for messages); `loaded` spares loading the config again. */
+export async function resolveDatabase(
+  options: { database?: string; config?: string },
+  loaded?: { file: string; config: { database: { url?: string | undefined } } },
+): Promise<{ url: string; from: string }> {
   if (options.database) return { url: options.database, from: "--database" };
   if (process.env.JITFLOW_DATABASE_URL) {
     return { url: process.env.JITFLOW_DATABASE_URL, from: "JITFLOW_DATABASE_URL" };
@@ -22,7 +22,7 @@ async function resolveDatabase(options: {
     import("../engine/load-config.ts"),
     import("../store/database.ts"),
   ]);
-  const config = await loadConfig(options.config);
+  const config = loaded ?? (await loadConfig(options.config));
   const configured = config.config.database.url;
   return configured
     ? { url: configured, from: `database.url in ${config.file}` }
@@ -36,12 +36,19 @@ async function resolveDatabase(options: {
  */
 export async function existingDatabaseUrl(options: { database?: string; config?: string }): Promise<string> {
   const { url, from } = await resolveDatabase(options);
-  const path = url.startsWith("sqlite:") ? url.slice("sqlite:".length) : undefined;
-  if (path !== undefined && path !== ":memory:" && !existsSync(path)) {
+  const missing = missingSqliteFile(url);
+  if (missing !== undefined) {
     throw new JitflowError(
       "DATABASE_NOT_FOUND",
-      `there is no database at ${resolve(path)} (${from}); nothing was created. Name the server's database with --database or JITFLOW_DATABASE_URL, run this where the server runs, or create it with jitflow migrate`,
+      `there is no database at ${missing} (${from}); nothing was created. Name the server's database with --database or JITFLOW_DATABASE_URL, run this where the server runs, or create it with jitflow migrate`,
     );
   }
   return url;
+}
+
+/** The absolute path of a SQLite database URL whose file does not exist (opening it would create one). */
+export function missingSqliteFile(url: string): string | undefined {
+  const path = url.startsWith("sqlite:") ? url.slice("sqlite:".length) : undefined;
+  if (path === undefined || path === ":memory:" || existsSync(path)) return undefined;
+  return resolve(path);
 }

@@ -1,11 +1,5 @@
-// The grants a request gives (one row per target granted): who holds it, the same-access key, the
-// identity granted to and what it was granted with, and its work (due instant, lease, failed calls),
-// read as typed Grant objects (JSON parsed once) and changed through typed patches.
-
-import type { Kysely } from "kysely";
-import type { Dialect, Executor } from "./database.ts";
-import { claimLeased, dueRows } from "./leases.ts";
-import type { Database, GrantsTable } from "./schema.ts";
+import type { Executor } from "./database.ts";
+import type { GrantsTable } from "./schema.ts";
 
 /**
  * What a grant was made with, recorded when escalate is first called, so that taking it away never
@@ -157,27 +151,6 @@ export async function updateGrant(
   }
   const result = await q.executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
-}
-
-/** Leases up to `limit` grants whose work is due, for `owner`, until now + leaseMs; returns their ids. */
-export async function claimDueGrants(
-  db: Kysely<Database>,
-  dialect: Dialect,
-  owner: string,
-  now: number,
-  leaseMs: number,
-  limit: number,
-): Promise<string[]> {
-  const rows = await claimLeased(
-    db,
-    dialect,
-    "grants",
-    dueRows(db, "grants", now, limit),
-    owner,
-    now,
-    leaseMs,
-  );
-  return rows.map((r) => r.id);
 }
 
 /** The request ids of these grants that `owner` still holds the lease on. */

@@ -79,6 +79,20 @@ export async function releaseLeasesHeldBy(
 /** The tables whose due instants the scheduler follows. */
 export type ScheduledTable = "requests" | "grants";
 
+/** Leases up to `limit` rows of a scheduled table whose work is due, for `owner`, until now + leaseMs; their ids. */
+export async function claimDue(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  table: ScheduledTable,
+  owner: string,
+  now: number,
+  leaseMs: number,
+  limit: number,
+): Promise<string[]> {
+  const rows = await claimLeased(db, dialect, table, dueRows(db, table, now, limit), owner, now, leaseMs);
+  return rows.map((r) => r.id);
+}
+
 /** The earliest due instant in a table among rows nobody holds a lease on (or whose lease ran out). */
 export async function nextUnleasedDue(
   db: Kysely<Database>,

@@ -2,12 +2,10 @@
 // request is read as a typed AccessRequest (camelCase, JSON columns parsed) with its grant (store/grants.ts)
 // attached, and written back through the same mapping.
 
-import type { Kysely } from "kysely";
 import type { RequestState } from "../model/types.ts";
-import type { Dialect, Executor } from "./database.ts";
+import type { Executor } from "./database.ts";
 import { type Grant, type GrantChanges, grantsOf, insertGrant } from "./grants.ts";
-import { claimLeased, dueRows } from "./leases.ts";
-import type { Database, DecisionsTable, RequestsTable } from "./schema.ts";
+import type { DecisionsTable, RequestsTable } from "./schema.ts";
 
 /** A request as the engine sees it: its own properties (one per column), and the grant it gives. */
 export interface AccessRequest {
@@ -328,18 +326,6 @@ export async function countByFlowAndState(
     .groupBy(["flow", "state"])
     .execute();
   return rows.map((r) => ({ flow: r.flow, state: r.state, count: Number(r.count) }));
-}
-
-/** Leases up to `limit` rows whose due instant has come, for `owner`, until now + leaseMs. */
-export async function claimDue(
-  db: Kysely<Database>,
-  dialect: Dialect,
-  owner: string,
-  now: number,
-  leaseMs: number,
-  limit: number,
-): Promise<RequestsTable[]> {
-  return claimLeased(db, dialect, "requests", dueRows(db, "requests", now, limit), owner, now, leaseMs);
 }
 
 /** Other requests of the same person for the same grant (target and bound fields) in the given states. */

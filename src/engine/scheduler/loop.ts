@@ -3,9 +3,7 @@
 
 import { randomUUID } from "node:crypto";
 import { createWorkLoop } from "../../lib/work-loop.ts";
-import { claimDueGrants } from "../../store/grants.ts";
-import { nextUnleasedDue, releaseLeasesHeldBy } from "../../store/leases.ts";
-import { claimDue } from "../../store/requests.ts";
+import { claimDue, nextUnleasedDue, releaseLeasesHeldBy } from "../../store/leases.ts";
 import type { EngineDeps } from "../deps.ts";
 import { type Claimed, processDue } from "./due-work.ts";
 
@@ -60,8 +58,8 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
       batchSeq += 1;
       const batchOwner = `${owner}/${batchSeq}`;
       const { db, dialect } = deps.store;
-      const requests = (await claimDue(db, dialect, batchOwner, now, leaseMs, batchSize)).map((r) => r.id);
-      const grants = await claimDueGrants(db, dialect, batchOwner, now, leaseMs, batchSize);
+      const requests = await claimDue(db, dialect, "requests", batchOwner, now, leaseMs, batchSize);
+      const grants = await claimDue(db, dialect, "grants", batchOwner, now, leaseMs, batchSize);
       if (requests.length === 0 && grants.length === 0) break;
       startBatch(batchOwner, { requests, grants });
     }
