@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
+import { ownExtension } from "../lib/own-modules.ts";
 import type { FlowModule } from "../model/types.ts";
 import { parseKey } from "../store/credentials.ts";
 import { fileUrl, installModuleHooks } from "./module-hooks.ts";
@@ -77,7 +78,27 @@ export function resolveConfigPath(explicit?: string, cwd = process.cwd()): strin
     const path = resolve(cwd, candidate);
     if (existsSync(path)) return path;
   }
-  return new URL("../../examples/quickstart/jitflow.config.ts", import.meta.url).pathname;
+  return quickstartConfig;
+}
+
+/** The bundled quickstart's config: its sources in a checkout, compiled in the package (dist/quickstart). */
+const quickstartConfig = new URL(
+  ownExtension === ".ts" ? "../../examples/quickstart/jitflow.config.ts" : "../quickstart/jitflow.config.js",
+  import.meta.url,
+).pathname;
+
+/**
+ * Where a flow's implementation is: relative to the config file. A config compiled to JavaScript (by tsc,
+ * like the package's quickstart) may still name "./flows/x.ts": when that file is not there, the compiled
+ * "./flows/x.js" beside it is.
+ */
+function implementationPath(file: string, implementation: string): string {
+  const path = isAbsolute(implementation) ? implementation : resolve(dirname(file), implementation);
+  if (file.endsWith(".js") && path.endsWith(".ts") && !existsSync(path)) {
+    const compiled = `${path.slice(0, -".ts".length)}.js`;
+    if (existsSync(compiled)) return compiled;
+  }
+  return path;
 }
 
 /** `flows[1].durations[0]` from ["flows", 1, "durations", 0]. */
@@ -152,9 +173,7 @@ export async function importFlowModule(
   problems: ConfigProblem[],
 ): Promise<FlowModule | undefined> {
   if (!flow.implementation) return undefined;
-  const path = isAbsolute(flow.implementation)
-    ? flow.implementation
-    : resolve(dirname(file), flow.implementation);
+  const path = implementationPath(file, flow.implementation);
   if (!existsSync(path)) {
     problems.push({
       path: `${at}.implementation`,

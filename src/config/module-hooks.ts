@@ -3,8 +3,9 @@
 import { readFileSync } from "node:fs";
 import { registerHooks } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { ownModuleUrl } from "../lib/own-modules.ts";
 
-const sdkUrl = new URL("../sdk/index.ts", import.meta.url).href;
+const sdkUrl = ownModuleUrl("../sdk/index", import.meta.url);
 let installed = false;
 
 /** Installs the resolve/load hooks once per process. */

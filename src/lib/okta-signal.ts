@@ -13,7 +13,7 @@ export function withOktaSignal<T>(signal: AbortSignal, work: () => T): T {
 }
 
 /** The request executor to give the SDK's client: it sends each request with the current call's signal. */
-export function signalledExecutor({ RequestExecutor }: OktaSdk) {
+export function signalledExecutor({ RequestExecutor }: OktaSdk): OktaSdk["RequestExecutor"] {
   return class SignalledExecutor extends RequestExecutor {
     override fetch(request: Parameters<InstanceType<typeof RequestExecutor>["fetch"]>[0]) {
       // node-fetch honours `signal`; the SDK's typings omit it (they lean on node-fetch's, not installed).

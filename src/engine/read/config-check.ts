@@ -5,8 +5,9 @@ import { statSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import type { ConfigProblem } from "../../config/loader.ts";
 import { messageOf } from "../../errors.ts";
+import { ownModuleUrl } from "../../lib/own-modules.ts";
 
-const loaderUrl = new URL("../load-config.ts", import.meta.url).href;
+const loaderUrl = ownModuleUrl("../load-config", import.meta.url);
 // A worker has its own module cache: importing the config again in this thread would return the module
 // loaded at start, not the file as it is now. The flow modules it names are loaded (and run) again too.
 const checkConfigSource = `
