@@ -1,5 +1,6 @@
 // Wires a running jitflow: config, store and migrations, scheduler, outbox worker, and the HTTP server.
 
+import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { type Logger, pino } from "pino";
@@ -18,13 +19,16 @@ import { type LoadedConfig, loadConfig } from "./engine/load-config.ts";
 import { createScheduler, type Scheduler } from "./engine/scheduler/loop.ts";
 import { targetExpirySender } from "./engine/target-expiry.ts";
 import { type Clock, systemClock } from "./lib/clock.ts";
+import { metricsResponse } from "./lib/metrics.ts";
 import { createEmailSender, createMailer } from "./notify/email/mailer.ts";
 import { logPlanner, webhookPlanner } from "./notify/event-planners.ts";
 import { createOutboxWorker, type OutboxWorker } from "./notify/outbox-worker.ts";
 import { countRequesterEvents } from "./store/audit-log.ts";
-import { defaultDatabaseUrl, migrate, openStore, type Store } from "./store/database.ts";
+import { migrate, openStore, type Store } from "./store/database.ts";
+import { chooseDatabase, describeDatabase, sqlitePathOf } from "./store/database-url.ts";
 import { releaseAllLeases } from "./store/leases.ts";
 import { type EventPlanner, enqueue, type Sender } from "./store/outbox.ts";
+import { type ServeLock, takeServeLock } from "./store/serve-lock.ts";
 
 export interface ServerOptions {
   config?: string | LoadedConfig;
@@ -39,16 +43,19 @@ export interface ServerOptions {
 
 export interface RunningServer {
   url: string;
+  /** Where /metrics is served when server.metricsPort is set. */
+  metricsUrl?: string;
   deps: EngineDeps;
   scheduler: Scheduler;
   outbox: OutboxWorker;
   drift: DriftReconciler;
   auditHead: AuditHeadPublisher;
-  close(): Promise<void>;
-}
-
-export function databaseUrlOf(config: LoadedConfig, explicit?: string): string {
-  return explicit ?? process.env.JITFLOW_DATABASE_URL ?? config.config.database.url ?? defaultDatabaseUrl;
+  /**
+   * Stops: no new connections or work; the requests, scheduler and outbox batches in flight may finish
+   * within `graceMs` (default server.shutdownGraceMs); leases still held are given back; the database closes.
+   * Resolves to whether everything in flight finished in time.
+   */
+  close(options?: { graceMs?: number }): Promise<{ finished: boolean }>;
 }
 
 export function createLogger(): Logger {
@@ -134,8 +141,22 @@ async function slackChannelOf(
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger();
   const config = typeof options.config === "object" ? options.config : await loadConfig(options.config);
-  const store = openStore(databaseUrlOf(config, options.databaseUrl));
-  await migrate(store);
+  const { url: databaseUrl } = chooseDatabase(options.databaseUrl, config);
+  const store = openStore(databaseUrl);
+  const sqlitePath = sqlitePathOf(databaseUrl);
+  let serveLock: ServeLock | undefined;
+  /** A start that failed part way leaves nothing held: the database and its serve lock are let go. */
+  const abandon = async () => {
+    serveLock?.release();
+    await store.close();
+  };
+  try {
+    if (sqlitePath !== undefined) serveLock = takeServeLock(sqlitePath);
+    await migrate(store);
+  } catch (err) {
+    await abandon();
+    throw err;
+  }
   for (const warning of await changedTargetWarnings(store.db, config)) logger.warn(warning);
   const { deps, scheduler, outbox, senders, closers, directory } = createRuntime(
     store,
@@ -144,7 +165,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     options.clock,
   );
   const slack = await slackChannelOf(deps, senders);
-  const app = createApi(deps, slack);
   const helpers = helperContext(deps, directory);
   /** What runs for this server, hooks included, runs with its helpers. */
   const inScope = <T>(work: () => T): T => withHelpers(helpers, work);
@@ -163,17 +183,33 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     logger.warn({ host }, 'web.auth is "dev": listening on 127.0.0.1 only, not on the configured host');
     host = "127.0.0.1";
   }
-  const server = serve({
-    fetch: (request, env) => inScope(() => app.fetch(request, env)),
-    port,
-    hostname: host,
+  // Metrics first, so that the API can say where they are.
+  const { metricsPort, metricsHost = host } = config.config.server;
+  let metricsServer: HttpServer | undefined;
+  if (metricsPort !== undefined) {
+    metricsServer = await listen(
+      (request) =>
+        new URL(request.url).pathname === "/metrics"
+          ? metricsResponse()
+          : new Response("not found: this port serves /metrics only\n", { status: 404 }),
+      metricsPort,
+      metricsHost,
+    ).catch(async (err: unknown) => {
+      await abandon();
+      throw err;
+    });
+  }
+  const app = createApi(deps, slack, {
+    metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+  const server = await listen((request, env) => inScope(() => app.fetch(request, env)), port, host).catch(
+    async (err: unknown) => {
+      await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined)));
+      await abandon();
+      throw err;
+    },
+  );
+  const url = urlOf(server, host);
   if (store.dialect === "sqlite") {
     // The embedded database has one process: leases left by a killed one are stale, and waiting for
     // them to run out would make revocations late.
@@ -192,8 +228,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       auditHead.start();
     });
   }
+  const metricsUrl = metricsServer ? `${urlOf(metricsServer, metricsHost)}/metrics` : undefined;
   logger.info(
-    { url, config: config.file, database: store.dialect, flows: config.flows.size, slack: Boolean(slack) },
+    {
+      url,
+      ...(metricsUrl ? { metrics: metricsUrl } : {}),
+      config: config.file,
+      database: describeDatabase(databaseUrl),
+      node: process.version,
+      flows: config.flows.size,
+      slack: Boolean(slack),
+    },
     "jitflow is serving",
   );
   if (!slack) {
@@ -206,20 +251,38 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     url,
     deps,
     // Passes run by hand (tests, benchmarks) run with the helpers too.
+    ...(metricsUrl ? { metricsUrl } : {}),
     scheduler: scoped(scheduler),
     outbox: scoped(outbox),
     drift: scoped(drift),
     auditHead,
-    async close() {
+    async close(closeOptions = {}) {
+      const graceMs = closeOptions.graceMs ?? config.config.server.shutdownGraceMs;
       // First: open event streams would keep server.close() waiting for ever.
       await eventStreamOf(deps).close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await drift.stop();
-      await auditHead.stop();
-      await scheduler.stop();
-      await outbox.stop();
+      // No new connections; requests in flight finish (idle keep-alive connections are closed now).
+      const served = Promise.all([
+        new Promise<void>((resolve) => server.close(() => resolve())),
+        metricsServer && new Promise<void>((resolve) => metricsServer.close(() => resolve())),
+      ]);
+      // No new work; the batches in flight finish.
+      const worked = Promise.all([drift.stop(), auditHead.stop(), scheduler.stop(), outbox.stop()]);
+      const finished = await withinMs(Promise.all([served, worked]), graceMs);
+      if (!finished) {
+        server.closeAllConnections();
+        metricsServer?.closeAllConnections();
+        logger.warn(
+          { graceMs },
+          "work was still running when the grace period ran out; giving its leases back",
+        );
+      }
+      // Whatever another replica should take up now rather than when the lease runs out.
+      await Promise.all([scheduler.releaseLeases(), outbox.releaseLeases()]).catch((err: unknown) =>
+        logger.warn({ err }, "could not give leases back; they run out by themselves"),
+      );
       for (const close of closers) close();
       await store.close();
+      serveLock?.release();
       for (const target of config.targets.values()) {
         await target.connector
           .close?.()
@@ -228,6 +291,39 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await closeRecordedTargets(config).catch((err: unknown) =>
         logger.warn({ err }, "a removed target's connections did not close"),
       );
+      return { finished };
     },
   };
+}
+
+/** Starts an HTTP server and resolves once it listens. */
+async function listen(
+  fetch: (request: Request, env: unknown) => Response | Promise<Response>,
+  port: number,
+  hostname: string,
+): Promise<HttpServer> {
+  const server = serve({ fetch, port, hostname }) as HttpServer;
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  return server;
+}
+
+function urlOf(server: HttpServer, host: string): string {
+  const { port } = server.address() as AddressInfo;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/** Whether `work` settles within `ms` (it goes on either way). */
+async function withinMs(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

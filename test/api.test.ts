@@ -364,8 +364,18 @@ for (const db of await dialects()) {
       assert.equal(next.body.items[0].prevHash, first.body.items[2].hash);
     });
 
-    test("metrics count what happened", async () => {
-      const res = await fetch(`${t.url}/metrics`);
+    test("metrics count what happened, for admin and bot tokens only", async () => {
+      const bearer = (email: string) => ({ authorization: `Bearer ${t.token(email)}` });
+      const anonymous = await fetch(`${t.url}/metrics`);
+      assert.equal(anonymous.status, 401);
+      assert.equal(((await anonymous.json()) as any).error.code, "UNAUTHENTICATED");
+      const member = await fetch(`${t.url}/metrics`, { headers: bearer("alice@example.com") });
+      assert.equal(member.status, 403);
+      assert.equal(((await member.json()) as any).error.code, "FORBIDDEN");
+      const bot = await fetch(`${t.url}/metrics`, { headers: bearer("bot@example.com") });
+      assert.equal(bot.status, 200);
+      await bot.body?.cancel();
+      const res = await fetch(`${t.url}/metrics`, { headers: bearer("admin@example.com") });
       assert.equal(res.status, 200);
       const text = await res.text();
       const created = /jitflow_events_total\{type="request.created"\} (\d+)/.exec(text);

@@ -167,6 +167,8 @@ describe("the audit head, published every audit.publishInterval", () => {
       "jitflow.config.ts": `${importJitflow}
 export default defineConfig({
   audit: { publishInterval: "10m" },
+  // /metrics on a port of its own (any free one), where it needs no token.
+  server: { metricsPort: 0, metricsHost: "127.0.0.1" },
   notify: {
     webhooks: [
       { url: "${receiver.url}", secret: env("ANCHOR_SECRET"), events: ["audit.head"] },
@@ -196,7 +198,7 @@ export default defineConfig({
   const published = () => lines.filter((l) => l.msg === "audit head").map(({ seq, hash }) => ({ seq, hash }));
   const gauge = async () =>
     [
-      ...(await (await fetch(`${server.url}/metrics`)).text()).matchAll(
+      ...(await (await fetch(server.metricsUrl as string)).text()).matchAll(
         /^jitflow_audit_head\{hash="(\w+)"\} (\d+)$/gm,
       ),
     ].map((m) => ({ hash: m[1], seq: Number(m[2]) }));

@@ -233,7 +233,10 @@ describe("jitflow CLI", () => {
     test("revoking an unknown token fails with TOKEN_NOT_FOUND", async () => {
       const res = await jitflow(["tokens", "revoke", "no-such-token", "--database", database.url]);
       assert.equal(res.code, 1);
-      assert.equal(res.stderr, "error: TOKEN_NOT_FOUND: there is no token no-such-token\n");
+      assert.equal(
+        res.stderr,
+        `database: ${database.url} (--database)\nerror: TOKEN_NOT_FOUND: there is no token no-such-token\n`,
+      );
     });
 
     test("--expires: the token works, then is refused with TOKEN_EXPIRED once its time has passed", async () => {

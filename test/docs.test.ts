@@ -1026,9 +1026,15 @@ describe("the docs cannot fall behind", () => {
             api.includes(`${method.toUpperCase()} ${path}`),
             `${method.toUpperCase()} ${path} is not in docs/api.md`,
           );
-      // GET /metrics, in the route table but not in the OpenAPI document: no token, Prometheus text.
+      // GET /metrics and GET /readyz, in the route table but not in the OpenAPI document.
       assert.ok(api.includes("`GET /metrics`"));
-      const metrics = await fetch(`${t.url}/metrics`);
+      assert.ok(api.includes("`GET /readyz`"));
+      const ready = await fetch(`${t.url}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.ok(api.includes(JSON.stringify(await ready.json())), "the /readyz answer docs/api.md shows");
+      const metrics = await fetch(`${t.url}/metrics`, {
+        headers: { authorization: `Bearer ${t.token("admin@example.com")}` },
+      });
       assert.equal(metrics.status, 200);
       assert.match(await metrics.text(), /^# TYPE jitflow_events_total counter$/m);
     } finally {

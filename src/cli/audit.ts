@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { JitflowError, messageOf } from "../errors.ts";
 import type { VerifyResult } from "../store/audit-verify.ts";
-import { existingDatabaseUrl } from "./database-url.ts";
+import { openExistingStore } from "./database-url.ts";
 import { printJson } from "./output.ts";
 import { oneLine } from "./terminal-text.ts";
 
@@ -45,19 +45,9 @@ async function verify(options: VerifyOptions): Promise<void> {
     );
   }
   // Never create the database it was asked to check: an empty new one would look like an empty log.
-  const url = await existingDatabaseUrl(options);
-  const [{ hasAuditChain, verifyAudit }, { openStore }] = await Promise.all([
-    import("../store/audit-verify.ts"),
-    import("../store/database.ts"),
-  ]);
-  const store = openStore(url);
+  const store = await openExistingStore(options);
+  const { verifyAudit } = await import("../store/audit-verify.ts");
   try {
-    if (!(await hasAuditChain(store.db))) {
-      throw new JitflowError(
-        "DATABASE_NOT_FOUND",
-        "the database has no jitflow tables (it was never migrated, or they were dropped): there is no audit log to verify",
-      );
-    }
     const result = await verifyAudit(store.db, { expectHead });
     if (options.json) printJson(result);
     else printText(result);

@@ -1,7 +1,7 @@
 // `jitflow migrate`: applies pending database migrations (the server also does this at start).
 
 import type { Command } from "commander";
-import { databaseUrlFor } from "./database-url.ts";
+import { resolveDatabase, usingDatabase } from "./database-url.ts";
 
 export function registerMigrate(program: Command): void {
   program
@@ -11,7 +11,9 @@ export function registerMigrate(program: Command): void {
     .option("--database <url>", "database URL (default $JITFLOW_DATABASE_URL, then the config)")
     .action(async (options: { config?: string; database?: string }) => {
       const { migrate, openStore } = await import("../store/database.ts");
-      const store = openStore(await databaseUrlFor(options));
+      const { url, from } = await resolveDatabase(options);
+      const store = openStore(url);
+      usingDatabase(url, from);
       try {
         const applied = await migrate(store);
         process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "up to date\n");

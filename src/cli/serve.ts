@@ -1,4 +1,4 @@
-// `jitflow serve`: runs the server until SIGINT or SIGTERM.
+// `jitflow serve`: runs the server until SIGINT or SIGTERM, then stops within the grace period and exits.
 
 import type { Command } from "commander";
 
@@ -12,19 +12,40 @@ export function registerServe(program: Command): void {
     .option("--port <port>", "port to listen on (default $PORT or 8080)", (v) => Number.parseInt(v, 10))
     .option("--host <host>", "address to bind (default $HOST or 127.0.0.1)")
     .action(async (options: { config?: string; port?: number; host?: string }) => {
+      // Listening before the server starts: a signal that comes while it starts stops it once it has.
+      let stopAsked: NodeJS.Signals | undefined;
+      let stopNow: ((signal: NodeJS.Signals) => void) | undefined;
+      const onSignal = (signal: NodeJS.Signals) => {
+        // A terminal's Ctrl-C reaches both `npm start` and this process, and npm passes it on as well:
+        // a second signal is the same request to stop, bounded by the same grace period.
+        if (stopAsked) return;
+        stopAsked = signal;
+        stopNow?.(signal);
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+
       // Loaded here so that other commands start fast.
       const { startServer } = await import("../server.ts");
       const server = await startServer({ config: options.config, port: options.port, host: options.host });
-      let closing = false;
-      const shutdown = () => {
-        if (closing) return;
-        closing = true;
+      const { logger } = server.deps;
+      stopNow = (signal) => {
+        const started = performance.now();
         server.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
+          ({ finished }) => {
+            const ms = Math.round(performance.now() - started);
+            if (finished) logger.info({ signal, ms }, "jitflow stopped");
+            else logger.warn({ signal, ms }, "jitflow stopped after its grace period, with work left undone");
+            logger.flush();
+            process.exit(finished ? 0 : 1);
+          },
+          (err: unknown) => {
+            logger.error({ err, signal }, "jitflow did not stop cleanly");
+            logger.flush();
+            process.exit(1);
+          },
         );
       };
-      process.on("SIGINT", shutdown);
-      process.on("SIGTERM", shutdown);
+      if (stopAsked) stopNow(stopAsked);
     });
 }

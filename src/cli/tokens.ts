@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { parseDuration } from "../lib/duration.ts";
 import type { Store } from "../store/database.ts";
 import { createToken, listTokens, revokeToken, type TokenRole, tokenRoles } from "../store/tokens.ts";
-import { existingDatabaseUrl } from "./database-url.ts";
+import { openExistingStore } from "./database-url.ts";
 import { printJson, printTable } from "./output.ts";
 import { oneLine } from "./terminal-text.ts";
 
@@ -14,10 +14,8 @@ interface DbOptions {
 }
 
 async function withStore<T>(options: DbOptions, fn: (store: Store) => Promise<T>): Promise<T> {
-  const { migrate, openStore } = await import("../store/database.ts");
-  const store = openStore(await existingDatabaseUrl(options));
+  const store = await openExistingStore(options);
   try {
-    await migrate(store);
     return await fn(store);
   } finally {
     await store.close();

@@ -417,8 +417,11 @@ export const configSchema = z
         port: z.int().min(0).max(65535).optional(),
         host: z.string().optional(),
         maxBodyBytes: z.int().min(1024).max(10_000_000).default(65536),
+        metricsPort: z.int().min(0).max(65535).optional(),
+        metricsHost: z.string().optional(),
+        shutdownGraceMs: z.int().min(0).max(600_000).default(25_000),
       })
-      .default({ maxBodyBytes: 65536 }),
+      .default({ maxBodyBytes: 65536, shutdownGraceMs: 25_000 }),
     hooks: z
       .strictObject({ timeoutMs: z.int().min(10).max(600_000).default(5000) })
       .default({ timeoutMs: 5000 }),

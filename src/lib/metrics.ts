@@ -55,3 +55,8 @@ export const metrics = {
     registers: [registry],
   }),
 };
+
+/** GET /metrics: the registry in Prometheus' text format. */
+export async function metricsResponse(): Promise<Response> {
+  return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } });
+}

@@ -11,6 +11,7 @@ import { metrics } from "../lib/metrics.ts";
 import { postSigned, WebhookError } from "../lib/signed-post.ts";
 import { createWorkLoop } from "../lib/work-loop.ts";
 import type { Store } from "../store/database.ts";
+import { releaseLeasesHeldBy } from "../store/leases.ts";
 import {
   claimOutbox,
   markDelivered,
@@ -28,7 +29,10 @@ export interface OutboxWorker {
   wake(): void;
   runOnce(): Promise<void>;
   start(): void;
+  /** Claims nothing more and resolves when the batch being delivered has ended. */
   stop(): Promise<void>;
+  /** Gives back every lease this worker still holds (a stop that ran out of time). */
+  releaseLeases(): Promise<void>;
 }
 
 export interface OutboxDeps {
@@ -69,6 +73,7 @@ async function deliver(deps: OutboxDeps, message: OutboxRow): Promise<void> {
 
 export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWorker {
   const owner = `outbox-${randomUUID()}`;
+  let stopping = false;
   const { sweepIntervalMs, leaseMs, retryBaseMs, retryMaxMs, concurrency } = deps.config.config.scheduler;
   let prunedAt = Number.NEGATIVE_INFINITY;
   /** At most hourly: delete messages delivered longer ago than notify.retainDelivered, and expired sessions. */
@@ -87,7 +92,7 @@ export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWor
 
   /** Claims and delivers batches of due messages until none is left. */
   async function pass(): Promise<void> {
-    for (;;) {
+    while (!stopping) {
       const now = deps.clock.now();
       const batch = await claimOutbox(deps.store.db, deps.store.dialect, owner, now, leaseMs, batchSize);
       if (batch.length === 0) break;
@@ -169,6 +174,10 @@ export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWor
     wake: () => loop.wake(deps.clock.now()),
     runOnce: () => loop.kick(),
     start: () => loop.start(),
-    stop: () => loop.stop(),
+    stop: () => {
+      stopping = true;
+      return loop.stop();
+    },
+    releaseLeases: () => releaseLeasesHeldBy(deps.store.db, "outbox", owner),
   };
 }

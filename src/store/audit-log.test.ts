@@ -12,7 +12,7 @@ import { sql } from "kysely";
 import { createSqliteDatabase, dialects, type TestDatabase } from "../../test/support/databases.ts";
 import { appendEvents, genesisHash, hashEvent, listEvents, type NewAuditEvent } from "./audit-log.ts";
 import { type VerifyResult, verifyAudit } from "./audit-verify.ts";
-import { migrate, openStore, type Store } from "./database.ts";
+import { appliedSchemaVersion, migrate, openStore, type Store } from "./database.ts";
 import { type AccessRequest, insertRequest, plainPolicyColumns, requestColumns } from "./requests.ts";
 import { submittedDigests } from "./submitted-data.ts";
 
@@ -621,6 +621,24 @@ describe("jitflow audit verify, as a process", () => {
     await never.close();
     const unmigrated = await verify(empty.url);
     assert.equal(unmigrated.code, 2);
-    assert.match(unmigrated.stderr, /^error: DATABASE_NOT_FOUND: the database has no jitflow tables/);
+    assert.equal(
+      unmigrated.stderr,
+      `error: DATABASE_NOT_MIGRATED: the database ${empty.url} (--database) has no jitflow tables; create them with jitflow migrate, or start jitflow serve on it\n`,
+    );
+
+    // A database an older jitflow left: this one refuses to read it until it is migrated, and changes nothing.
+    const older = openStore(empty.url);
+    await sql`drop table unrelated`.execute(older.db);
+    await migrate(older, { to: "005-policies" });
+    await older.close();
+    const behind = await verify(empty.url);
+    assert.equal(behind.code, 2);
+    assert.match(
+      behind.stderr,
+      /^error: SCHEMA_MISMATCH: the database sqlite:\S+ is at schema 005-policies; this jitflow expects 006-grants/,
+    );
+    const after = openStore(empty.url);
+    assert.equal(await appliedSchemaVersion(after), "005-policies", "nothing was migrated");
+    await after.close();
   });
 });

@@ -1,6 +1,6 @@
 // Verifies the audit log: the hash chain, its head, each request's row against its request.created event, and an expected head.
 
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import { genesisHash, hashEvent, readHead } from "./audit-log.ts";
 import type { Database } from "./schema.ts";
 import { changedColumns, type SubmittedRow, submittedColumns } from "./submitted-data.ts";
@@ -53,18 +53,6 @@ const problems = {
   notInChain: (hash: string) =>
     `the expected head ${hash} is not in the chain (events were deleted or rewritten since it was published)`,
 };
-
-/**
- * Whether jitflow initialised this database: its first migration, which also writes the chain's head
- * (seq 0), was applied. From then on the head row must exist: without it the log was tampered with,
- * never merely empty.
- */
-export async function hasAuditChain(db: Kysely<Database>): Promise<boolean> {
-  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
-  if (!tables.some((t) => t.name === "kysely_migration")) return false;
-  const { rows } = await sql`select name from kysely_migration where name = ${"001-initial"}`.execute(db);
-  return rows.length > 0;
-}
 
 interface Created {
   seq: number;

@@ -5,6 +5,7 @@ import { dirname, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, type Transaction } from "kysely";
 import pg from "pg";
+import { defaultDatabaseUrl, describeDatabase } from "./database-url.ts";
 import { GroupCommit } from "./group-commit.ts";
 import * as m001 from "./migrations/001-initial.ts";
 import * as m002 from "./migrations/002-slack.ts";
@@ -51,15 +52,18 @@ export async function appliedSchemaVersion(store: Store): Promise<string | null>
   return applied.at(-1)?.name ?? null;
 }
 
-export const defaultDatabaseUrl = "sqlite:./.jitflow/jitflow.db";
-
 // bigint columns hold epoch milliseconds, well inside Number's exact range.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 /** Opens the database named by a URL: `sqlite:PATH`, `sqlite::memory:` or `postgres://…`. */
 export function openStore(url: string = defaultDatabaseUrl, options: { poolSize?: number } = {}): Store {
   if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    // A server that cannot be reached fails a connection in 10 s instead of waiting for the operating system.
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 10_000,
+    });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on("error", () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -82,9 +86,7 @@ export function openStore(url: string = defaultDatabaseUrl, options: { poolSize?
     const group = new GroupCommit(db);
     return { db, dialect: "sqlite", transaction: (fn) => group.run(fn), close: () => db.destroy() };
   }
-  throw new Error(
-    `unsupported database URL (use sqlite:PATH or postgres://…): ${url.replace(/\/\/.*@/, "//***@")}`,
-  );
+  throw new Error(`unsupported database URL (use sqlite:PATH or postgres://…): ${describeDatabase(url)}`);
 }
 
 /**

@@ -76,6 +76,19 @@ export async function releaseLeasesHeldBy(
     .execute();
 }
 
+/** Gives back every lease of a table held by an owner whose name starts with `prefix` (a stopping worker). */
+export async function releaseLeasesHeldUnder(
+  db: Kysely<Database>,
+  table: LeasedTable,
+  prefix: string,
+): Promise<void> {
+  await db
+    .updateTable(table)
+    .set({ lease_owner: null, lease_until: null })
+    .where("lease_owner", "like", `${prefix}%`)
+    .execute();
+}
+
 /** The tables whose due instants the scheduler follows. */
 export type ScheduledTable = "requests" | "grants";
 

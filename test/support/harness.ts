@@ -55,6 +55,8 @@ export interface TestServer {
   dir: string;
   server: RunningServer;
   as(email: string): Client;
+  /** The API token the harness made for this person (for requests a Client does not make, /metrics). */
+  token(email: string): string;
   close(): Promise<void>;
 }
 
@@ -118,15 +120,17 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     );
     tokens.set(email, token);
   }
+  const tokenOf = (email: string) => {
+    const token = tokens.get(email);
+    if (!token) throw new Error(`no test token for ${email}`);
+    return token;
+  };
   return {
     url: server.url,
     dir,
     server,
-    as(email) {
-      const token = tokens.get(email);
-      if (!token) throw new Error(`no test token for ${email}`);
-      return client(server.url, token);
-    },
+    as: (email) => client(server.url, tokenOf(email)),
+    token: tokenOf,
     async close() {
       await server.close();
       if (!options.database) await database.drop();

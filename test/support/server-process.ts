@@ -16,6 +16,10 @@ export interface ServerProcess {
   kill(): Promise<void>;
   /** SIGTERM, then wait for the graceful exit; resolves with the exit code. */
   stop(): Promise<number | null>;
+  /** Sends a signal and returns at once. */
+  signal(name: NodeJS.Signals): void;
+  /** Resolves with the exit code (or the signal that ended it) once the process has exited. */
+  exited: Promise<[number | null, NodeJS.Signals | null]>;
 }
 
 export interface CliResult {
@@ -136,5 +140,9 @@ export async function startServerProcess(options: {
       const [code] = await exited;
       return code;
     },
+    signal(name) {
+      if (alive) child.kill(name);
+    },
+    exited,
   };
 }

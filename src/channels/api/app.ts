@@ -4,8 +4,9 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { EngineDeps } from "../../engine/deps.ts";
+import { readinessOf } from "../../engine/read/readiness.ts";
 import { JitflowError } from "../../errors.ts";
-import { registry } from "../../lib/metrics.ts";
+import { metricsResponse } from "../../lib/metrics.ts";
 import { maxSlackBodyBytes } from "../slack/receiver.ts";
 import type { SlackChannel } from "../slack/slack-channel.ts";
 import { registerAuthRoutes } from "../web/auth-routes.ts";
@@ -15,7 +16,16 @@ import { registerPreferenceRoutes } from "./preference-routes.ts";
 import { registerRoutes } from "./routes.ts";
 import { registerSymRoutes } from "./sym-routes.ts";
 
-export function createApi(deps: EngineDeps, slack?: SlackChannel): OpenAPIHono<ApiEnv> {
+export interface ApiOptions {
+  /** /metrics is served on this port of its own (server.metricsPort), not on this one. */
+  metricsPort?: number;
+}
+
+export function createApi(
+  deps: EngineDeps,
+  slack?: SlackChannel,
+  options: ApiOptions = {},
+): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>({
     defaultHook: (result, c) => {
       if (result.success) return;
@@ -76,9 +86,24 @@ export function createApi(deps: EngineDeps, slack?: SlackChannel): OpenAPIHono<A
     }),
   );
   app.get("/healthz", (c) => c.json({ ok: true }));
-  app.get("/metrics", async (c) =>
-    c.text(await registry.metrics(), 200, { "content-type": registry.contentType }),
-  );
+  app.get("/readyz", async (c) => {
+    const readiness = await readinessOf(deps);
+    return c.json(readiness, readiness.ready ? 200 : 503);
+  });
+  app.get("/metrics", async (c) => {
+    if (options.metricsPort !== undefined) {
+      throw new JitflowError(
+        "ROUTE_NOT_FOUND",
+        `metrics are served on port ${options.metricsPort} (server.metricsPort), not here`,
+      );
+    }
+    // On the main port, whoever can reach the server could read them: an admin's or a bot's token is asked.
+    const { actor } = await authenticate(deps, c);
+    if (actor.role !== "admin" && actor.role !== "bot") {
+      throw new JitflowError("FORBIDDEN", "only admin and bot tokens may read /metrics");
+    }
+    return metricsResponse();
+  });
   app.doc31("/api/v1/openapi.json", {
     openapi: "3.1.0",
     info: { title: "jitflow API", version: "1" },

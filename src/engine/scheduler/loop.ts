@@ -3,7 +3,12 @@
 
 import { randomUUID } from "node:crypto";
 import { createWorkLoop } from "../../lib/work-loop.ts";
-import { claimDue, nextUnleasedDue, releaseLeasesHeldBy } from "../../store/leases.ts";
+import {
+  claimDue,
+  nextUnleasedDue,
+  releaseLeasesHeldBy,
+  releaseLeasesHeldUnder,
+} from "../../store/leases.ts";
 import type { EngineDeps } from "../deps.ts";
 import { type Claimed, processDue } from "./due-work.ts";
 
@@ -13,7 +18,10 @@ export interface Scheduler {
   /** Runs everything due now and waits until that work has finished (tests and benchmarks use it). */
   runOnce(): Promise<void>;
   start(): void;
+  /** Claims nothing more and resolves when the batches running now have ended. */
   stop(): Promise<void>;
+  /** Gives back every lease this scheduler still holds (a stop that ran out of time). */
+  releaseLeases(): Promise<void>;
 }
 
 /**
@@ -26,6 +34,7 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
   const engineDeps: EngineDeps = { ...deps, wake: (at) => loop.wake(at) };
   const inFlight = new Set<Promise<void>>();
   let batchSeq = 0;
+  let stopping = false;
 
   function startBatch(batchOwner: string, claimed: Claimed): void {
     const batch: Promise<void> = processDue(engineDeps, batchOwner, claimed)
@@ -48,7 +57,7 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
 
   /** Claims batches while rows are due, up to `maxBatches` running at once. */
   async function pass(): Promise<void> {
-    for (;;) {
+    while (!stopping) {
       if (inFlight.size >= maxBatches) {
         await Promise.race(inFlight);
         continue;
@@ -92,8 +101,13 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
     },
     start: () => loop.start(),
     async stop() {
+      stopping = true;
       await loop.stop();
       while (loop.current() || inFlight.size > 0) await Promise.all([loop.current(), ...inFlight]);
+    },
+    async releaseLeases() {
+      await releaseLeasesHeldUnder(deps.store.db, "requests", `${owner}/`);
+      await releaseLeasesHeldUnder(deps.store.db, "grants", `${owner}/`);
     },
   };
 }
