@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { jitflowVersion } from "../lib/version.ts";
 import { schemaVersion } from "../store/schema-version.ts";
 import { registerAudit } from "./audit.ts";
+import { registerBackup } from "./backup.ts";
 import { registerCheck } from "./check.ts";
 import { registerClientCommands } from "./client-commands.ts";
 import { registerMigrate } from "./migrate.ts";
@@ -27,6 +28,7 @@ registerCheck(program);
 registerMigrate(program);
 registerTokens(program);
 registerAudit(program);
+registerBackup(program);
 registerClientCommands(program);
 registerTargetCommands(program);
 

@@ -1,0 +1,106 @@
+// `jitflow backup`: a consistent copy of the SQLite database taken while the server serves and writes,
+// which `jitflow audit verify` finds intact; and the refusals (a file that exists, PostgreSQL).
+
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { client, importJitflow, writeTree } from "./support/harness.ts";
+import { createTokenWithCli, runCli, startServerProcess } from "./support/server-process.ts";
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+test("a backup taken while requests are being made is consistent: audit verify passes on the copy", async () => {
+  const dir = writeTree({
+    "jitflow.config.ts": `${importJitflow}
+export default defineConfig({
+  users: { admins: ["admin@example.com"] },
+  targets: { noop: { type: "custom" } },
+  flows: [{ name: "noop", targets: ["noop"], durations: ["1h"], implementation: "./flows/noop.ts" }],
+});
+`,
+    "flows/noop.ts": `import { approve } from "jitflow";
+export async function onRequest() { return approve(); }
+export async function escalate() {}
+export async function deescalate() {}
+`,
+  });
+  dirs.push(dir);
+  const database = `sqlite:${join(dir, "jitflow.db")}`;
+  const token = await createTokenWithCli(database, "alice@example.com", "member");
+  const server = await startServerProcess({
+    config: join(dir, "jitflow.config.ts"),
+    env: { JITFLOW_DATABASE_URL: database },
+  });
+  try {
+    const alice = client(server.url, token);
+    const submit = async () => {
+      const res = await alice.post("/api/v1/requests", { flow: "noop", duration: "1h" });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    };
+    for (let i = 0; i < 20; i++) await submit();
+
+    // Requests keep coming while the copy is taken.
+    let copying = true;
+    let during = 0;
+    const load = (async () => {
+      while (copying) {
+        await submit();
+        during += 1;
+      }
+    })();
+    const backupFile = join(dir, "copy.db");
+    const backup = await runCli(["backup", backupFile, "--database", database]);
+    copying = false;
+    await load;
+    assert.equal(backup.code, 0, backup.stderr);
+    assert.equal(backup.stderr, `database: ${database} (--database)\n`);
+    const [, requests, events] =
+      /^backed up to .*copy\.db: (\d+) request\(s\), (\d+) audit event\(s\)\n$/.exec(backup.stdout) ?? [
+        undefined,
+        "-1",
+        "-1",
+      ];
+    assert.ok(Number(requests) >= 20 && Number(requests) <= 20 + during, backup.stdout);
+    assert.ok(Number(events) > Number(requests), "each request has its events");
+
+    const verified = await runCli(["audit", "verify", "--database", `sqlite:${backupFile}`]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, /^ok: \d+ event\(s\), chain intact/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("backup refuses a file that exists, a database that does not, and PostgreSQL; nothing is written", async () => {
+  const dir = writeTree({ "taken.db": "mine" });
+  dirs.push(dir);
+  const database = `sqlite:${join(dir, "jitflow.db")}`;
+  const missing = await runCli(["backup", join(dir, "copy.db"), "--database", database]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /^error: DATABASE_NOT_FOUND: there is no database at /);
+  assert.equal(existsSync(join(dir, "copy.db")), false);
+
+  await runCli(["migrate", "--database", database]);
+  const taken = await runCli(["backup", join(dir, "taken.db"), "--database", database]);
+  assert.equal(
+    taken.stderr,
+    `error: VALIDATION_FAILED: ${join(dir, "taken.db")} exists; nothing was written\n`,
+  );
+  assert.equal(readFileSync(join(dir, "taken.db"), "utf8"), "mine");
+
+  const postgres = await runCli([
+    "backup",
+    join(dir, "pg.db"),
+    "--database",
+    "postgres://u:secret@127.0.0.1:1/x",
+  ]);
+  assert.equal(
+    postgres.stderr,
+    "error: VALIDATION_FAILED: jitflow backup copies a SQLite database; back PostgreSQL up with pg_dump (docs/operations.md#backups)\n",
+  );
+  assert.equal(existsSync(join(dir, "pg.db")), false);
+});
