@@ -152,7 +152,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   };
   try {
     if (sqlitePath !== undefined) serveLock = takeServeLock(sqlitePath);
-    await migrate(store);
+    await migrate(store, { described: describeDatabase(databaseUrl) });
   } catch (err) {
     await abandon();
     throw err;

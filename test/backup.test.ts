@@ -2,12 +2,16 @@
 // which `jitflow audit verify` finds intact; and the refusals (a file that exists, PostgreSQL).
 
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { client, importJitflow, writeTree } from "./support/harness.ts";
+import { promisify } from "node:util";
+import { createPostgresDatabase, postgresSkipReason } from "./support/databases.ts";
+import { client, importJitflow, startTestServer, writeTree } from "./support/harness.ts";
 import { createTokenWithCli, runCli, startServerProcess } from "./support/server-process.ts";
 
+const run = promisify(execFile);
 const dirs: string[] = [];
 after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -103,4 +107,36 @@ test("backup refuses a file that exists, a database that does not, and PostgreSQ
     "error: VALIDATION_FAILED: jitflow backup copies a SQLite database; back PostgreSQL up with pg_dump (docs/operations.md#backups)\n",
   );
   assert.equal(existsSync(join(dir, "pg.db")), false);
+});
+
+test("PostgreSQL, as docs/operations.md says: pg_dump, pg_restore into an empty database, audit verify", {
+  skip: await postgresSkipReason(),
+}, async () => {
+  const source = await createPostgresDatabase();
+  const restored = await createPostgresDatabase();
+  const dir = writeTree({});
+  dirs.push(dir);
+  const t = await startTestServer({
+    config: `${importJitflow}
+export default defineConfig({ flows: [{ name: "ask", durations: ["1h"], approvers: { users: ["bob@example.com"] } }] });
+`,
+    database: source,
+  });
+  try {
+    for (let i = 0; i < 5; i++) {
+      const res = await t.as("alice@example.com").post("/api/v1/requests", { flow: "ask", duration: "1h" });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    }
+    const dump = join(dir, "jitflow.dump");
+    await run("pg_dump", ["--format=custom", `--file=${dump}`, source.url]);
+    await run("pg_restore", [`--dbname=${restored.url}`, dump]);
+    const verified = await runCli(["audit", "verify", "--database", restored.url]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    const original = await runCli(["audit", "verify", "--database", source.url]);
+    assert.equal(verified.stdout, original.stdout, "the same chain, to its head");
+  } finally {
+    await t.close();
+    await source.drop();
+    await restored.drop();
+  }
 });

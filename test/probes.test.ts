@@ -92,6 +92,38 @@ describe("/healthz and /readyz on PostgreSQL", { skip }, () => {
     assert.equal((await readyz(t.url)).status, 200);
   });
 
+  test("a database a newer jitflow migrated: a running server stays ready, nothing of this version starts on it", async () => {
+    await admin(
+      (c) =>
+        c.query(
+          "insert into kysely_migration (name, timestamp) values ('007-future', '2027-01-01T00:00:00Z')",
+        ),
+      name(),
+    );
+    try {
+      assert.equal(
+        (await readyz(t.url)).status,
+        200,
+        "a replica of the old version, during a rolling upgrade",
+      );
+      const refusal = `the database ${database.url} was migrated by a newer jitflow (007-future); this version knows the schema up to 006-grants. Run the newer version, or restore a backup taken before it (docs/operations.md#upgrades)`;
+      const tokens = await runCli(["tokens", "list", "--database", database.url]);
+      assert.deepEqual([tokens.code, tokens.stderr], [1, `error: SCHEMA_MISMATCH: ${refusal}\n`]);
+      const migrated = await runCli(["migrate", "--database", database.url]);
+      assert.equal(migrated.code, 1);
+      assert.ok(migrated.stderr.endsWith(`error: SCHEMA_MISMATCH: ${refusal}\n`), migrated.stderr);
+      await assert.rejects(
+        startTestServer({ config: config(), database, background: false }),
+        (err: Error) => {
+          assert.equal(err.message, refusal);
+          return true;
+        },
+      );
+    } finally {
+      await admin((c) => c.query("delete from kysely_migration where name = '007-future'"), name());
+    }
+  });
+
   test("not ready while the database refuses connections; alive all along; ready again after", async () => {
     await admin(async (c) => {
       await c.query(`alter database ${name()} allow_connections false`);

@@ -36,7 +36,7 @@ export async function openExistingStore(options: { database?: string; config?: s
       `there is no database at ${missing} (${from}); nothing was created. Name the server's database with --database or JITFLOW_DATABASE_URL, run this where the server runs, or create it with jitflow migrate`,
     );
   }
-  const [{ appliedSchemaVersion, openStore }, { schemaVersion }] = await Promise.all([
+  const [{ appliedSchemaVersion, openStore, refuseNewerSchema }, { schemaVersion }] = await Promise.all([
     import("../store/database.ts"),
     import("../store/schema-version.ts"),
   ]);
@@ -49,6 +49,7 @@ export async function openExistingStore(options: { database?: string; config?: s
         `the database ${describeDatabase(url)} (${from}) has no jitflow tables; create them with jitflow migrate, or start jitflow serve on it`,
       );
     }
+    await refuseNewerSchema(store, describeDatabase(url));
     if (applied !== schemaVersion) {
       throw new JitflowError(
         "SCHEMA_MISMATCH",

@@ -1,6 +1,7 @@
 // `jitflow migrate`: applies pending database migrations (the server also does this at start).
 
 import type { Command } from "commander";
+import { describeDatabase } from "../store/database-url.ts";
 import { resolveDatabase, usingDatabase } from "./database-url.ts";
 
 export function registerMigrate(program: Command): void {
@@ -15,7 +16,7 @@ export function registerMigrate(program: Command): void {
       const store = openStore(url);
       usingDatabase(url, from);
       try {
-        const applied = await migrate(store);
+        const applied = await migrate(store, { described: describeDatabase(url) });
         process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "up to date\n");
       } finally {
         await store.close();

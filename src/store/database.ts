@@ -3,8 +3,17 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect, type Transaction } from "kysely";
+import {
+  Kysely,
+  type Migration,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type Transaction,
+} from "kysely";
 import pg from "pg";
+import { JitflowError } from "../errors.ts";
 import { defaultDatabaseUrl, describeDatabase } from "./database-url.ts";
 import { GroupCommit } from "./group-commit.ts";
 import * as m001 from "./migrations/001-initial.ts";
@@ -52,6 +61,29 @@ export async function appliedSchemaVersion(store: Store): Promise<string | null>
   return applied.at(-1)?.name ?? null;
 }
 
+/**
+ * Migrations applied to this database that this version does not know: a newer jitflow migrated it. This
+ * version must not run on it (it would not know the schema), and cannot migrate it back.
+ */
+export async function newerMigrations(store: Store): Promise<string[]> {
+  const tables = await store.db.introspection.getTables({ withInternalKyselyTables: true });
+  if (!tables.some((t) => t.name === "kysely_migration")) return [];
+  const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
+    store.db,
+  );
+  return rows.map((r) => r.name).filter((name) => !(name in migrations));
+}
+
+/** Refuses a database a newer jitflow migrated (SCHEMA_MISMATCH), naming what it found. */
+export async function refuseNewerSchema(store: Store, described: string): Promise<void> {
+  const newer = await newerMigrations(store);
+  if (newer.length === 0) return;
+  throw new JitflowError(
+    "SCHEMA_MISMATCH",
+    `the database ${described} was migrated by a newer jitflow (${newer.join(", ")}); this version knows the schema up to ${schemaVersion}. Run the newer version, or restore a backup taken before it (docs/operations.md#upgrades)`,
+  );
+}
+
 // bigint columns hold epoch milliseconds, well inside Number's exact range.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
@@ -93,7 +125,11 @@ export function openStore(url: string = defaultDatabaseUrl, options: { poolSize?
  * Applies every migration not yet applied (or those up to and including `to`, for tests that build a
  * database as an older release left it); returns the names applied now.
  */
-export async function migrate(store: Store, options: { to?: string } = {}): Promise<string[]> {
+export async function migrate(
+  store: Store,
+  options: { to?: string; described?: string } = {},
+): Promise<string[]> {
+  await refuseNewerSchema(store, options.described ?? `(${store.dialect})`);
   const migrator = new Migrator({
     db: store.db,
     provider: { getMigrations: async () => migrations },
