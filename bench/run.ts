@@ -98,6 +98,11 @@ const soakLiveFirst4 = live(soakAt(3)) - live(soak.idle);
 const soakLiveLast4 = live(soakAt(-1)) - live(soakAt(-5));
 const soakLevelled = soakRssLast4 < 0.25 * soakRssFirst4 && soakLiveLast4 < 0.25 * soakLiveFirst4;
 
+step(
+  "start: `jitflow serve` from the built package (npm pack, --omit=dev) and from the sources, 5 times each",
+);
+const startup = await run("startup", [5]);
+
 type Row = [metric: string, value: string, aim: string, met: string, baseline: string, ratio: string];
 const yes = (ok: boolean) => (ok ? "yes" : "NO");
 const rows: Row[] = [
@@ -245,6 +250,22 @@ const rows: Row[] = [
     `idle server ${fmt(soak.idle.rssMB)} MB`,
     (soak.rested.rssMB / soak.idle.rssMB).toFixed(2),
   ],
+  [
+    "Start, spawn → /readyz 200: `jitflow serve` from the built package (median of 5)",
+    `${fmt(startup.package.readyMs)} ms`,
+    "",
+    "",
+    `from the sources ${fmt(startup.source.readyMs)} ms`,
+    (startup.package.readyMs / startup.source.readyMs).toFixed(2),
+  ],
+  [
+    "Idle RSS of that server, a second after it is ready: built package",
+    `${fmt(startup.package.idleRssMB)} MB`,
+    "",
+    "",
+    `from the sources ${fmt(startup.source.idleRssMB)} MB`,
+    (startup.package.idleRssMB / startup.source.idleRssMB).toFixed(2),
+  ],
 ];
 
 const header: Row = ["metric", "value", "aim", "met", "baseline (same run)", "ratio"];
@@ -308,6 +329,12 @@ console.log(
       : "It does NOT level off: the last 4 bursts add a quarter or more of what the first 4 did. ") +
     `Under load most of the RSS is V8's heap sized for the burst (a young generation of up to 128 MB, ` +
     `garbage in the old one), given back once the server idles: docs/operations.md#memory.`,
+);
+console.log(
+  `- Start: the bench's config on a SQLite database migrated beforehand, timed from spawn to the first 200 ` +
+    `from /readyz; runs alternate package and sources (package ${startup.package.readyMsRuns.join(", ")} ms; ` +
+    `sources ${startup.source.readyMsRuns.join(", ")} ms). The package is \`npm pack\` of this checkout installed ` +
+    `with --omit=dev: compiled JavaScript, no TypeScript stripper.`,
 );
 console.log(
   `- Ratios: throughput ÷ durable commits/s; p99 ÷ aim (Slack: ÷ its 3,000 ms); peak RSS ÷ idle runtime ` +
