@@ -5,10 +5,13 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { once as onceEvent } from "node:events";
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { createPostgresDatabase, postgresSkipReason } from "./support/databases.ts";
 import { client, eventually } from "./support/harness.ts";
 import { copyCheckout, newDirectory, pack, repositoryRoot } from "./support/package.ts";
 
@@ -22,6 +25,7 @@ const skip =
     ? "podman is not installed (bash .ci/run installs it)"
     : undefined;
 
+const postgresSkip = await postgresSkipReason();
 const baseImage = "localhost/jitflow-node-base:test";
 const tag = `${process.pid}-${Date.now().toString(36)}`;
 const image = `localhost/jitflow-test:${tag}`;
@@ -50,6 +54,16 @@ export async function onRequest(_event: FlowEvent) {
 export async function escalate(): Promise<void> {}
 export async function deescalate(): Promise<void> {}
 `;
+
+/** A port nothing listens on now, for a container on the host's network. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await onceEvent(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 describe("the container image", { skip }, () => {
   let configDir: string;
@@ -168,6 +182,89 @@ describe("the container image", { skip }, () => {
     const last = logs.trim().split("\n").at(-1) ?? "";
     assert.match(last, /"msg":"jitflow stopped"/);
     assert.match(last, /"signal":"SIGTERM"/);
+  });
+
+  test("the README's production steps on PostgreSQL: check, migrate, serve, a token, a request; then an upgrade's migrate and a new container", {
+    skip: postgresSkip,
+  }, async () => {
+    const database = await createPostgresDatabase();
+    const port = await freePort();
+    // The container shares the host's network, where PostgreSQL listens on 127.0.0.1.
+    const withDatabase = [
+      "--network=host",
+      "-e",
+      `JITFLOW_DATABASE_URL=${database.url}`,
+      "-e",
+      `PORT=${port}`,
+    ];
+    const once = (args: string[]) =>
+      podman(["run", "--rm", ...withDatabase, "-v", `${configDir}:/etc/jitflow:ro`, image, ...args]);
+    try {
+      const checked = await once(["check"]);
+      assert.equal(
+        checked.stdout,
+        "ok: /etc/jitflow/jitflow.config.ts: 1 flow(s), 1 target(s), 0 integration(s)\n",
+      );
+      const migrated = await once(["migrate"]);
+      assert.match(migrated.stdout, /^applied: 001-initial, .*006-grants\n$/);
+
+      const serve = async () => {
+        const name = `jitflow-test-${tag}-${containers.length}`;
+        containers.push(name);
+        await podman([
+          "run",
+          "-d",
+          "--name",
+          name,
+          ...withDatabase,
+          "-v",
+          `${configDir}:/etc/jitflow:ro`,
+          image,
+        ]);
+        const url = `http://127.0.0.1:${port}`;
+        await eventually(async () => {
+          const res = await fetch(`${url}/readyz`).catch(() => undefined);
+          return res?.status === 200 ? true : undefined;
+        }, `${name} to be ready`);
+        return { name, url };
+      };
+      const first = await serve();
+      assert.deepEqual(await (await fetch(`${first.url}/readyz`)).json(), {
+        ready: true,
+        database: "postgres",
+        schema: "006-grants",
+      });
+      const created = await podman([
+        "exec",
+        first.name,
+        "jitflow",
+        "tokens",
+        "create",
+        "--user",
+        "you@example.com",
+        "--role",
+        "admin",
+      ]);
+      const token = created.stdout.trim().split("\n").at(-1) as string;
+      const you = client(first.url, token);
+      const submitted = await you.post("/api/v1/requests", { flow: "console", duration: "1h" });
+      assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+      await eventually(async () => {
+        const res = await you.get(`/api/v1/requests/${submitted.body.id}`);
+        return res.body.state === "active" ? true : undefined;
+      }, "the request to be active");
+
+      // The upgrade: the new image's migrate (nothing to do between equal versions), then a new container.
+      assert.equal((await once(["migrate"])).stdout, "up to date\n");
+      const stopped = await stop(first.name);
+      assert.equal(stopped.code, 0, stopped.logs);
+      const second = await serve();
+      const again = await client(second.url, token).get(`/api/v1/requests/${submitted.body.id}`);
+      assert.equal(again.body.state, "active");
+      assert.equal((await stop(second.name)).code, 0);
+    } finally {
+      await database.drop();
+    }
   });
 
   test("under --init too; and the data volume keeps what the last container wrote", async () => {
