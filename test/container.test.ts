@@ -5,14 +5,12 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { once as onceEvent } from "node:events";
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { createPostgresDatabase, postgresSkipReason } from "./support/databases.ts";
-import { client, eventually } from "./support/harness.ts";
+import { client, eventually, freePort } from "./support/harness.ts";
 import { copyCheckout, newDirectory, pack, repositoryRoot } from "./support/package.ts";
 
 const run = promisify(execFile);
@@ -54,16 +52,6 @@ export async function onRequest(_event: FlowEvent) {
 export async function escalate(): Promise<void> {}
 export async function deescalate(): Promise<void> {}
 `;
-
-/** A port nothing listens on now, for a container on the host's network. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await onceEvent(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe("the container image", { skip }, () => {
   let configDir: string;
@@ -114,26 +102,32 @@ describe("the container image", { skip }, () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Starts a container of the image with the config mounted read-only; resolves with its name and URL. */
-  async function start(extra: string[] = []): Promise<{ name: string; url: string }> {
+  /**
+   * Starts a container of the image with the config mounted read-only and the data volume; resolves with
+   * its name and URL once /readyz answers 200. Its port is published on 127.0.0.1, or, given `hostPort`,
+   * it is on the host's network (with `--network=host` in `extra`) listening there.
+   */
+  async function start(extra: string[] = [], hostPort?: number): Promise<{ name: string; url: string }> {
     const name = `jitflow-test-${tag}-${containers.length}`;
     containers.push(name);
+    const publish = hostPort === undefined ? ["-p", "127.0.0.1::8080"] : [];
     await podman([
       "run",
       "-d",
       "--name",
       name,
       ...extra,
-      "-p",
-      "127.0.0.1::8080",
+      ...publish,
       "-v",
       `${configDir}:/etc/jitflow:ro`,
       "-v",
       `${volume}:/var/lib/jitflow`,
       image,
     ]);
-    const { stdout } = await podman(["port", name, "8080"]);
-    const url = `http://${stdout.trim().split("\n")[0]}`;
+    const url =
+      hostPort === undefined
+        ? `http://${(await podman(["port", name, "8080"])).stdout.trim().split("\n")[0]}`
+        : `http://127.0.0.1:${hostPort}`;
     await eventually(async () => {
       const res = await fetch(`${url}/readyz`).catch(() => undefined);
       return res?.status === 200 ? true : undefined;
@@ -197,37 +191,18 @@ describe("the container image", { skip }, () => {
       "-e",
       `PORT=${port}`,
     ];
-    const once = (args: string[]) =>
+    const oneOff = (args: string[]) =>
       podman(["run", "--rm", ...withDatabase, "-v", `${configDir}:/etc/jitflow:ro`, image, ...args]);
     try {
-      const checked = await once(["check"]);
+      const checked = await oneOff(["check"]);
       assert.equal(
         checked.stdout,
         "ok: /etc/jitflow/jitflow.config.ts: 1 flow(s), 1 target(s), 0 integration(s)\n",
       );
-      const migrated = await once(["migrate"]);
+      const migrated = await oneOff(["migrate"]);
       assert.match(migrated.stdout, /^applied: 001-initial, .*006-grants\n$/);
 
-      const serve = async () => {
-        const name = `jitflow-test-${tag}-${containers.length}`;
-        containers.push(name);
-        await podman([
-          "run",
-          "-d",
-          "--name",
-          name,
-          ...withDatabase,
-          "-v",
-          `${configDir}:/etc/jitflow:ro`,
-          image,
-        ]);
-        const url = `http://127.0.0.1:${port}`;
-        await eventually(async () => {
-          const res = await fetch(`${url}/readyz`).catch(() => undefined);
-          return res?.status === 200 ? true : undefined;
-        }, `${name} to be ready`);
-        return { name, url };
-      };
+      const serve = () => start(withDatabase, port);
       const first = await serve();
       assert.deepEqual(await (await fetch(`${first.url}/readyz`)).json(), {
         ready: true,
@@ -255,7 +230,7 @@ describe("the container image", { skip }, () => {
       }, "the request to be active");
 
       // The upgrade: the new image's migrate (nothing to do between equal versions), then a new container.
-      assert.equal((await once(["migrate"])).stdout, "up to date\n");
+      assert.equal((await oneOff(["migrate"])).stdout, "up to date\n");
       const stopped = await stop(first.name);
       assert.equal(stopped.code, 0, stopped.logs);
       const second = await serve();

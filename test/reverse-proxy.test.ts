@@ -7,12 +7,10 @@ import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
-import type { AddressInfo } from "node:net";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
-import { eventually, importJitflow, startTestServer, type TestServer } from "./support/harness.ts";
+import { eventually, freePort, importJitflow, startTestServer, type TestServer } from "./support/harness.ts";
 import { newDirectory, repositoryRoot } from "./support/package.ts";
 
 const run = promisify(execFile);
@@ -31,14 +29,6 @@ function documentedServerBlock(): string {
   const block = /```nginx\n([\s\S]*?)```/.exec(operations)?.[1];
   assert.ok(block, "docs/operations.md has an nginx example");
   return block;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 let dir: string;

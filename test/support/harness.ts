@@ -1,6 +1,8 @@
 // Starts a real jitflow server on a free port with a config written to a temp dir, plus API clients per user.
 
+import { once } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { type Logger, pino } from "pino";
@@ -186,3 +188,12 @@ export async function waitForState(
 }
 
 export const importJitflow = 'import { defineConfig, env } from "jitflow";';
+
+/** A port nothing listens on now on 127.0.0.1 (for a process that must be told its port: nginx, a container). */
+export async function freePort(): Promise<number> {
+  const server = createNetServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
