@@ -56,13 +56,13 @@ export async function pack(checkout: string, destination: string): Promise<strin
   return join(destination, tarball);
 }
 
-/** The oldest Node.js version package.json's `engines.node` allows (">=22.18" → "22.18.0"). */
+/** The oldest Node.js version package.json's `engines.node` allows: the first it names ("^22.18.0 || …"). */
 export function minimumNodeVersion(): string {
   const { engines } = JSON.parse(readFileSync(join(repositoryRoot, "package.json"), "utf8")) as {
     engines: { node: string };
   };
-  const match = /^>=(\d+)\.(\d+)(?:\.(\d+))?$/.exec(engines.node);
-  if (!match) throw new Error(`engines.node is not of the form >=X.Y[.Z]: ${engines.node}`);
+  const match = /^[\^>=~]*(\d+)\.(\d+)(?:\.(\d+))?/.exec(engines.node);
+  if (!match) throw new Error(`engines.node does not start with the oldest version: ${engines.node}`);
   return `${match[1]}.${match[2]}.${match[3] ?? 0}`;
 }
 
