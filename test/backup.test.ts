@@ -3,12 +3,13 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { promisify } from "node:util";
+import { migrate, openStore } from "../src/store/database.ts";
 import { createPostgresDatabase, postgresSkipReason } from "./support/databases.ts";
-import { client, importJitflow, startTestServer, writeTree } from "./support/harness.ts";
+import { client, eventually, importJitflow, startTestServer, writeTree } from "./support/harness.ts";
 import { createTokenWithCli, runCli, startServerProcess } from "./support/server-process.ts";
 
 const run = promisify(execFile);
@@ -56,6 +57,8 @@ export async function deescalate() {}
         during += 1;
       }
     })();
+    // The copy starts once writes are under way, and the load goes on until it has finished.
+    await eventually(async () => (during > 0 ? true : undefined), "the load to be under way");
     const backupFile = join(dir, "copy.db");
     const backup = await runCli(["backup", backupFile, "--database", database]);
     copying = false;
@@ -63,14 +66,17 @@ export async function deescalate() {}
     assert.equal(backup.code, 0, backup.stderr);
     assert.equal(backup.stderr, `database: ${database} (--database)\n`);
     const [, requests, events] =
-      /^backed up to .*copy\.db: (\d+) request\(s\), (\d+) audit event\(s\)\n$/.exec(backup.stdout) ?? [
-        undefined,
-        "-1",
-        "-1",
-      ];
+      /^backed up to .*copy\.db: schema 006-grants, (\d+) request\(s\), (\d+) audit event\(s\)\n$/.exec(
+        backup.stdout,
+      ) ?? [undefined, "-1", "-1"];
     assert.ok(Number(requests) >= 20 && Number(requests) <= 20 + during, backup.stdout);
     assert.ok(Number(events) > Number(requests), "each request has its events");
 
+    assert.equal(
+      statSync(backupFile).mode & 0o777,
+      0o600,
+      "token hashes and the audit log: its owner's only",
+    );
     const verified = await runCli(["audit", "verify", "--database", `sqlite:${backupFile}`]);
     assert.equal(verified.code, 0, verified.stdout + verified.stderr);
     assert.match(verified.stdout, /^ok: \d+ event\(s\), chain intact/);
@@ -87,6 +93,14 @@ test("backup refuses a file that exists, a database that does not, and PostgreSQ
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^error: DATABASE_NOT_FOUND: there is no database at /);
   assert.equal(existsSync(join(dir, "copy.db")), false);
+
+  // A database an older version left (the backup before an upgrade) is copied as it is.
+  const older = openStore(database);
+  await migrate(older, { to: "005-policies" });
+  await older.close();
+  const before = await runCli(["backup", join(dir, "before-upgrade.db"), "--database", database]);
+  assert.equal(before.code, 0, before.stderr);
+  assert.match(before.stdout, /: schema 005-policies, 0 request\(s\), 0 audit event\(s\)\n$/);
 
   await runCli(["migrate", "--database", database]);
   const taken = await runCli(["backup", join(dir, "taken.db"), "--database", database]);

@@ -567,7 +567,8 @@ test("compose: the config and flows are mounted read-only under /etc/jitflow, wh
   assert.ok(targets.includes(jitflow.environment.JITFLOW_CONFIG), "JITFLOW_CONFIG is a mounted file");
   assert.equal(jitflow.environment.JITFLOW_CONFIG, "/etc/jitflow/jitflow.config.ts");
   assert.equal(jitflow.environment.HOST, "0.0.0.0");
-  assert.deepEqual(jitflow.ports, [`8080:${jitflow.environment.PORT}`]);
+  // Published on the host's loopback only: the TLS proxy in front is what others reach.
+  assert.deepEqual(jitflow.ports, [`127.0.0.1:8080:${jitflow.environment.PORT}`]);
 });
 
 test("compose: nothing is interpolated, and the env example's database URL matches postgres's settings", () => {

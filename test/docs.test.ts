@@ -26,6 +26,7 @@ import {
 } from "../src/channels/slack/render/notices.ts";
 import { approvalMessage, stateLine } from "../src/channels/slack/render/request-message.ts";
 import { registerAudit } from "../src/cli/audit.ts";
+import { registerBackup } from "../src/cli/backup.ts";
 import { registerCheck } from "../src/cli/check.ts";
 import { registerClientCommands } from "../src/cli/client-commands.ts";
 import { registerMigrate } from "../src/cli/migrate.ts";
@@ -989,6 +990,7 @@ describe("the docs cannot fall behind", () => {
       registerMigrate,
       registerTokens,
       registerAudit,
+      registerBackup,
       registerClientCommands,
       registerTargetCommands,
     ])

@@ -13,7 +13,7 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { openStore } from "../src/store/database.ts";
 import { client, eventually, importJitflow, writeTree } from "./support/harness.ts";
-import { createTokenWithCli, runCli, startServerProcess } from "./support/server-process.ts";
+import { cliPath, createTokenWithCli, runCli, startServerProcess } from "./support/server-process.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dirs: string[] = [];
@@ -193,6 +193,45 @@ describe("jitflow serve, stopped by a signal", () => {
     // Killed with -9, it holds nothing: the kernel dropped its lock.
     const fourth = await startServerProcess({ config: tree.config, env });
     assert.equal(await fourth.stop(), 0);
+  });
+});
+
+describe("jitflow serve, stopped while it starts", () => {
+  test("a start that hangs (a config awaiting for ever) still ends a little after the default grace period: exit 1", async () => {
+    const dir = writeTree({
+      "jitflow.config.ts": `${importJitflow}
+import { writeFileSync } from "node:fs";
+writeFileSync(new URL("./loading", import.meta.url), "");
+await new Promise((resolve) => setTimeout(resolve, 600_000));
+export default defineConfig({ flows: [{ name: "never", durations: ["1h"] }] });
+`,
+    });
+    dirs.push(dir);
+    const child = spawn(
+      process.execPath,
+      [cliPath, "serve", "--config", join(dir, "jitflow.config.ts"), "--port", "0"],
+      {
+        env: { ...process.env, JITFLOW_DATABASE_URL: `sqlite:${join(dir, "jitflow.db")}` },
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+    const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    try {
+      // The config is being loaded, so the signal handlers are in place: they are installed first.
+      await eventually(
+        async () => (existsSync(join(dir, "loading")) ? true : undefined),
+        "the config to load",
+      );
+      child.kill("SIGTERM");
+      assert.deepEqual(await exited, [1, null]);
+      assert.equal(stderr, "jitflow: still stopping 30000 ms after SIGTERM; exiting now\n");
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 });
 

@@ -1,12 +1,12 @@
 // `jitflow backup FILE`: an online, consistent copy of a SQLite database while the server runs. PostgreSQL
 // is backed up with its own tools (pg_dump, or the provider's snapshots).
 
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { JitflowError } from "../errors.ts";
 import { sqlitePathOf } from "../store/database-url.ts";
-import { openExistingStore, resolveDatabase } from "./database-url.ts";
+import { jitflowSchemaOf, resolveDatabase } from "./database-url.ts";
 
 export function registerBackup(program: Command): void {
   program
@@ -16,7 +16,7 @@ export function registerBackup(program: Command): void {
     .option("--config <file>", "config module (for database.url)")
     .option("--database <url>", "database URL")
     .action(async (file: string, options: { config?: string; database?: string }) => {
-      const { url } = await resolveDatabase(options);
+      const { url, from } = await resolveDatabase(options);
       const source = sqlitePathOf(url);
       if (source === undefined) {
         throw new JitflowError(
@@ -28,12 +28,13 @@ export function registerBackup(program: Command): void {
       if (existsSync(target)) {
         throw new JitflowError("VALIDATION_FAILED", `${target} exists; nothing was written`);
       }
-      // The same checks as the other server-side commands: it exists, at this version's schema.
-      const store = await openExistingStore(options);
-      await store.close();
+      // A jitflow database at any schema (an upgrade's backup is taken before the new version migrates).
+      const schema = await jitflowSchemaOf(url, from);
       const { DatabaseSync } = await import("node:sqlite");
       const database = new DatabaseSync(source, { timeout: 5000 });
       try {
+        // The copy holds token hashes and the audit log: readable by its owner only, from the start.
+        closeSync(openSync(target, "wx", 0o600));
         // One read transaction: the copy is the database as of one instant, whatever the server writes.
         database.prepare("vacuum into ?").run(target);
       } finally {
@@ -48,7 +49,7 @@ export function registerBackup(program: Command): void {
         const count = (table: string) =>
           (copy.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
         process.stdout.write(
-          `backed up to ${target}: ${count("requests")} request(s), ${count("audit_events")} audit event(s)\n`,
+          `backed up to ${target}: schema ${schema}, ${count("requests")} request(s), ${count("audit_events")} audit event(s)\n`,
         );
       } finally {
         copy.close();

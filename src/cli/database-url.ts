@@ -29,13 +29,7 @@ export async function resolveDatabase(
  */
 export async function openExistingStore(options: { database?: string; config?: string }): Promise<Store> {
   const { url, from } = await resolveDatabase(options);
-  const missing = missingSqliteFile(url);
-  if (missing !== undefined) {
-    throw new JitflowError(
-      "DATABASE_NOT_FOUND",
-      `there is no database at ${missing} (${from}); nothing was created. Name the server's database with --database or JITFLOW_DATABASE_URL, run this where the server runs, or create it with jitflow migrate`,
-    );
-  }
+  refuseMissingSqlite(url, from);
   const [{ appliedSchemaVersion, openStore, refuseNewerSchema }, { schemaVersion }] = await Promise.all([
     import("../store/database.ts"),
     import("../store/schema-version.ts"),
@@ -43,12 +37,7 @@ export async function openExistingStore(options: { database?: string; config?: s
   const store = openStore(url);
   try {
     const applied = await appliedSchemaVersion(store);
-    if (applied === null) {
-      throw new JitflowError(
-        "DATABASE_NOT_MIGRATED",
-        `the database ${describeDatabase(url)} (${from}) has no jitflow tables; create them with jitflow migrate, or start jitflow serve on it`,
-      );
-    }
+    if (applied === null) throw notMigrated(url, from);
     await refuseNewerSchema(store, describeDatabase(url));
     if (applied !== schemaVersion) {
       throw new JitflowError(
@@ -62,6 +51,42 @@ export async function openExistingStore(options: { database?: string; config?: s
   }
   usingDatabase(url, from);
   return store;
+}
+
+/**
+ * The schema of an existing jitflow database, whichever version migrated it (a backup before an upgrade):
+ * DATABASE_NOT_FOUND for a SQLite file that does not exist, DATABASE_NOT_MIGRATED for one without jitflow's
+ * tables. Says on stderr which database it is.
+ */
+export async function jitflowSchemaOf(url: string, from: string): Promise<string> {
+  refuseMissingSqlite(url, from);
+  const { openStore, schemaMigrations } = await import("../store/database.ts");
+  const store = openStore(url);
+  try {
+    const applied = (await schemaMigrations(store)).at(-1);
+    if (applied === undefined) throw notMigrated(url, from);
+    usingDatabase(url, from);
+    return applied;
+  } finally {
+    await store.close();
+  }
+}
+
+function refuseMissingSqlite(url: string, from: string): void {
+  const missing = missingSqliteFile(url);
+  if (missing !== undefined) {
+    throw new JitflowError(
+      "DATABASE_NOT_FOUND",
+      `there is no database at ${missing} (${from}); nothing was created. Name the server's database with --database or JITFLOW_DATABASE_URL, run this where the server runs, or create it with jitflow migrate`,
+    );
+  }
+}
+
+function notMigrated(url: string, from: string): JitflowError {
+  return new JitflowError(
+    "DATABASE_NOT_MIGRATED",
+    `the database ${describeDatabase(url)} (${from}) has no jitflow tables; create them with jitflow migrate, or start jitflow serve on it`,
+  );
 }
 
 /** Says on stderr which database a local command works on (stdout stays its output, JSON included). */

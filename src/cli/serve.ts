@@ -2,6 +2,11 @@
 
 import type { Command } from "commander";
 
+/** server.shutdownGraceMs's default, for a signal that comes before the config is loaded. */
+const defaultGraceMs = 25_000;
+/** How long after the grace period a stop that has not finished is cut short (exit 1). */
+const hardStopAfterGraceMs = 5_000;
+
 export function registerServe(program: Command): void {
   program
     .command("serve")
@@ -15,11 +20,21 @@ export function registerServe(program: Command): void {
       // Listening before the server starts: a signal that comes while it starts stops it once it has.
       let stopAsked: NodeJS.Signals | undefined;
       let stopNow: ((signal: NodeJS.Signals) => void) | undefined;
+      /** The grace period once the config is known; until then its default. */
+      let graceMs = defaultGraceMs;
       const onSignal = (signal: NodeJS.Signals) => {
         // A terminal's Ctrl-C reaches both `npm start` and this process, and npm passes it on as well:
         // a second signal is the same request to stop, bounded by the same grace period.
         if (stopAsked) return;
         stopAsked = signal;
+        // However stopping goes (a start that hangs, a database that does not answer while leases are
+        // given back or the pool drains), the process is gone a little after the grace period.
+        setTimeout(() => {
+          process.stderr.write(
+            `jitflow: still stopping ${graceMs + hardStopAfterGraceMs} ms after ${signal}; exiting now\n`,
+          );
+          process.exit(1);
+        }, graceMs + hardStopAfterGraceMs).unref();
         stopNow?.(signal);
       };
       process.on("SIGINT", onSignal);
@@ -29,6 +44,7 @@ export function registerServe(program: Command): void {
       const { startServer } = await import("../server.ts");
       const server = await startServer({ config: options.config, port: options.port, host: options.host });
       const { logger } = server.deps;
+      graceMs = server.deps.config.config.server.shutdownGraceMs;
       stopNow = (signal) => {
         const started = performance.now();
         server.close().then(

@@ -153,6 +153,7 @@ export function checkConfigSecrets(
     checkSecrets(w, `notify.webhooks[${i}]`, environment, problems);
   }
   if (config.slack) checkSecrets(config.slack, "slack", environment, problems);
+  checkSecrets(config.server, "server", environment, problems);
   if (config.credentials) {
     checkSecrets(config.credentials, "credentials", environment, problems);
     const text = environment[config.credentials.encryptionKey.env];

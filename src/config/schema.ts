@@ -419,6 +419,7 @@ export const configSchema = z
         maxBodyBytes: z.int().min(1024).max(10_000_000).default(65536),
         metricsPort: z.int().min(0).max(65535).optional(),
         metricsHost: z.string().optional(),
+        metricsToken: secretRef.optional(),
         shutdownGraceMs: z.int().min(0).max(600_000).default(25_000),
       })
       .default({ maxBodyBytes: 65536, shutdownGraceMs: 25_000 }),

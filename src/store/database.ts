@@ -61,17 +61,22 @@ export async function appliedSchemaVersion(store: Store): Promise<string | null>
   return applied.at(-1)?.name ?? null;
 }
 
-/**
- * Migrations applied to this database that this version does not know: a newer jitflow migrated it. This
- * version must not run on it (it would not know the schema), and cannot migrate it back.
- */
-export async function newerMigrations(store: Store): Promise<string[]> {
+/** Every migration applied to this database, known to this version or not, in order (none: not jitflow's). */
+export async function schemaMigrations(store: Store): Promise<string[]> {
   const tables = await store.db.introspection.getTables({ withInternalKyselyTables: true });
   if (!tables.some((t) => t.name === "kysely_migration")) return [];
   const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
     store.db,
   );
-  return rows.map((r) => r.name).filter((name) => !(name in migrations));
+  return rows.map((r) => r.name);
+}
+
+/**
+ * Migrations applied to this database that this version does not know: a newer jitflow migrated it. This
+ * version must not run on it (it would not know the schema), and cannot migrate it back.
+ */
+export async function newerMigrations(store: Store): Promise<string[]> {
+  return (await schemaMigrations(store)).filter((name) => !(name in migrations));
 }
 
 /** Refuses a database a newer jitflow migrated (SCHEMA_MISMATCH), naming what it found. */

@@ -1,8 +1,10 @@
 // The HTTP API: routes under /api/v1, errors turned into responses in one place, OpenAPI from the same schemas.
 
+import { createHash, timingSafeEqual } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { readSecret } from "../../config/secrets.ts";
 import type { EngineDeps } from "../../engine/deps.ts";
 import { readinessOf } from "../../engine/read/readiness.ts";
 import { JitflowError } from "../../errors.ts";
@@ -19,6 +21,14 @@ import { registerSymRoutes } from "./sym-routes.ts";
 export interface ApiOptions {
   /** /metrics is served on this port of its own (server.metricsPort), not on this one. */
   metricsPort?: number;
+}
+
+/** Whether an Authorization header carries exactly this bearer secret (compared in constant time). */
+function bearerIs(header: string | undefined, secret: string): boolean {
+  const given = createHash("sha256")
+    .update(/^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1] ?? "")
+    .digest();
+  return timingSafeEqual(given, createHash("sha256").update(secret).digest());
 }
 
 export function createApi(
@@ -97,10 +107,15 @@ export function createApi(
         `metrics are served on port ${options.metricsPort} (server.metricsPort), not here`,
       );
     }
-    // On the main port, whoever can reach the server could read them: an admin's or a bot's token is asked.
+    // On the main port, whoever can reach the server could read them: the scraper's own secret
+    // (server.metricsToken), which can read nothing else, or an admin's token.
+    const { metricsToken } = deps.config.config.server;
+    if (metricsToken && bearerIs(c.req.header("authorization"), readSecret(metricsToken))) {
+      return metricsResponse();
+    }
     const { actor } = await authenticate(deps, c);
-    if (actor.role !== "admin" && actor.role !== "bot") {
-      throw new JitflowError("FORBIDDEN", "only admin and bot tokens may read /metrics");
+    if (actor.role !== "admin") {
+      throw new JitflowError("FORBIDDEN", "only server.metricsToken and admin tokens may read /metrics");
     }
     return metricsResponse();
   });

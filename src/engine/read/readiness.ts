@@ -12,7 +12,7 @@ export type Readiness =
 /** How long the database may take to answer before the server is called not ready. */
 const databaseAnswerMs = 2000;
 
-export async function readinessOf(deps: Pick<EngineDeps, "store">): Promise<Readiness> {
+export async function readinessOf(deps: Pick<EngineDeps, "store" | "logger">): Promise<Readiness> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), databaseAnswerMs);
@@ -30,7 +30,9 @@ export async function readinessOf(deps: Pick<EngineDeps, "store">): Promise<Read
     }
     return { ready: true, database: deps.store.dialect, schema: applied };
   } catch (err) {
-    return { ready: false, reason: `the database cannot be reached: ${(err as Error).message}` };
+    // The driver's message names hosts, users and databases: it goes to the log, not to whoever asks.
+    deps.logger.warn({ err }, "/readyz: the database cannot be reached");
+    return { ready: false, reason: "the database cannot be reached (the server's log says why)" };
   } finally {
     clearTimeout(timer);
   }
