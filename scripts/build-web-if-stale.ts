@@ -4,8 +4,9 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const web = new URL("../web/", import.meta.url).pathname;
+const web = fileURLToPath(new URL("../web/", import.meta.url));
 const built = join(web, "dist/index.html");
 
 /** The newest modification time under `path` (a file or a folder), skipping the build's own output. */

@@ -118,7 +118,7 @@ describe("jitflow serve, stopped by a signal", () => {
   });
 
   test("SIGINT past the grace period: the lease is given back, exit 1, and the next start finishes the grant", async () => {
-    const tree = heldTargetTree(200);
+    const tree = heldTargetTree(1000);
     const database = `sqlite:${join(tree.dir, "jitflow.db")}`;
     const token = await createTokenWithCli(database, "alice@example.com", "member");
     const first = await startServerProcess({ config: tree.config, env: { JITFLOW_DATABASE_URL: database } });

@@ -420,7 +420,7 @@ export const configSchema = z
         metricsPort: z.int().min(0).max(65535).optional(),
         metricsHost: z.string().optional(),
         metricsToken: secretRef.optional(),
-        shutdownGraceMs: z.int().min(0).max(600_000).default(25_000),
+        shutdownGraceMs: z.int().min(1000).max(600_000).default(25_000),
       })
       .default({ maxBodyBytes: 65536, shutdownGraceMs: 25_000 }),
     hooks: z

@@ -26,7 +26,8 @@ export function takeServeLock(databasePath: string): ServeLock {
         `another jitflow serve is using the database ${databasePath} (it holds ${path}); stop it first. To run several servers, use PostgreSQL`,
       );
     }
-    throw err;
+    // A lock file this user may not write (made by another user, a read-only directory): say which.
+    throw new Error(`cannot take the serve lock ${path}: ${(err as Error).message}`, { cause: err });
   }
   return { path, release: () => lock.close() };
 }
