@@ -275,6 +275,18 @@ function flowModuleOf(imported: Record<string, unknown>, at: string, problems: C
 }
 
 function checkModule(module: FlowModule, at: string, problems: ConfigProblem[]): void {
+  // A hook whose name is misspelt is never called, and nothing else would say so: an auto-approval rule
+  // exported as "onRequst" would silently never run. Other exports (helpers, constants) are the module's own.
+  for (const [name, value] of Object.entries(module)) {
+    if (typeof value !== "function" || (hookExports as readonly string[]).includes(name)) continue;
+    const meant = hookExports.find((hook) => looksLike(name, hook));
+    if (meant) {
+      problems.push({
+        path: at,
+        message: `exports "${name}", which is not a hook jitflow calls: did you mean "${meant}"?`,
+      });
+    }
+  }
   for (const name of hookExports) {
     const value = (module as Record<string, unknown>)[name];
     if (value !== undefined && typeof value !== "function") {
@@ -287,6 +299,34 @@ function checkModule(module: FlowModule, at: string, problems: ConfigProblem[]):
         problems.push({ path: at, message: `prefetch.${field} must be a function` });
     }
   }
+}
+
+/** Whether `name` is `hook` with a slip of the keyboard: another case, or at most two edits away. */
+function looksLike(name: string, hook: string): boolean {
+  const a = name.toLowerCase();
+  const b = hook.toLowerCase();
+  if (a === b) return true;
+  if (Math.abs(a.length - b.length) > 2 || Math.min(a.length, b.length) < 5) return false;
+  // Optimal string alignment distance: insertions, deletions, substitutions, adjacent transpositions.
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const row = d[i] as number[];
+      const above = d[i - 1] as number[];
+      row[j] = Math.min(
+        (above[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (above[j - 1] as number) + cost,
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      }
+    }
+  }
+  return ((d[a.length] as number[])[b.length] as number) <= 2;
 }
 
 export function checkSecrets(

@@ -406,6 +406,25 @@ describe("loadConfig: problems, each with its path", () => {
         [{ path: "flows[0].implementation", message: 'export "onRequest" must be a function' }],
       ],
       [
+        "a misspelt hook, which would never be called (helpers of the module's own are fine)",
+        {
+          "jitflow.config.ts": configWith('[{ name: "a", implementation: "./flows/a.ts" }]'),
+          "flows/a.ts":
+            "export async function onRequst() {}\nexport function afterdeny() {}\nexport function formatReason() {}\nexport const onRequestLimit = 3;\n",
+        },
+        [
+          // In the module's order of exports, which is by name.
+          {
+            path: "flows[0].implementation",
+            message: 'exports "afterdeny", which is not a hook jitflow calls: did you mean "afterDeny"?',
+          },
+          {
+            path: "flows[0].implementation",
+            message: 'exports "onRequst", which is not a hook jitflow calls: did you mean "onRequest"?',
+          },
+        ],
+      ],
+      [
         "prefetch: true without a prefetch export",
         {
           "jitflow.config.ts": configWith(
@@ -595,6 +614,20 @@ describe("jitflow check, as a process", () => {
       `${file}: flows[1].durations[0]: "soon" is not a duration; use "30s", "90m", "1h", "1d" or a number of seconds`,
       `${file}: flows[1].fields[0].allowedValues: a bool field cannot have allowedValues`,
       "2 problem(s) found",
+    ]);
+  });
+
+  test("a misspelt hook export: exit 1, naming it and the hook it looks like", async () => {
+    const file = write({
+      "jitflow.config.ts": configWith('[{ name: "a", implementation: "./flows/a.ts" }]'),
+      "flows/a.ts":
+        'import { approve } from "jitflow";\nexport async function onRequst() { return approve(); }\n',
+    });
+    const result = await check(file, { HOOK_SECRET: "s" });
+    assert.equal(result.code, 1);
+    assert.deepEqual(result.stderr.trimEnd().split("\n"), [
+      `${file}: flows[0].implementation: exports "onRequst", which is not a hook jitflow calls: did you mean "onRequest"?`,
+      "1 problem(s) found",
     ]);
   });
 
