@@ -1,6 +1,6 @@
 // Wires a running jitflow: config, store and migrations, scheduler, outbox worker, and the HTTP server.
 
-import type { Server as HttpServer } from "node:http";
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { type Logger, pino } from "pino";
@@ -26,7 +26,7 @@ import { createOutboxWorker, type OutboxWorker } from "./notify/outbox-worker.ts
 import { countRequesterEvents } from "./store/audit-log.ts";
 import { migrate, openStore, type Store } from "./store/database.ts";
 import { chooseDatabase, describeDatabase, sqlitePathOf } from "./store/database-url.ts";
-import { releaseAllLeases } from "./store/leases.ts";
+import { releaseLeases } from "./store/leases.ts";
 import { type EventPlanner, enqueue, type Sender } from "./store/outbox.ts";
 import { type ServeLock, takeServeLock } from "./store/serve-lock.ts";
 
@@ -213,9 +213,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (store.dialect === "sqlite") {
     // The embedded database has one process: leases left by a killed one are stale, and waiting for
     // them to run out would make revocations late.
-    await releaseAllLeases(store.db, "requests");
-    await releaseAllLeases(store.db, "grants");
-    await releaseAllLeases(store.db, "outbox");
+    for (const table of ["requests", "grants", "outbox"] as const)
+      await releaseLeases(store.db, table, "any");
   }
   const drift = createDriftReconciler(deps);
   const auditHead = createAuditHeadPublisher(deps);
@@ -260,7 +259,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       const graceMs = closeOptions.graceMs ?? config.config.server.shutdownGraceMs;
       // First: open event streams would keep server.close() waiting for ever.
       await eventStreamOf(deps).close();
-      // No new connections; requests in flight finish (idle keep-alive connections are closed now).
+      // No new connections; requests in flight finish (idle keep-alive connections are closed now), and
+      // a client that sends another on a kept-alive connection gets its answer and the connection closed.
+      for (const http of [server, metricsServer]) {
+        http?.on("request", (_request: IncomingMessage, response: ServerResponse) => {
+          response.setHeader("connection", "close");
+        });
+      }
       const served = Promise.all([
         new Promise<void>((resolve) => server.close(() => resolve())),
         metricsServer && new Promise<void>((resolve) => metricsServer.close(() => resolve())),

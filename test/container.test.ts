@@ -143,6 +143,23 @@ describe("the container image", { skip }, () => {
     return { code: Number(stdout.trim()), logs: logs.stdout + logs.stderr };
   }
 
+  /** `jitflow tokens create` inside a container, as an operator runs it: the token, and what it said on stderr. */
+  async function tokenIn(container: string, ...args: string[]): Promise<{ token: string; stderr: string }> {
+    const created = await podman(["exec", container, "jitflow", "tokens", "create", ...args]);
+    return { token: created.stdout.trim().split("\n").at(-1) as string, stderr: created.stderr };
+  }
+
+  /** Asks for the console through the API and waits until the grant is made; the request's id. */
+  async function granted(url: string, token: string): Promise<string> {
+    const submitted = await client(url, token).post("/api/v1/requests", { flow: "console", duration: "1h" });
+    assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+    await eventually(async () => {
+      const res = await client(url, token).get(`/api/v1/requests/${submitted.body.id}`);
+      return res.body.state === "active" ? true : undefined;
+    }, "the request to be active");
+    return submitted.body.id;
+  }
+
   test("runs as a user that is not root, with the mounted config; /readyz, /healthz and the HEALTHCHECK answer", async () => {
     const { name, url } = await start();
     const ready = await fetch(`${url}/readyz`);
@@ -157,19 +174,9 @@ describe("the container image", { skip }, () => {
 
   test("a request through the API is granted; SIGTERM to PID 1 stops it within the grace period, exit 0", async () => {
     const { name, url } = await start();
-    const created = await podman(["exec", name, "jitflow", "tokens", "create", "--user", "dana@example.com"]);
-    assert.match(
-      created.stderr,
-      /^database: sqlite:\/var\/lib\/jitflow\/jitflow\.db \(JITFLOW_DATABASE_URL\)\n$/,
-    );
-    const token = created.stdout.trim().split("\n").at(-1) as string;
-    const dana = client(url, token);
-    const submitted = await dana.post("/api/v1/requests", { flow: "console", duration: "1h" });
-    assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
-    await eventually(async () => {
-      const res = await dana.get(`/api/v1/requests/${submitted.body.id}`);
-      return res.body.state === "active" ? true : undefined;
-    }, "the request to be active");
+    const { token, stderr } = await tokenIn(name, "--user", "dana@example.com");
+    assert.match(stderr, /^database: sqlite:\/var\/lib\/jitflow\/jitflow\.db \(JITFLOW_DATABASE_URL\)\n$/);
+    await granted(url, token);
 
     const { code, logs } = await stop(name);
     assert.equal(code, 0, logs);
@@ -209,32 +216,15 @@ describe("the container image", { skip }, () => {
         database: "postgres",
         schema: "006-grants",
       });
-      const created = await podman([
-        "exec",
-        first.name,
-        "jitflow",
-        "tokens",
-        "create",
-        "--user",
-        "you@example.com",
-        "--role",
-        "admin",
-      ]);
-      const token = created.stdout.trim().split("\n").at(-1) as string;
-      const you = client(first.url, token);
-      const submitted = await you.post("/api/v1/requests", { flow: "console", duration: "1h" });
-      assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
-      await eventually(async () => {
-        const res = await you.get(`/api/v1/requests/${submitted.body.id}`);
-        return res.body.state === "active" ? true : undefined;
-      }, "the request to be active");
+      const { token } = await tokenIn(first.name, "--user", "you@example.com", "--role", "admin");
+      const id = await granted(first.url, token);
 
       // The upgrade: the new image's migrate (nothing to do between equal versions), then a new container.
       assert.equal((await oneOff(["migrate"])).stdout, "up to date\n");
       const stopped = await stop(first.name);
       assert.equal(stopped.code, 0, stopped.logs);
       const second = await serve();
-      const again = await client(second.url, token).get(`/api/v1/requests/${submitted.body.id}`);
+      const again = await client(second.url, token).get(`/api/v1/requests/${id}`);
       assert.equal(again.body.state, "active");
       assert.equal((await stop(second.name)).code, 0);
     } finally {
@@ -247,31 +237,14 @@ describe("the container image", { skip }, () => {
     const { stdout: pid1 } = await podman(["exec", first.name, "cat", "/proc/1/comm"]);
     // podman mounts its init (tini here) as /run/podman-init; docker's is docker-init.
     assert.match(pid1.trim(), /^(podman-init|docker-init|tini)$/, "node is not PID 1");
-    const created = await podman([
-      "exec",
-      first.name,
-      "jitflow",
-      "tokens",
-      "create",
-      "--user",
-      "erin@example.com",
-    ]);
-    const token = created.stdout.trim().split("\n").at(-1) as string;
-    const submitted = await client(first.url, token).post("/api/v1/requests", {
-      flow: "console",
-      duration: "1h",
-    });
-    assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
-    await eventually(async () => {
-      const res = await client(first.url, token).get(`/api/v1/requests/${submitted.body.id}`);
-      return res.body.state === "active" ? true : undefined;
-    }, "the request to be active");
+    const { token } = await tokenIn(first.name, "--user", "erin@example.com");
+    const id = await granted(first.url, token);
     const stopped = await stop(first.name);
     assert.equal(stopped.code, 0, stopped.logs);
     assert.match(stopped.logs, /"msg":"jitflow stopped"/);
 
     const second = await start();
-    const again = await client(second.url, token).get(`/api/v1/requests/${submitted.body.id}`);
+    const again = await client(second.url, token).get(`/api/v1/requests/${id}`);
     assert.equal(again.status, 200, "the token and the request are in the volume");
     assert.equal(again.body.state, "active");
     assert.equal((await stop(second.name)).code, 0);

@@ -41,6 +41,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 export async function onRequest() { return approve(); }
 export async function escalate() {
   writeFileSync(new URL("../started", import.meta.url), "");
+  // Held until the test writes the release file (or the process ends): a condition, polled.
   while (!existsSync(new URL("../release", import.meta.url))) await sleep(20);
 }
 export async function deescalate() {}
@@ -202,7 +203,8 @@ describe("jitflow serve, stopped while it starts", () => {
       "jitflow.config.ts": `${importJitflow}
 import { writeFileSync } from "node:fs";
 writeFileSync(new URL("./loading", import.meta.url), "");
-await new Promise((resolve) => setTimeout(resolve, 600_000));
+// A start that never ends: a promise nothing settles, the process kept alive by an interval.
+await new Promise(() => setInterval(() => {}, 60_000));
 export default defineConfig({ flows: [{ name: "never", durations: ["1h"] }] });
 `,
     });

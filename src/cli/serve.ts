@@ -1,9 +1,8 @@
 // `jitflow serve`: runs the server until SIGINT or SIGTERM, then stops within the grace period and exits.
 
 import type { Command } from "commander";
+import { defaultShutdownGraceMs } from "../config/server-defaults.ts";
 
-/** server.shutdownGraceMs's default, for a signal that comes before the config is loaded. */
-const defaultGraceMs = 25_000;
 /** How long after the grace period a stop that has not finished is cut short (exit 1). */
 const hardStopAfterGraceMs = 5_000;
 
@@ -21,7 +20,7 @@ export function registerServe(program: Command): void {
       let stopAsked: NodeJS.Signals | undefined;
       let stopNow: ((signal: NodeJS.Signals) => void) | undefined;
       /** The grace period once the config is known; until then its default. */
-      let graceMs = defaultGraceMs;
+      let graceMs = defaultShutdownGraceMs;
       const onSignal = (signal: NodeJS.Signals) => {
         // A terminal's Ctrl-C reaches both `npm start` and this process, and npm passes it on as well:
         // a second signal is the same request to stop, bounded by the same grace period.

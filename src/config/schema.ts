@@ -4,6 +4,7 @@ import { z } from "zod";
 import { durationProblem, parseDuration } from "../lib/duration.ts";
 import { emailConfig } from "./email.ts";
 import { secretRef } from "./secret-ref.ts";
+import { defaultShutdownGraceMs } from "./server-defaults.ts";
 
 export { secretRef } from "./secret-ref.ts";
 
@@ -420,9 +421,9 @@ export const configSchema = z
         metricsPort: z.int().min(0).max(65535).optional(),
         metricsHost: z.string().optional(),
         metricsToken: secretRef.optional(),
-        shutdownGraceMs: z.int().min(1000).max(600_000).default(25_000),
+        shutdownGraceMs: z.int().min(1000).max(600_000).default(defaultShutdownGraceMs),
       })
-      .default({ maxBodyBytes: 65536, shutdownGraceMs: 25_000 }),
+      .default({ maxBodyBytes: 65536, shutdownGraceMs: defaultShutdownGraceMs }),
     hooks: z
       .strictObject({ timeoutMs: z.int().min(10).max(600_000).default(5000) })
       .default({ timeoutMs: 5000 }),

@@ -11,7 +11,7 @@ import { metrics } from "../lib/metrics.ts";
 import { postSigned, WebhookError } from "../lib/signed-post.ts";
 import { createWorkLoop } from "../lib/work-loop.ts";
 import type { Store } from "../store/database.ts";
-import { releaseLeasesHeldBy } from "../store/leases.ts";
+import { releaseLeases } from "../store/leases.ts";
 import {
   claimOutbox,
   markDelivered,
@@ -178,6 +178,6 @@ export function createOutboxWorker(deps: OutboxDeps, batchSize = 200): OutboxWor
       stopping = true;
       return loop.stop();
     },
-    releaseLeases: () => releaseLeasesHeldBy(deps.store.db, "outbox", owner),
+    releaseLeases: () => releaseLeases(deps.store.db, "outbox", { by: owner }),
   };
 }

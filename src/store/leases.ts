@@ -54,38 +54,26 @@ export async function claimLeased<T extends LeasedTable>(
   return rows as RowOf[T][];
 }
 
-/** Gives back every lease of a table (SQLite at start: the one process that held them is gone). */
-export async function releaseAllLeases(db: Kysely<Database>, table: LeasedTable): Promise<void> {
-  await db
-    .updateTable(table)
-    .set({ lease_owner: null, lease_until: null })
-    .where("lease_owner", "is not", null)
-    .execute();
-}
-
-/** Gives back every lease `owner` holds in a table (a batch that failed: its rows are taken up again now). */
-export async function releaseLeasesHeldBy(
+/**
+ * Gives back leases of a table: every one (SQLite at start: the one process that held them is gone), those
+ * one owner holds (a batch that failed: its rows are taken up again now), or those held under an owner's
+ * name prefix (a scheduler stopping: each of its batches leases under `owner/N`).
+ */
+export async function releaseLeases(
   db: Kysely<Database>,
   table: LeasedTable,
-  owner: string,
+  held: "any" | { by: string } | { under: string },
 ): Promise<void> {
   await db
     .updateTable(table)
     .set({ lease_owner: null, lease_until: null })
-    .where("lease_owner", "=", owner)
-    .execute();
-}
-
-/** Gives back every lease of a table held by an owner whose name starts with `prefix` (a stopping worker). */
-export async function releaseLeasesHeldUnder(
-  db: Kysely<Database>,
-  table: LeasedTable,
-  prefix: string,
-): Promise<void> {
-  await db
-    .updateTable(table)
-    .set({ lease_owner: null, lease_until: null })
-    .where("lease_owner", "like", `${prefix}%`)
+    .$call((q) =>
+      held === "any"
+        ? q.where("lease_owner", "is not", null)
+        : "by" in held
+          ? q.where("lease_owner", "=", held.by)
+          : q.where("lease_owner", "like", `${held.under}%`),
+    )
     .execute();
 }
 

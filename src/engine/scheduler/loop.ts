@@ -3,12 +3,7 @@
 
 import { randomUUID } from "node:crypto";
 import { createWorkLoop } from "../../lib/work-loop.ts";
-import {
-  claimDue,
-  nextUnleasedDue,
-  releaseLeasesHeldBy,
-  releaseLeasesHeldUnder,
-} from "../../store/leases.ts";
+import { claimDue, nextUnleasedDue, releaseLeases } from "../../store/leases.ts";
 import type { EngineDeps } from "../deps.ts";
 import { type Claimed, processDue } from "./due-work.ts";
 
@@ -44,8 +39,8 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
           "scheduler batch failed; its rows will be retried",
         );
         // Give the rows back now (their work is idempotent and will be redone), not at lease expiry.
-        await releaseLeasesHeldBy(deps.store.db, "requests", batchOwner).catch(() => {});
-        await releaseLeasesHeldBy(deps.store.db, "grants", batchOwner).catch(() => {});
+        await releaseLeases(deps.store.db, "requests", { by: batchOwner }).catch(() => {});
+        await releaseLeases(deps.store.db, "grants", { by: batchOwner }).catch(() => {});
       })
       .finally(() => {
         inFlight.delete(batch);
@@ -106,8 +101,8 @@ export function createScheduler(deps: Omit<EngineDeps, "wake">, batchSize = 500,
       while (loop.current() || inFlight.size > 0) await Promise.all([loop.current(), ...inFlight]);
     },
     async releaseLeases() {
-      await releaseLeasesHeldUnder(deps.store.db, "requests", `${owner}/`);
-      await releaseLeasesHeldUnder(deps.store.db, "grants", `${owner}/`);
+      await releaseLeases(deps.store.db, "requests", { under: `${owner}/` });
+      await releaseLeases(deps.store.db, "grants", { under: `${owner}/` });
     },
   };
 }
